@@ -1,0 +1,3 @@
+"""Bundled Ising samplers (Numba CPU and Numba-CUDA GPU)."""
+
+__all__: list[str] = []
