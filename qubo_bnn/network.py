@@ -1,0 +1,312 @@
+"""Topology of a binary neural network: a DAG of sign neurons over binary inputs.
+
+Nodes are numbered: inputs are ``0 .. n_inputs-1`` and every neuron added gets the next
+integer. A neuron sums ``w_e * a_src`` over its incoming edges (a bias is an edge from a constant
++1 node) and fires ``+1`` when that sum is ``>= 0`` (``sign(0) = +1``, FORMULATION.md "The
+network"). Weights are ``±1``; edges are numbered in neuron order, sources in the order given,
+bias last.
+
+Example:
+    >>> net = Network(4).dense(3).dense(1)
+    >>> net.n_neurons, net.n_weights, net.outputs
+    (4, 19, [7])
+    >>> import numpy as np
+    >>> w = np.ones(net.n_weights, dtype=np.int8)
+    >>> net.predict_outputs(np.array([[1, 0, 1, 1]]), w)
+    array([[1]], dtype=int8)
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+BIAS = -1
+"""Source id of the constant +1 bias node in :attr:`Network.edges`."""
+
+FORMAT = "qubo-bnn/network"
+FORMAT_VERSION = 1
+
+
+class Network:
+    """A binary neural network of arbitrary (acyclic) topology.
+
+    Args:
+        n_inputs: number of binary input features.
+
+    Build it with :meth:`dense` (fully connected layers) and :meth:`add_neuron` (any fan-in,
+    skip connections); outputs default to the neurons nothing else reads from, in the order they
+    were added, and can be set with :meth:`set_outputs`.
+    """
+
+    def __init__(self, n_inputs: int):
+        if isinstance(n_inputs, bool) or not isinstance(n_inputs, (int, np.integer)) or n_inputs < 1:
+            raise ValueError(f"n_inputs must be a positive integer, got {n_inputs!r}")
+        self.n_inputs = int(n_inputs)
+        self._sources: list[list[int]] = []
+        self._bias: list[bool] = []
+        self._outputs: list[int] | None = None
+        self._last_layer: list[int] = list(range(self.n_inputs))
+        self._cache: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------ building
+    def add_neuron(self, sources: Iterable[int], bias: bool = True) -> int:
+        """Add a sign neuron reading from existing nodes; returns its node id.
+
+        Example:
+            >>> net = Network(3)
+            >>> h = net.add_neuron([0, 1])           # sparse fan-in
+            >>> o = net.add_neuron([h, 2], bias=False)  # skip connection from input 2
+            >>> (h, o)
+            (3, 4)
+        """
+        node = self.n_inputs + len(self._sources)
+        srcs = self._check_sources(sources, node, allow_forward=False)
+        self._sources.append(srcs)
+        self._bias.append(bool(bias))
+        self._last_layer = [node]
+        self._cache.clear()
+        return node
+
+    def dense(self, width: int, bias: bool = True, sources: Sequence[int] | None = None) -> "Network":
+        """Add a fully connected layer of ``width`` neurons; returns ``self`` for chaining.
+
+        The layer reads from ``sources`` or, by default, from the previous :meth:`dense` layer
+        (the inputs for the first one).
+        """
+        if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
+            raise ValueError(f"layer width must be a positive integer, got {width!r}")
+        srcs = list(self._last_layer if sources is None else sources)
+        layer = [self.add_neuron(srcs, bias=bias) for _ in range(int(width))]
+        self._last_layer = layer
+        return self
+
+    def set_outputs(self, outputs: Sequence[int]) -> "Network":
+        """Choose the output neurons (in class order); returns ``self``."""
+        outs = [int(o) for o in outputs]
+        if not outs:
+            raise ValueError("a network needs at least one output neuron")
+        for o in outs:
+            if not self.n_inputs <= o < self.n_inputs + self.n_neurons:
+                raise ValueError(f"output {o} is not a neuron of this network "
+                                 f"(neurons are {self.n_inputs}..{self.n_inputs + self.n_neurons - 1})")
+        if len(set(outs)) != len(outs):
+            raise ValueError(f"outputs must be distinct, got {outs}")
+        self._outputs = outs
+        self._cache.clear()
+        return self
+
+    def _check_sources(self, sources: Iterable[int], node: int, allow_forward: bool) -> list[int]:
+        srcs = []
+        for s in sources:
+            if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+                raise TypeError(f"neuron {node}: sources must be node ids (int), got {s!r}")
+            s = int(s)
+            if s < 0 or (not allow_forward and s >= node):
+                raise ValueError(f"neuron {node}: unknown source {s} (inputs are 0..{self.n_inputs - 1}, "
+                                 f"earlier neurons {self.n_inputs}..{node - 1})")
+            srcs.append(s)
+        if len(set(srcs)) != len(srcs):
+            raise ValueError(f"neuron {node}: repeated source in {srcs}")
+        return srcs
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def n_neurons(self) -> int:
+        return len(self._sources)
+
+    @property
+    def neurons(self) -> list[int]:
+        """Node ids of all neurons, in the order they were added."""
+        return list(range(self.n_inputs, self.n_inputs + self.n_neurons))
+
+    def sources(self, neuron: int) -> list[int]:
+        """Source node ids of ``neuron`` (bias not included)."""
+        return list(self._sources[neuron - self.n_inputs])
+
+    def has_bias(self, neuron: int) -> bool:
+        return self._bias[neuron - self.n_inputs]
+
+    def fan_in(self, neuron: int) -> int:
+        """Number of incoming edges, bias included (F_j in FORMULATION.md)."""
+        return len(self._sources[neuron - self.n_inputs]) + self._bias[neuron - self.n_inputs]
+
+    @property
+    def outputs(self) -> list[int]:
+        if self._outputs is not None:
+            return list(self._outputs)
+        read = {s for srcs in self._sources for s in srcs}
+        return [j for j in self.neurons if j not in read]
+
+    @property
+    def hidden(self) -> list[int]:
+        """Neurons that are not outputs."""
+        outs = set(self.outputs)
+        return [j for j in self.neurons if j not in outs]
+
+    @property
+    def edges(self) -> np.ndarray:
+        """``(n_weights, 2)`` int array of ``(source, neuron)``; source ``BIAS`` (-1) for a bias."""
+        if "edges" not in self._cache:
+            rows = []
+            for j in self.neurons:
+                rows.extend((s, j) for s in self.sources(j))
+                if self.has_bias(j):
+                    rows.append((BIAS, j))
+            self._cache["edges"] = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        return self._cache["edges"]
+
+    @property
+    def n_weights(self) -> int:
+        return len(self.edges)
+
+    def edge_slices(self) -> dict[int, slice]:
+        """For each neuron, the slice of :attr:`edges` holding its incoming edges."""
+        out, start = {}, 0
+        for j in self.neurons:
+            f = self.fan_in(j)
+            out[j] = slice(start, start + f)
+            start += f
+        return out
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` unless the network is usable for training."""
+        if self.n_neurons == 0:
+            raise ValueError("the network has no neurons: add layers with dense() or add_neuron()")
+        for j in self.neurons:
+            if self.fan_in(j) == 0:
+                raise ValueError(f"neuron {j} has no incoming edges and no bias")
+        if not self.outputs:
+            raise ValueError("the network has no output neuron")
+
+    # ------------------------------------------------------------------ forward pass
+    def forward(self, X: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pre-activations and activations of every neuron for a batch.
+
+        Args:
+            X: ``(n_samples, n_inputs)`` binary inputs, {0, 1} or {-1, +1}.
+            weights: ``(n_weights,)`` weights in {-1, +1} (or bits {0, 1}, read as ``2b - 1``).
+
+        Returns:
+            ``(Z, A)``: both ``(n_samples, n_neurons)``, columns in neuron order; ``Z`` integer
+            pre-activations, ``A`` activations in {-1, +1} with ``sign(0) = +1``.
+        """
+        from .validation import as_spins, check_weights
+
+        S = as_spins(X, n_features=self.n_inputs)
+        w = check_weights(weights, self.n_weights)
+        n = S.shape[0]
+        act = np.empty((n, self.n_inputs + self.n_neurons), dtype=np.int64)
+        act[:, : self.n_inputs] = S
+        Z = np.empty((n, self.n_neurons), dtype=np.int64)
+        for j, sl in self.edge_slices().items():
+            srcs = self.sources(j)
+            wj = w[sl]
+            z = act[:, srcs] @ wj[: len(srcs)]
+            if self.has_bias(j):
+                z = z + wj[-1]
+            Z[:, j - self.n_inputs] = z
+            act[:, j] = np.where(z >= 0, 1, -1)
+        return Z, act[:, self.n_inputs:].astype(np.int8)
+
+    def predict_outputs(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """Activations (±1) of the output neurons, ``(n_samples, n_outputs)``."""
+        _, A = self.forward(X, weights)
+        return A[:, [o - self.n_inputs for o in self.outputs]]
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (inverse of :meth:`from_dict`)."""
+        return {
+            "n_inputs": self.n_inputs,
+            "neurons": [{"sources": self.sources(j), "bias": self.has_bias(j)} for j in self.neurons],
+            "outputs": self.outputs,
+        }
+
+    @classmethod
+    def from_dict(cls, spec: dict[str, Any]) -> "Network":
+        """Build a network from :meth:`to_dict` output (or a hand-written spec).
+
+        Neuron ``k`` of ``spec["neurons"]`` gets node id ``n_inputs + k``; sources may refer to
+        any node, in any order, as long as the graph has no cycle.
+
+        Example:
+            >>> spec = {"n_inputs": 2, "neurons": [{"sources": [0, 3]}, {"sources": [1]}]}
+            >>> Network.from_dict(spec).outputs
+            [2]
+        """
+        if not isinstance(spec, dict):
+            raise TypeError(f"network spec must be a dict, got {type(spec).__name__}")
+        unknown = set(spec) - {"n_inputs", "neurons", "outputs"}
+        if unknown:
+            raise ValueError(f"network spec: unknown keys {sorted(unknown)} (allowed: n_inputs, neurons, outputs)")
+        if "n_inputs" not in spec or "neurons" not in spec:
+            raise ValueError("network spec needs 'n_inputs' and 'neurons'")
+        net = cls(spec["n_inputs"])
+        neurons = spec["neurons"]
+        if not isinstance(neurons, list) or not neurons:
+            raise ValueError("network spec: 'neurons' must be a non-empty list")
+        n_nodes = net.n_inputs + len(neurons)
+        raw = []
+        for k, nd in enumerate(neurons):
+            node = net.n_inputs + k
+            if not isinstance(nd, dict) or "sources" not in nd:
+                raise ValueError(f"network spec: neuron {node} must be a table with 'sources'")
+            extra = set(nd) - {"sources", "bias"}
+            if extra:
+                raise ValueError(f"network spec: neuron {node} has unknown keys {sorted(extra)}")
+            srcs = net._check_sources(nd["sources"], node, allow_forward=True)
+            for s in srcs:
+                if s >= n_nodes:
+                    raise ValueError(f"neuron {node}: unknown source {s} (the network has nodes 0..{n_nodes - 1})")
+            raw.append((srcs, bool(nd.get("bias", True))))
+        order = _topological_order(net.n_inputs, [r[0] for r in raw])
+        # Renumber so that every neuron comes after its sources (node ids stay stable when the
+        # spec is already ordered, which to_dict guarantees).
+        if order != list(range(len(raw))):
+            raise ValueError("network spec: neurons must be listed after their sources "
+                             f"(a valid order is {[net.n_inputs + k for k in order]})")
+        for srcs, bias in raw:
+            net._sources.append(srcs)
+            net._bias.append(bias)
+        if spec.get("outputs") is not None:
+            net.set_outputs(spec["outputs"])
+        net.validate()
+        return net
+
+    def to_json(self) -> str:
+        return json.dumps({"format": FORMAT, "version": FORMAT_VERSION, **self.to_dict()})
+
+    def __repr__(self) -> str:
+        return (f"Network(n_inputs={self.n_inputs}, n_neurons={self.n_neurons}, "
+                f"n_weights={self.n_weights}, outputs={self.outputs})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Network) and self.to_dict() == other.to_dict()
+
+
+def _topological_order(n_inputs: int, sources: list[list[int]]) -> list[int]:
+    """Kahn's algorithm over neuron indices; raises ``ValueError`` naming a cycle."""
+    n = len(sources)
+    deps = [{s - n_inputs for s in srcs if s >= n_inputs} for srcs in sources]
+    users: list[list[int]] = [[] for _ in range(n)]
+    for k, d in enumerate(deps):
+        for s in d:
+            users[s].append(k)
+    indeg = [len(d) for d in deps]
+    ready = [k for k in range(n) if indeg[k] == 0]
+    order = []
+    while ready:
+        k = min(ready)
+        ready.remove(k)
+        order.append(k)
+        for u in users[k]:
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                ready.append(u)
+    if len(order) < n:
+        stuck = sorted(n_inputs + k for k in range(n) if indeg[k] > 0)
+        raise ValueError(f"network topology has a cycle among neurons {stuck}: a BNN must be a DAG")
+    return order

@@ -1,0 +1,71 @@
+"""Input checks at the library's boundary: binary data, weights and labels."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _as_2d_numeric(X, name: str = "X") -> np.ndarray:
+    try:
+        arr = np.asarray(X)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be read as an array: {exc}") from None
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be numeric (0/1 or -1/+1), got dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {arr.shape}")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} has no samples")
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values; binarise or impute it first")
+    return arr
+
+
+def as_bits(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
+    """``X`` as a uint8 array of bits; accepts {0, 1} or {-1, +1} (read as -1 -> 0, +1 -> 1).
+
+    Example:
+        >>> as_bits([[-1, 1], [1, 1]]).tolist()
+        [[0, 1], [1, 1]]
+    """
+    arr = _as_2d_numeric(X, name)
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(f"{name} has {arr.shape[1]} features but the network expects {n_features}")
+    vals = np.unique(arr)
+    if np.isin(vals, (0, 1)).all():
+        return arr.astype(np.uint8)
+    if np.isin(vals, (-1, 1)).all():
+        return (arr > 0).astype(np.uint8)
+    bad = [v for v in vals if v not in (-1, 0, 1)][:5]
+    raise ValueError(f"{name} must be binary, {{0, 1}} or {{-1, +1}}; found values such as {bad}. "
+                     "Binarise it first (e.g. X > threshold).")
+
+
+def as_spins(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
+    """``X`` as an int8 array of spins {-1, +1} (see :func:`as_bits`)."""
+    return (2 * as_bits(X, n_features, name).astype(np.int8) - 1).astype(np.int8)
+
+
+def check_weights(weights, n_weights: int) -> np.ndarray:
+    """Weights as int64 spins; accepts {-1, +1} or bits {0, 1}."""
+    w = np.asarray(weights)
+    if w.shape != (n_weights,):
+        raise ValueError(f"weights must have shape ({n_weights},), got {w.shape}")
+    if np.isin(w, (-1, 1)).all():
+        return w.astype(np.int64)
+    if np.isin(w, (0, 1)).all():
+        return 2 * w.astype(np.int64) - 1
+    raise ValueError("weights must be in {-1, +1} (or bits {0, 1})")
+
+
+def check_labels(y, n_samples: int) -> np.ndarray:
+    """1-D labels matching ``n_samples`` rows, no NaN."""
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr.ravel()
+    if arr.ndim != 1:
+        raise ValueError(f"y must be 1-D (n_samples,), got shape {arr.shape}")
+    if arr.shape[0] != n_samples:
+        raise ValueError(f"X has {n_samples} samples but y has {arr.shape[0]}")
+    if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
+        raise ValueError("y contains NaN or infinite values")
+    return arr
