@@ -1,0 +1,594 @@
+"""Sampler registry: turn a ``[sampler]`` config table into a dimod sampler.
+
+Users pick the sampler in their TOML config, not in code::
+
+    [sampler]
+    name = "neal"            # a registry name (see SAMPLERS) or "package.module:Class"
+    num_reads = 100          # everything except `name` and `init` goes to sampler.sample()
+    num_sweeps = 2000
+    seed = 7
+
+    [sampler.init]           # optional: constructor / Leap client keyword arguments
+    # profile = "prod"       # dwave.conf profile (qpu, hybrid)
+    # solver = "Advantage_system4.1"
+
+Registry names (``SAMPLERS``):
+
+========================  ======================================================
+``neal``, ``sa``          :class:`dwave.samplers.SimulatedAnnealingSampler`
+``tabu``                  :class:`dwave.samplers.TabuSampler`
+``steepest-descent``      :class:`dwave.samplers.SteepestDescentSolver`
+``exact``                 :class:`dimod.ExactSolver`, refused above 20 variables
+``gpu``                   bundled ``solvers.IsingSampler(device="auto")``
+                          (CUDA when available, otherwise CPU)
+``cpu-annealer``          bundled ``solvers.IsingSampler(device="cpu")``
+``qpu``                   ``EmbeddingComposite(DWaveSampler(**init))``
+                          (needs ``pip install 'qubo-bnn[leap]'`` and Leap access)
+``hybrid``                ``LeapHybridSampler(**init)`` (same requirements)
+========================  ======================================================
+
+Any other name containing ``:`` is imported as ``"module:Attribute"``; it must
+name a :class:`dimod.Sampler` subclass (instantiated with ``[sampler.init]``)
+or a :class:`dimod.Sampler` instance.
+
+Leap credentials are resolved the Ocean way -- ``dwave.conf`` profiles (created
+with ``dwave setup`` / ``dwave config create``) or the ``DWAVE_API_TOKEN``
+environment variable, with ``profile`` / ``config_file`` selectable in
+``[sampler.init]``. A ``token`` key is never accepted in our configuration.
+
+Example:
+    >>> import dimod
+    >>> from qubo_bnn.samplers import sampler_from_config, sample_bqm
+    >>> bqm = dimod.BinaryQuadraticModel({"a": 1.0, "b": -1.0}, {("a", "b"): -2.0}, 0.0, "BINARY")
+    >>> sampler, params = sampler_from_config({"name": "neal", "num_reads": 10, "seed": 1})
+    >>> float(sample_bqm(sampler, bqm, **params).first.energy)
+    -2.0
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import numbers
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dimod
+import numpy as np
+
+__all__ = [
+    "SAMPLERS",
+    "EXACT_MAX_VARIABLES",
+    "LeapCredentialsError",
+    "SamplerSpec",
+    "SizeLimitedExactSolver",
+    "make_sampler",
+    "split_sampler_config",
+    "sampler_from_config",
+    "sample_bqm",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Largest problem the ``exact`` sampler accepts (ExactSolver is O(2**n)).
+EXACT_MAX_VARIABLES = 20
+
+SamplerFactory = Callable[..., dimod.Sampler]
+
+_LEAP_EXTRA = "pip install 'qubo-bnn[leap]'"
+_CREDENTIALS_HELP = (
+    "Set up Leap access the Ocean way: run `dwave setup` (or `dwave config create`) "
+    "to write a dwave.conf profile, or set the DWAVE_API_TOKEN environment variable; "
+    "select a profile with `profile = \"...\"` under [sampler.init]. "
+    "Never put the token in the qubo-bnn config."
+)
+# Keys that configure the Leap client: they belong under [sampler.init].
+_CLIENT_KEYS = frozenset(
+    {
+        "profile",
+        "config_file",
+        "solver",
+        "region",
+        "endpoint",
+        "client",
+        "proxy",
+        "headers",
+        "request_timeout",
+        "polling_timeout",
+        "permissive_ssl",
+        "connection_close",
+        "defaults",
+        "failover",
+        "retry_interval",
+    }
+)
+# Named chain-strength functions accepted for ``chain_strength = "<name>"``.
+_CHAIN_STRENGTH_NAMES = ("uniform_torque_compensation", "scaled")
+
+
+class LeapCredentialsError(ValueError):
+    """No usable Leap API token was found (or Leap rejected it).
+
+    The message explains how to configure one; it never contains a token.
+    """
+
+
+class SizeLimitedExactSolver(dimod.Sampler):
+    """:class:`dimod.ExactSolver` that refuses problems it cannot enumerate.
+
+    Brute force costs ``2**n`` energy evaluations and memory, so problems with
+    more than ``max_variables`` variables raise :class:`ValueError` instead of
+    exhausting the machine.
+
+    Example:
+        >>> import dimod
+        >>> bqm = dimod.BinaryQuadraticModel({"a": -1.0}, {}, 0.0, "BINARY")
+        >>> float(SizeLimitedExactSolver().sample(bqm).first.energy)
+        -1.0
+    """
+
+    def __init__(self, max_variables: int = EXACT_MAX_VARIABLES) -> None:
+        if not isinstance(max_variables, int) or max_variables < 0:
+            raise ValueError(f"max_variables must be a non-negative int, got {max_variables!r}")
+        self.max_variables = max_variables
+        self._solver = dimod.ExactSolver()
+
+    @property
+    def parameters(self) -> dict[str, list]:
+        return {}
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return {"max_variables": self.max_variables}
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, **parameters: Any) -> dimod.SampleSet:
+        n = bqm.num_variables
+        if n > self.max_variables:
+            raise ValueError(
+                f"the 'exact' sampler enumerates all 2**n states and accepts at most "
+                f"{self.max_variables} variables, but this problem has {n}; "
+                f"use another sampler such as 'neal', 'tabu' or 'gpu'"
+            )
+        return self._solver.sample(bqm, **parameters)
+
+
+# --------------------------------------------------------------------------- factories
+
+
+def _no_init_params(name: str, params: Mapping[str, Any]) -> None:
+    if params:
+        raise ValueError(
+            f"sampler {name!r} takes no [sampler.init] parameters (got {sorted(params)}); "
+            f"put sampling parameters such as num_reads directly in [sampler]"
+        )
+
+
+def _dwave_samplers(name: str):
+    try:
+        return importlib.import_module("dwave.samplers")
+    except ImportError as exc:  # core dependency, but be helpful anyway
+        raise ImportError(
+            f"sampler {name!r} needs dwave-samplers: pip install dwave-samplers"
+        ) from exc
+
+
+def _simulated_annealing(**init_params: Any) -> dimod.Sampler:
+    _no_init_params("neal", init_params)
+    return _dwave_samplers("neal").SimulatedAnnealingSampler()
+
+
+def _tabu(**init_params: Any) -> dimod.Sampler:
+    _no_init_params("tabu", init_params)
+    return _dwave_samplers("tabu").TabuSampler()
+
+
+def _steepest_descent(**init_params: Any) -> dimod.Sampler:
+    _no_init_params("steepest-descent", init_params)
+    return _dwave_samplers("steepest-descent").SteepestDescentSolver()
+
+
+def _exact(**init_params: Any) -> dimod.Sampler:
+    return SizeLimitedExactSolver(**init_params)
+
+
+def _ising_sampler_class(name: str) -> type:
+    try:
+        solvers = importlib.import_module("solvers")
+    except ImportError as exc:
+        raise ImportError(
+            f"sampler {name!r} needs the bundled `solvers` package (solvers.IsingSampler); "
+            f"reinstall qubo-bnn"
+        ) from exc
+    cls = getattr(solvers, "IsingSampler", None)
+    if cls is None:
+        raise ImportError(
+            f"sampler {name!r} needs solvers.IsingSampler, which this installation of "
+            f"the bundled `solvers` package does not provide"
+        )
+    return cls
+
+
+def _ising_gpu(**init_params: Any) -> dimod.Sampler:
+    init_params.setdefault("device", "auto")
+    return _ising_sampler_class("gpu")(**init_params)
+
+
+def _ising_cpu(**init_params: Any) -> dimod.Sampler:
+    device = init_params.pop("device", "cpu")
+    if device != "cpu":
+        raise ValueError(
+            f"sampler 'cpu-annealer' always runs on device 'cpu' (got device={device!r}); "
+            f"use name = \"gpu\" with device = \"cuda\" or \"auto\" instead"
+        )
+    return _ising_sampler_class("cpu-annealer")(device="cpu", **init_params)
+
+
+def _dwave_system(name: str):
+    try:
+        return importlib.import_module("dwave.system")
+    except ImportError as exc:
+        raise ImportError(f"sampler {name!r} needs dwave-system: {_LEAP_EXTRA}") from exc
+
+
+def _check_leap_credentials(name: str, client_kwargs: Mapping[str, Any]) -> None:
+    """Fail before any network call when no API token can be resolved."""
+    try:
+        from dwave.cloud.config import load_config
+        from dwave.cloud.config.exceptions import ConfigFileError
+    except ImportError as exc:
+        raise ImportError(f"sampler {name!r} needs dwave-cloud-client: {_LEAP_EXTRA}") from exc
+
+    config_file = client_kwargs.get("config_file")
+    profile = client_kwargs.get("profile")
+    try:
+        config = load_config(config_file=config_file, profile=profile)
+    except ConfigFileError as exc:
+        raise LeapCredentialsError(
+            f"sampler {name!r}: could not read the D-Wave configuration ({exc}). "
+            f"{_CREDENTIALS_HELP}"
+        ) from exc
+    except ValueError as exc:  # e.g. "Config profile 'x' not found"
+        raise LeapCredentialsError(f"sampler {name!r}: {exc}. {_CREDENTIALS_HELP}") from exc
+    if not config.get("token"):
+        where = f"profile {profile!r}" if profile else "the D-Wave configuration"
+        raise LeapCredentialsError(
+            f"sampler {name!r}: no Leap API token found in {where} or in DWAVE_API_TOKEN. "
+            f"{_CREDENTIALS_HELP}"
+        )
+
+
+def _leap_construct(name: str, ctor: Callable[..., Any], client_kwargs: dict[str, Any]) -> Any:
+    """Call a Leap sampler constructor, turning credential failures into clear errors."""
+    try:
+        from dwave.cloud.exceptions import SolverAuthenticationError
+    except ImportError:  # pragma: no cover - dwave-system depends on it
+        SolverAuthenticationError = ()  # type: ignore[assignment]
+    try:
+        return ctor(**client_kwargs)
+    except SolverAuthenticationError as exc:
+        raise LeapCredentialsError(
+            f"sampler {name!r}: Leap rejected the API token (check it with `dwave ping`). "
+            f"{_CREDENTIALS_HELP}"
+        ) from exc
+    except ValueError as exc:
+        if "token" in str(exc).lower():
+            raise LeapCredentialsError(
+                f"sampler {name!r}: no Leap API token configured. {_CREDENTIALS_HELP}"
+            ) from exc
+        raise
+
+
+def _qpu(**client_kwargs: Any) -> dimod.Sampler:
+    system = _dwave_system("qpu")
+    _check_leap_credentials("qpu", client_kwargs)
+    child = _leap_construct("qpu", system.DWaveSampler, client_kwargs)
+    return system.EmbeddingComposite(child)
+
+
+def _hybrid(**client_kwargs: Any) -> dimod.Sampler:
+    system = _dwave_system("hybrid")
+    _check_leap_credentials("hybrid", client_kwargs)
+    return _leap_construct("hybrid", system.LeapHybridSampler, client_kwargs)
+
+
+#: Registry: sampler name -> factory ``(**init_params) -> dimod.Sampler``.
+#: Names are matched case-insensitively with ``_`` and ``-`` interchangeable.
+SAMPLERS: dict[str, SamplerFactory] = {
+    "neal": _simulated_annealing,
+    "sa": _simulated_annealing,
+    "tabu": _tabu,
+    "steepest-descent": _steepest_descent,
+    "exact": _exact,
+    "gpu": _ising_gpu,
+    "cpu-annealer": _ising_cpu,
+    "qpu": _qpu,
+    "hybrid": _hybrid,
+}
+
+_LEAP_SAMPLERS = frozenset({"qpu", "hybrid"})
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _normalize(name: str) -> str:
+    return name.strip().lower().replace("_", "-")
+
+
+def _reject_tokens(params: Mapping[str, Any], where: str) -> None:
+    """Refuse any key that looks like a credential; never echo its value."""
+    for key, value in params.items():
+        if "token" in str(key).lower():
+            raise ValueError(
+                f"{where} contains a {key!r} key: API tokens are not accepted in the "
+                f"qubo-bnn configuration (the value was not read or logged). "
+                f"{_CREDENTIALS_HELP}"
+            )
+        if isinstance(value, Mapping):
+            _reject_tokens(value, f"{where}.{key}")
+
+
+def _import_sampler(path: str, init_params: dict[str, Any]) -> dimod.Sampler:
+    module_name, _, attr_path = path.partition(":")
+    if not module_name or not attr_path:
+        raise ValueError(f"sampler path {path!r} must look like 'package.module:ClassName'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ImportError(
+            f"cannot import module {module_name!r} for sampler {path!r}: {exc}"
+        ) from exc
+    for part in attr_path.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError as exc:
+            raise ImportError(
+                f"module {module_name!r} has no attribute {attr_path!r} (sampler {path!r})"
+            ) from exc
+    if isinstance(obj, type) and issubclass(obj, dimod.Sampler):
+        return obj(**init_params)
+    if isinstance(obj, dimod.Sampler):
+        if init_params:
+            raise ValueError(
+                f"sampler {path!r} is already an instance; it takes no [sampler.init] "
+                f"parameters (got {sorted(init_params)})"
+            )
+        return obj
+    raise TypeError(
+        f"sampler {path!r} resolves to {obj!r}, which is not a dimod.Sampler subclass "
+        f"or instance"
+    )
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def make_sampler(name: str, /, **init_params: Any) -> dimod.Sampler:
+    """Build a sampler from a registry name or a ``"module:Class"`` path.
+
+    Args:
+        name: a key of :data:`SAMPLERS` (case-insensitive, ``_`` == ``-``) or an
+            importable ``"package.module:Class"`` naming a :class:`dimod.Sampler`
+            subclass or instance.
+        **init_params: constructor keyword arguments (``[sampler.init]``); for
+            ``qpu``/``hybrid`` these are Leap client options such as
+            ``profile``, ``solver``, ``region``, ``config_file``.
+
+    Raises:
+        ValueError: unknown name (the message lists known names), a ``token``
+            parameter, or parameters a sampler does not take.
+        LeapCredentialsError: (a ValueError) ``qpu``/``hybrid`` without a Leap
+            token; raised before any network access.
+        ImportError: the sampler's package is missing (the message names the
+            extra to install) or a ``module:Class`` path cannot be imported.
+        TypeError: a ``module:Class`` path that is not a dimod sampler.
+
+    Example:
+        >>> make_sampler("tabu")  # doctest: +ELLIPSIS
+        <dwave.samplers.tabu.sampler.TabuSampler object at ...>
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"sampler name must be a non-empty string, got {name!r}")
+    _reject_tokens(init_params, "sampler init parameters")
+    init_params = dict(init_params)
+    if ":" in name:
+        logger.debug("importing sampler %s with init keys %s", name, sorted(init_params))
+        return _import_sampler(name.strip(), init_params)
+    key = _normalize(name)
+    try:
+        factory = SAMPLERS[key]
+    except KeyError:
+        raise ValueError(
+            f"unknown sampler {name!r}; known samplers: {', '.join(sorted(SAMPLERS))} "
+            f"(or an importable 'package.module:Class' dimod sampler)"
+        ) from None
+    logger.debug("creating sampler %s with init keys %s", key, sorted(init_params))
+    return factory(**init_params)
+
+
+@dataclass(frozen=True)
+class SamplerSpec:
+    """A ``[sampler]`` config table split into its three parts."""
+
+    name: str
+    init_params: dict[str, Any] = field(default_factory=dict)
+    sample_params: dict[str, Any] = field(default_factory=dict)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def split_sampler_config(table: Mapping[str, Any]) -> SamplerSpec:
+    """Split a ``[sampler]`` table into name, constructor and ``sample()`` parameters.
+
+    ``name`` is required; the optional ``init`` sub-table holds constructor /
+    Leap client keyword arguments; every other key is a ``sample()`` parameter
+    (sub-tables such as ``embedding_parameters`` are passed as dicts).
+
+    Raises:
+        ValueError: missing/invalid ``name``, a non-table ``init``, any ``token``
+            key (its value is never echoed), or a Leap client key such as
+            ``profile`` outside ``[sampler.init]`` for ``qpu``/``hybrid``.
+
+    Example:
+        >>> spec = split_sampler_config(
+        ...     {"name": "qpu", "num_reads": 100, "chain_strength": 2.0,
+        ...      "init": {"profile": "prod"}})
+        >>> spec.name, spec.init_params, spec.sample_params
+        ('qpu', {'profile': 'prod'}, {'num_reads': 100, 'chain_strength': 2.0})
+    """
+    if not isinstance(table, Mapping):
+        raise ValueError(f"[sampler] must be a table, got {type(table).__name__}")
+    _reject_tokens(table, "[sampler]")
+    name = table.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(
+            f"[sampler] needs a string 'name' key; known samplers: {', '.join(sorted(SAMPLERS))}"
+        )
+    init = table.get("init", {})
+    if not isinstance(init, Mapping):
+        raise ValueError("[sampler] 'init' must be a table ([sampler.init]) of constructor parameters")
+    sample_params = {k: _plain(v) for k, v in table.items() if k not in ("name", "init")}
+    if ":" not in name and _normalize(name) in _LEAP_SAMPLERS:
+        misplaced = sorted(_CLIENT_KEYS & sample_params.keys())
+        if misplaced:
+            raise ValueError(
+                f"[sampler] keys {misplaced} configure the Leap client; put them under "
+                f"[sampler.init] instead"
+            )
+    return SamplerSpec(name=name.strip(), init_params=_plain(init), sample_params=sample_params)
+
+
+def sampler_from_config(table: Mapping[str, Any]) -> tuple[dimod.Sampler, dict[str, Any]]:
+    """Build the sampler of a ``[sampler]`` table; return it with its ``sample()`` params.
+
+    Example:
+        >>> sampler, params = sampler_from_config({"name": "sa", "num_reads": 5})
+        >>> params
+        {'num_reads': 5}
+    """
+    spec = split_sampler_config(table)
+    return make_sampler(spec.name, **spec.init_params), spec.sample_params
+
+
+def _accepted_parameters(sampler: dimod.Sampler) -> set[str]:
+    accepted = set(sampler.parameters)
+    # Composites accept their children's parameters (EmbeddingComposite already
+    # lists them, but not every composite does).
+    for child in getattr(sampler, "children", None) or ():
+        if isinstance(child, dimod.Sampler):
+            accepted |= _accepted_parameters(child)
+    return accepted
+
+
+def _resolve_chain_strength(value: Any) -> Any:
+    if value is None or callable(value):
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"chain_strength must be a number or a name, got {value!r}")
+    if isinstance(value, numbers.Real):
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"chain_strength must be a positive finite number, got {value!r}")
+        return float(value)
+    if isinstance(value, str) or isinstance(value, Mapping):
+        if isinstance(value, str):
+            fname, kwargs = value, {}
+        else:
+            kwargs = dict(value)
+            fname = kwargs.pop("name", None)
+        if fname not in _CHAIN_STRENGTH_NAMES:
+            raise ValueError(
+                f"unknown chain_strength {fname!r}; use a positive number or one of "
+                f"{list(_CHAIN_STRENGTH_NAMES)} (optionally as a table with 'name' and 'prefactor')"
+            )
+        from dwave.embedding import chain_strength as cs
+
+        func = getattr(cs, fname)
+        if not kwargs:
+            return func
+        unknown = sorted(set(kwargs) - {"prefactor"})
+        if unknown:
+            raise ValueError(f"chain_strength {fname!r} accepts only 'prefactor', got {unknown}")
+
+        def chain_strength(bqm, embedding=None, _f=func, _kw=kwargs):
+            return _f(bqm, embedding, **_kw)
+
+        return chain_strength
+    raise ValueError(f"chain_strength must be a number or a name, got {type(value).__name__}")
+
+
+def _chain_break_summary(sampleset: dimod.SampleSet) -> dict[str, Any]:
+    record = sampleset.record
+    fractions = np.asarray(record.chain_break_fraction, dtype=float)
+    weights = np.asarray(record.num_occurrences, dtype=float)
+    total = float(weights.sum())
+    summary: dict[str, Any] = {
+        "mean": float(np.average(fractions, weights=weights)) if total else 0.0,
+        "max": float(fractions.max()) if fractions.size else 0.0,
+        "broken_sample_fraction": float(weights[fractions > 0].sum() / total) if total else 0.0,
+        "lowest_energy": float(fractions[np.argmin(record.energy)]) if fractions.size else 0.0,
+    }
+    context = sampleset.info.get("embedding_context") or {}
+    embedding = context.get("embedding")
+    if embedding:
+        lengths = [len(chain) for chain in embedding.values()]
+        summary["num_chains"] = len(lengths)
+        summary["max_chain_length"] = max(lengths)
+    strength = context.get("chain_strength")
+    if isinstance(strength, (int, float, np.number)):
+        summary["chain_strength"] = float(strength)
+    return summary
+
+
+def sample_bqm(
+    sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, /, **sample_params: Any
+) -> dimod.SampleSet:
+    """Sample ``bqm`` with validated parameters; add chain-break stats for QPU samples.
+
+    Parameters are checked against ``sampler.parameters`` (plus children's for
+    composites) before sampling. ``chain_strength`` may be a number, a name
+    (``"uniform_torque_compensation"`` or ``"scaled"``) or a table
+    ``{name = ..., prefactor = ...}``. When the sampler returns a
+    ``chain_break_fraction`` field (embedded QPU samples), ``return_embedding``
+    defaults to True and ``sampleset.info["chain_break_summary"]`` holds
+    ``mean``, ``max``, ``broken_sample_fraction``, ``lowest_energy`` and, when
+    known, ``num_chains``, ``max_chain_length``, ``chain_strength``.
+    The returned sample set is resolved (sampling is complete).
+
+    Raises:
+        ValueError: an unknown parameter (the message lists accepted ones), a
+            ``token`` key, or an invalid ``chain_strength``.
+
+    Example:
+        >>> import dimod
+        >>> bqm = dimod.BinaryQuadraticModel({"a": 1.0}, {}, 0.0, "BINARY")
+        >>> int(sample_bqm(make_sampler("exact"), bqm).first.sample["a"])
+        0
+    """
+    _reject_tokens(sample_params, "sampler parameters")
+    accepted = _accepted_parameters(sampler)
+    unknown = sorted(set(sample_params) - accepted)
+    if unknown:
+        raise ValueError(
+            f"{type(sampler).__name__} does not accept parameter(s) {unknown}; "
+            f"accepted: {', '.join(sorted(accepted)) or '(none)'}"
+        )
+    params = dict(sample_params)
+    if "chain_strength" in params:
+        params["chain_strength"] = _resolve_chain_strength(params["chain_strength"])
+    if "chain_break_fraction" in accepted and "return_embedding" in accepted:
+        params.setdefault("return_embedding", True)
+    logger.debug(
+        "sampling %d variables with %s, parameters %s",
+        bqm.num_variables, type(sampler).__name__, sorted(params),
+    )
+    sampleset = sampler.sample(bqm, **params)
+    sampleset.resolve()
+    if "chain_break_fraction" in (sampleset.record.dtype.names or ()):
+        sampleset.info["chain_break_summary"] = _chain_break_summary(sampleset)
+    return sampleset
