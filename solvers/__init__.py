@@ -1,3 +1,10 @@
-"""Bundled Ising samplers (Numba CPU and Numba-CUDA GPU)."""
+"""Bundled Ising samplers (Numba CPU and Numba-CUDA GPU).
 
-__all__: list[str] = []
+>>> from solvers import IsingSampler
+>>> IsingSampler(device='cpu').properties['device']
+'cpu'
+"""
+
+from .sampler import IsingSampler
+
+__all__: list[str] = ["IsingSampler"]

@@ -1,0 +1,185 @@
+"""Device-independent preprocessing shared by the CPU and CUDA annealers.
+
+Everything here runs once per ``sample`` call (not on the hot path): BQM to
+Ising CSR conversion, the default beta range, the beta schedule, the greedy
+graph colouring used by the GPU kernels and per-read seed derivation.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+
+import dimod
+import numpy as np
+from numba import njit
+
+__all__ = [
+    "IsingCSR",
+    "ising_csr_from_bqm",
+    "default_beta_range",
+    "beta_schedule",
+    "greedy_colouring",
+    "SCHEDULE_TYPES",
+]
+
+SCHEDULE_TYPES = ("geometric", "linear")
+
+
+@dataclass(frozen=True)
+class IsingCSR:
+    """Ising model ``E(s) = offset + sum_i h_i s_i + sum_{i<j} J_ij s_i s_j``.
+
+    The couplings are stored as a symmetric CSR matrix (each ``J_ij`` appears
+    in row ``i`` and in row ``j``), variables indexed in ``bqm.variables``
+    order.
+    """
+
+    h: np.ndarray  # float64[n]
+    indptr: np.ndarray  # int64[n + 1]
+    indices: np.ndarray  # int32[2m]
+    data: np.ndarray  # float64[2m]
+    offset: float
+
+    @property
+    def num_variables(self) -> int:
+        return int(self.h.shape[0])
+
+
+def ising_csr_from_bqm(bqm: dimod.BinaryQuadraticModel) -> IsingCSR:
+    """Convert any BQM to the Ising CSR form, variables in ``bqm.variables`` order.
+
+    >>> import dimod
+    >>> m = ising_csr_from_bqm(dimod.BQM({'a': 1.0}, {('a', 'b'): -1.0}, 0.0, 'SPIN'))
+    >>> m.indptr.tolist(), m.indices.tolist(), m.data.tolist()
+    ([0, 1, 2], [1, 0], [-1.0, -1.0])
+    """
+    # explicit order: by default dimod sorts integer labels
+    vectors = bqm.spin.to_numpy_vectors(variable_order=list(bqm.variables))
+    n = len(bqm.variables)
+    h = np.ascontiguousarray(vectors.linear_biases, dtype=np.float64)
+    irow = np.asarray(vectors.quadratic.row_indices, dtype=np.int64)
+    icol = np.asarray(vectors.quadratic.col_indices, dtype=np.int64)
+    q = np.asarray(vectors.quadratic.biases, dtype=np.float64)
+
+    rows = np.concatenate([irow, icol])
+    cols = np.concatenate([icol, irow])
+    vals = np.concatenate([q, q])
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return IsingCSR(
+        h=h,
+        indptr=indptr,
+        indices=np.ascontiguousarray(cols[order], dtype=np.int32),
+        data=np.ascontiguousarray(vals[order]),
+        offset=float(vectors.offset),
+    )
+
+
+def default_beta_range(model: IsingCSR) -> tuple[float, float]:
+    """Default ``(hot, cold)`` inverse temperatures, as dwave-samplers computes them.
+
+    * hot: the largest possible effective field ``max_i |h_i| + sum_j |J_ij|``
+      can still be flipped with probability 50%:
+      ``beta_hot = ln 2 / (2 * max_field)``.
+    * cold: the smallest non-zero bias per spin (``min(|h_i|, |J_ij|)``) is
+      flipped with total probability 1% over the ``k`` spins that share the
+      minimum: ``beta_cold = ln(k / 0.01) / (2 * min_field)``.
+
+    All-zero problems warn and get ``(0.1, 1.0)`` like neal.
+
+    >>> import dimod
+    >>> m = ising_csr_from_bqm(dimod.BQM({'a': 1.0}, {}, 0.0, 'SPIN'))
+    >>> [round(b, 4) for b in default_beta_range(m)]
+    [0.3466, 2.3026]
+    """
+    n = model.num_variables
+    abs_h = np.abs(model.h)
+    abs_j = np.abs(model.data)
+    rows = np.repeat(np.arange(n), np.diff(model.indptr))
+    sum_abs = abs_h + np.bincount(rows, weights=abs_j, minlength=n)
+
+    min_abs = np.where(abs_h != 0, abs_h, np.inf)
+    nz = abs_j != 0
+    np.minimum.at(min_abs, rows[nz], abs_j[nz])
+    finite = min_abs[np.isfinite(min_abs)]
+    if finite.size == 0:
+        if n:
+            warnings.warn(
+                "All bqm biases are zero (all energies are zero); beta_range is "
+                "set arbitrarily to (0.1, 1.0).",
+                stacklevel=3,
+            )
+        return (0.1, 1.0)
+
+    max_field = float(sum_abs.max())
+    hot = math.log(2.0) / (2.0 * max_field)
+    min_field = float(finite.min())
+    num_min = int(np.count_nonzero(finite == min_field))
+    cold = math.log(num_min / 0.01) / (2.0 * min_field)
+    return (hot, cold)
+
+
+def beta_schedule(beta_range: tuple[float, float], num_sweeps: int,
+                  schedule_type: str) -> np.ndarray:
+    """One inverse temperature per sweep, from ``beta_range[0]`` to ``beta_range[1]``.
+
+    A single sweep runs at the final (cold) beta, as in dwave-samplers.
+
+    >>> beta_schedule((0.1, 10.0), 3, 'geometric').tolist()
+    [0.1, 1.0, 10.0]
+    """
+    if num_sweeps == 0:
+        return np.empty(0, dtype=np.float64)
+    if num_sweeps == 1:
+        return np.array([beta_range[1]], dtype=np.float64)
+    if schedule_type == "geometric":
+        return np.geomspace(beta_range[0], beta_range[1], num_sweeps)
+    if schedule_type == "linear":
+        return np.linspace(beta_range[0], beta_range[1], num_sweeps)
+    raise ValueError(f"unknown beta_schedule_type {schedule_type!r}; "
+                     f"expected one of {SCHEDULE_TYPES}")
+
+
+@njit(cache=True)
+def _greedy_colour_kernel(indptr, indices):
+    n = indptr.shape[0] - 1
+    colour = np.full(n, -1, dtype=np.int32)
+    # stamp[c] == v + 1 means colour c is used by a neighbour of v
+    max_deg = 0
+    for v in range(n):
+        max_deg = max(max_deg, indptr[v + 1] - indptr[v])
+    stamp = np.zeros(max_deg + 2, dtype=np.int64)
+    for v in range(n):
+        for k in range(indptr[v], indptr[v + 1]):
+            c = colour[indices[k]]
+            if c >= 0:
+                stamp[c] = v + 1
+        c = 0
+        while stamp[c] == v + 1:
+            c += 1
+        colour[v] = c
+    return colour
+
+
+def greedy_colouring(model: IsingCSR) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy proper colouring of the coupling graph.
+
+    Returns ``(vertices, colour_ptr)``: the vertices of colour ``c`` are
+    ``vertices[colour_ptr[c]:colour_ptr[c + 1]]``. Same-colour spins share no
+    coupling, so they can be updated simultaneously with exact Metropolis.
+
+    >>> import dimod
+    >>> m = ising_csr_from_bqm(dimod.BQM({}, {(0, 1): 1, (1, 2): 1}, 0, 'SPIN'))
+    >>> verts, ptr = greedy_colouring(m)
+    >>> verts.tolist(), ptr.tolist()
+    ([0, 2, 1], [0, 2, 3])
+    """
+    colour = _greedy_colour_kernel(model.indptr, model.indices)
+    num_colours = int(colour.max()) + 1 if colour.size else 0
+    vertices = np.argsort(colour, kind="stable").astype(np.int32)
+    colour_ptr = np.zeros(num_colours + 1, dtype=np.int64)
+    np.cumsum(np.bincount(colour, minlength=num_colours), out=colour_ptr[1:])
+    return vertices, colour_ptr

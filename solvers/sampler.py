@@ -1,0 +1,233 @@
+"""``IsingSampler``: Metropolis simulated annealing on CPU (Numba) or GPU (Numba-CUDA)."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from numbers import Integral
+from typing import Any, Optional, Sequence
+
+import dimod
+import numba
+import numpy as np
+
+from ._cpu import anneal_cpu, read_seeds
+from ._ising import (SCHEDULE_TYPES, beta_schedule, default_beta_range,
+                     greedy_colouring, ising_csr_from_bqm)
+
+__all__ = ["IsingSampler"]
+
+logger = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cpu", "cuda")
+ALGORITHM = "metropolis-simulated-annealing"
+
+
+def _cuda_available() -> bool:
+    """True when Numba-CUDA is importable and sees a GPU (or the simulator)."""
+    try:
+        from numba import cuda
+        return bool(cuda.is_available())
+    except Exception:  # numba-cuda missing or a broken driver: use the CPU
+        return False
+
+
+def _resolve_device(device: str) -> str:
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
+    if device == "cpu":
+        return "cpu"
+    if _cuda_available():
+        return "cuda"
+    if device == "cuda":
+        warnings.warn("device='cuda' requested but no CUDA GPU is available; "
+                      "falling back to the CPU sampler", RuntimeWarning, stacklevel=3)
+    else:
+        logger.info("no CUDA GPU available; IsingSampler runs on the CPU")
+    return "cpu"
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"{name!r} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_beta_range(beta_range: Sequence[float], schedule_type: str) -> tuple[float, float]:
+    try:
+        hot, cold = (float(b) for b in beta_range)
+    except (TypeError, ValueError):
+        raise ValueError("'beta_range' must be a pair of numbers (hot, cold), "
+                         f"got {beta_range!r}") from None
+    if not (math.isfinite(hot) and math.isfinite(cold)) or min(hot, cold) < 0:
+        raise ValueError(f"'beta_range' values must be finite and >= 0, got {beta_range!r}")
+    if schedule_type == "geometric" and min(hot, cold) == 0:
+        raise ValueError("'beta_range' values must be > 0 for a geometric schedule, "
+                         f"got {beta_range!r}")
+    return hot, cold
+
+
+class IsingSampler(dimod.Sampler, dimod.Initialized):
+    """Metropolis simulated annealing of a BQM on a CUDA GPU or on CPU threads.
+
+    Parameters mean the same as in dwave-samplers' ``SimulatedAnnealingSampler``
+    (one Metropolis sweep per beta value, sequential variable order on CPU).
+    On the GPU the variables of each colour of a greedy graph colouring are
+    updated in parallel, which is exact for non-adjacent spins.
+
+    Args:
+        device: ``"cuda"``, ``"cpu"`` or ``"auto"`` (GPU if Numba-CUDA sees
+            one, else CPU). Asking for ``"cuda"`` without a GPU warns and uses
+            the CPU. CPU reads run in parallel on ``numba.get_num_threads()``
+            threads.
+
+    Example:
+        >>> import dimod
+        >>> from solvers import IsingSampler
+        >>> bqm = dimod.BQM({'a': -1.0}, {('a', 'b'): -1.0}, 0.0, 'SPIN')
+        >>> with IsingSampler(device='cpu') as sampler:
+        ...     ss = sampler.sample(bqm, num_reads=4, num_sweeps=100, seed=1)
+        >>> ss.first.sample, ss.first.energy
+        ({'a': 1, 'b': 1}, -2.0)
+    """
+
+    def __init__(self, device: str = "auto") -> None:
+        self.device = _resolve_device(device)
+        self._parameters = {
+            "num_reads": [],
+            "num_sweeps": [],
+            "beta_range": [],
+            "beta_schedule_type": ["beta_schedule_options"],
+            "seed": [],
+            "initial_states": [],
+            "initial_states_generator": [],
+        }
+        self._properties = {
+            "device": self.device,
+            "devices": DEVICES,
+            "beta_schedule_options": SCHEDULE_TYPES,
+            "algorithm": ALGORITHM,
+        }
+
+    @property
+    def parameters(self) -> dict[str, list]:
+        """Keyword arguments of :meth:`sample` (dimod sampler API)."""
+        return self._parameters
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """Sampler properties: resolved ``device``, ``devices``, schedule options."""
+        return self._properties
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, *,
+               num_reads: Optional[int] = None,
+               num_sweeps: int = 1000,
+               beta_range: Optional[Sequence[float]] = None,
+               beta_schedule_type: str = "geometric",
+               seed: Optional[int] = None,
+               initial_states: Optional[dimod.typing.SamplesLike] = None,
+               initial_states_generator: str = "random",
+               **kwargs) -> dimod.SampleSet:
+        """Anneal ``num_reads`` independent replicas of ``bqm``.
+
+        Args:
+            bqm: Binary quadratic model (SPIN or BINARY; returned samples use
+                its vartype and energies are computed from it).
+            num_reads: Number of reads; default: the number of
+                ``initial_states``, or 1.
+            num_sweeps: Sweeps (one beta value each). ``0`` returns the
+                initial states.
+            beta_range: ``(hot, cold)`` inverse temperatures. Default as in
+                dwave-samplers: hot so the largest effective field flips with
+                50% probability, cold so the smallest non-zero bias flips with
+                1% total probability (see ``solvers._ising.default_beta_range``).
+            beta_schedule_type: ``"geometric"`` or ``"linear"`` interpolation.
+            seed: Integer in ``[0, 2**32)``; equal seeds give equal samples on
+                the same device.
+            initial_states: Starting states (dimod samples-like).
+            initial_states_generator: ``"random"``, ``"none"`` or ``"tile"``,
+                as :meth:`dimod.Initialized.parse_initial_states`.
+
+        Returns:
+            A :class:`dimod.SampleSet`; ``info`` holds ``timing`` (seconds),
+            ``device``, ``beta_range``, ``beta_schedule_type``, ``algorithm``,
+            ``num_sweeps`` (and ``num_colours`` on CUDA, ``num_threads`` on CPU).
+        """
+        t0 = time.perf_counter()
+        if kwargs:
+            self.remove_unknown_kwargs(**kwargs)  # warns about each unknown one
+        if num_reads is not None:
+            num_reads = _check_int("num_reads", num_reads, 1)
+        num_sweeps = _check_int("num_sweeps", num_sweeps, 0)
+        if beta_schedule_type not in SCHEDULE_TYPES:
+            raise ValueError(f"unknown beta_schedule_type {beta_schedule_type!r}; "
+                             f"expected one of {SCHEDULE_TYPES}")
+        if beta_range is not None:
+            beta_range = _check_beta_range(beta_range, beta_schedule_type)
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**32))
+        elif isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**32:
+            raise ValueError(f"'seed' must be an integer in [0, 2**32), got {seed!r}")
+        seed = int(seed)
+
+        parsed = self.parse_initial_states(
+            bqm, initial_states=initial_states,
+            initial_states_generator=initial_states_generator,
+            num_reads=num_reads, seed=seed)
+        init = parsed.initial_states
+        states = init.record.sample
+        if init.variables != bqm.variables:
+            states = states[:, [init.variables.index(v) for v in bqm.variables]]
+        states = np.ascontiguousarray(states, dtype=np.int8)
+        if bqm.vartype is dimod.BINARY:
+            states = 2 * states - 1
+
+        model = ising_csr_from_bqm(bqm)
+        if beta_range is None:
+            beta_range = default_beta_range(model)
+        betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
+
+        info: dict[str, Any] = {
+            "device": self.device,
+            "algorithm": ALGORITHM,
+            "num_sweeps": num_sweeps,
+            "beta_range": [float(beta_range[0]), float(beta_range[1])],
+            "beta_schedule_type": beta_schedule_type,
+        }
+        t1 = time.perf_counter()
+        if model.num_variables == 0 or num_sweeps == 0:
+            pass
+        elif self.device == "cuda":
+            from ._cuda import anneal_cuda
+            vertices, colour_ptr = greedy_colouring(model)
+            info["num_colours"] = int(colour_ptr.size - 1)
+            states = anneal_cuda(model, vertices, colour_ptr, betas, states, seed)
+        else:
+            info["num_threads"] = int(numba.get_num_threads())
+            anneal_cpu(model.h, model.indptr, model.indices, model.data, betas,
+                       states, read_seeds(seed, states.shape[0]))
+        t2 = time.perf_counter()
+
+        if bqm.vartype is dimod.BINARY:
+            states = (states + 1) // 2
+        sampleset = dimod.SampleSet.from_samples_bqm((states, bqm.variables), bqm, info=info)
+        sampleset.info["timing"] = {
+            "preprocessing_s": t1 - t0,
+            "sampling_s": t2 - t1,
+            "postprocessing_s": time.perf_counter() - t2,
+        }
+        return sampleset
+
+    def close(self) -> None:
+        """Release GPU memory held by Numba for this process (no-op on CPU)."""
+        if self.device == "cuda":
+            from ._cuda import release_memory
+            release_memory()
+
+    def __enter__(self) -> "IsingSampler":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

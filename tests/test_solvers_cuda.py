@@ -1,0 +1,125 @@
+"""IsingSampler(device='cuda') tests.
+
+Skipped without a CUDA GPU. ``tests/test_solvers.py`` runs this file in a
+subprocess with ``NUMBA_ENABLE_CUDASIM=1`` (tiny inputs: the simulator does
+~10^4 flips/s); ``benchmarks/gpu_check.sh`` runs it on a real GPU, where the
+larger instances are enabled too.
+"""
+
+import unittest
+
+import dimod
+import networkx as nx
+import numpy as np
+import pytest
+from numba import config, cuda
+
+if not cuda.is_available():
+    pytest.skip("no CUDA GPU (run with NUMBA_ENABLE_CUDASIM=1 for the simulator)",
+                allow_module_level=True)
+
+from dimod.testing import assert_sampler_api, load_sampler_bqm_tests  # noqa: E402
+
+from solvers import IsingSampler  # noqa: E402
+from test_solvers import boltzmann_gap  # noqa: E402
+
+SIM = bool(config.ENABLE_CUDASIM)
+SWEEPS = 8 if SIM else 1000
+real_gpu_only = pytest.mark.skipif(SIM, reason="too large for the CUDA simulator")
+
+
+class SmallCudaSampler(IsingSampler):
+    """Default num_sweeps small enough for the simulator."""
+
+    def __init__(self):
+        super().__init__(device="cuda")
+
+    def sample(self, bqm, **kwargs):
+        kwargs.setdefault("num_sweeps", SWEEPS)
+        return super().sample(bqm, **kwargs)
+
+
+@load_sampler_bqm_tests(SmallCudaSampler)
+class TestConformanceCUDA(unittest.TestCase):
+    def test_api(self):
+        sampler = IsingSampler(device="cuda")
+        assert_sampler_api(sampler)
+        self.assertEqual(sampler.properties["device"], "cuda")
+
+
+def planted_loop(side, seed):
+    graph = nx.convert_node_labels_to_integers(nx.grid_2d_graph(side, side, periodic=True))
+    bqm = dimod.generators.frustrated_loop(graph, num_cycles=max(1, len(graph) // 4),
+                                           plant_solution=True, seed=seed)
+    return bqm, bqm.energy(dict.fromkeys(bqm.variables, 1))
+
+
+def test_info_and_vartype():
+    bqm = dimod.generators.ran_r(1, (["a", 2, "c"], [("a", 2), (2, "c"), ("a", "c")]), seed=1).change_vartype("BINARY", inplace=False)
+    ss = IsingSampler(device="cuda").sample(bqm, num_reads=2, num_sweeps=4, seed=0)
+    assert ss.vartype is dimod.BINARY
+    assert ss.info["device"] == "cuda"
+    assert ss.info["num_colours"] >= 2
+    dimod.testing.assert_sampleset_energies(ss, bqm)
+
+
+@pytest.mark.parametrize("vartype", ["SPIN", "BINARY"])
+def test_small_bqm_matches_exact_solver(vartype):
+    bqm = dimod.generators.ran_r(1, 6, seed=3).change_vartype(vartype, inplace=False)
+    bqm.offset = 0.25
+    exact = dimod.ExactSolver().sample(bqm).first.energy
+    ss = IsingSampler(device="cuda").sample(bqm, num_reads=3, num_sweeps=25, seed=2)
+    assert ss.first.energy == pytest.approx(exact)
+
+
+def test_planted_loop_tiny():
+    bqm, ground = planted_loop(4, 1)  # 16 spins
+    ss = IsingSampler(device="cuda").sample(bqm, num_reads=2, num_sweeps=30, seed=4)
+    assert ss.first.energy == pytest.approx(ground)
+
+
+def test_seed_reproducible_and_matters():
+    # ferromagnetic ring started in its ground state: every first flip costs
+    # dE = 4 and is accepted with probability exp(-0.17 * 4) ~ 0.5, so the
+    # outcome depends on the kernel's random numbers only
+    bqm = dimod.BQM({}, {(i, (i + 1) % 6): -1.0 for i in range(6)}, 0, "SPIN")
+    init = np.ones((2, 6), dtype=np.int8)
+    sampler = IsingSampler(device="cuda")
+    kw = dict(initial_states=init, num_sweeps=3, beta_range=(0.17, 0.17))
+    a = sampler.sample(bqm, seed=5, **kw).record.sample
+    b = sampler.sample(bqm, seed=5, **kw).record.sample
+    c = sampler.sample(bqm, seed=6, **kw).record.sample
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_initial_states_zero_sweeps_and_close():
+    bqm = dimod.BQM({"x": 1.0}, {("x", "y"): -1.0}, 0, "SPIN")
+    with IsingSampler(device="cuda") as sampler:
+        ss = sampler.sample(bqm, initial_states=([[1, -1]], ["y", "x"]), num_sweeps=0)
+        assert dict(ss.first.sample) == {"y": 1, "x": -1}
+        ss = sampler.sample(bqm, num_reads=2, num_sweeps=10, seed=0)
+        assert ss.first.energy == -2.0 and ss.info["device"] == "cuda"
+    sampler.close()  # idempotent
+
+
+@real_gpu_only
+def test_samples_boltzmann_distribution_at_fixed_beta():
+    assert boltzmann_gap(IsingSampler(device="cuda"), 20000) < 0.02
+
+
+@real_gpu_only
+def test_planted_loop_ground_state_gpu():
+    bqm, ground = planted_loop(16, 2)
+    ss = IsingSampler(device="cuda").sample(bqm, num_reads=64, num_sweeps=3000, seed=1)
+    assert ss.first.energy == pytest.approx(ground)
+
+
+@real_gpu_only
+def test_gpu_quality_matches_cpu_on_large_instance():
+    bqm, _ = planted_loop(100, 3)
+    kw = dict(num_reads=32, num_sweeps=500, seed=1)
+    gpu = IsingSampler(device="cuda").sample(bqm, **kw).record.energy
+    cpu = IsingSampler(device="cpu").sample(bqm, **kw).record.energy
+    # same algorithm, different update order: GPU median at most 0.5% worse
+    assert np.median(gpu) <= np.median(cpu) + 0.005 * abs(np.median(cpu))
