@@ -142,6 +142,19 @@ def test_samples_boltzmann_distribution_at_fixed_beta():
     assert boltzmann_gap(IsingSampler(device="cpu"), 20000) < 0.02
 
 
+def uphill_acceptance(sampler: IsingSampler, num_reads: int) -> float:
+    """Fraction of reads accepting one flip with beta * dE = ln 2 (exact: 0.5)."""
+    bqm = dimod.BQM({0: -0.5}, {}, 0, "SPIN")  # leaving s = +1 costs dE = 1
+    beta = float(np.log(2))
+    ss = sampler.sample(bqm, initial_states=np.ones((num_reads, 1), dtype=np.int8),
+                        num_sweeps=1, beta_range=(beta, beta), seed=3)
+    return float(np.mean(ss.record.sample[:, 0] == -1))
+
+
+def test_uphill_acceptance_probability():
+    assert uphill_acceptance(IsingSampler(device="cpu"), 20000) == pytest.approx(0.5, abs=0.02)
+
+
 def test_info_is_json_serialisable():
     bqm = dimod.generators.ran_r(1, 10, seed=1)
     ss = IsingSampler(device="cpu").sample(bqm, num_reads=3, num_sweeps=10, seed=0,

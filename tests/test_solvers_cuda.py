@@ -21,7 +21,7 @@ if not cuda.is_available():
 from dimod.testing import assert_sampler_api, load_sampler_bqm_tests  # noqa: E402
 
 from solvers import IsingSampler  # noqa: E402
-from test_solvers import boltzmann_gap  # noqa: E402
+from test_solvers import boltzmann_gap, uphill_acceptance  # noqa: E402
 
 SIM = bool(config.ENABLE_CUDASIM)
 SWEEPS = 8 if SIM else 1000
@@ -101,6 +101,12 @@ def test_initial_states_zero_sweeps_and_close():
         ss = sampler.sample(bqm, num_reads=2, num_sweeps=10, seed=0)
         assert ss.first.energy == -2.0 and ss.info["device"] == "cuda"
     sampler.close()  # idempotent
+
+
+def test_uphill_acceptance_probability():
+    reads = 1000 if SIM else 100000  # standard error 0.016 / 0.0016
+    tol = 0.06 if SIM else 0.01
+    assert uphill_acceptance(IsingSampler(device="cuda"), reads) == pytest.approx(0.5, abs=tol)
 
 
 @real_gpu_only
