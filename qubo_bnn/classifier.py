@@ -1,0 +1,302 @@
+"""``BNNClassifier``: a scikit-learn style estimator trained by sampling the training QUBO.
+
+Example:
+    >>> from qubo_bnn.datasets import bars_and_stripes
+    >>> X, y = bars_and_stripes(3)
+    >>> clf = BNNClassifier(hidden_layer_sizes=(2,), sampler_params={"num_reads": 4, "num_sweeps": 200},
+    ...                     random_state=0).fit(X, y)
+    >>> clf.predict(X).shape
+    (12,)
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import dimod
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
+
+from .formulation import TrainingQUBO
+from .network import Network
+from .validation import as_bits, check_labels
+
+MODEL_FORMAT = "qubo-bnn/classifier"
+MODEL_VERSION = 1
+
+DEFAULT_SAMPLE_PARAMS = {"num_reads": 16, "num_sweeps": 2000}
+"""``sample()`` parameters used with a registry sampler name when ``sampler_params`` is None."""
+
+
+class BNNClassifier(ClassifierMixin, BaseEstimator):
+    """Binary neural network classifier whose weights are the ground state of one QUBO.
+
+    Args:
+        network: a :class:`~qubo_bnn.network.Network` with one output (two classes) or one per
+            class (one-vs-rest). ``None``: a dense net ``n_features -> hidden_layer_sizes ->
+            outputs`` sized at fit time.
+        hidden_layer_sizes: hidden widths used when ``network`` is None.
+        sampler: a ``dimod.Sampler`` instance or a registry name (:mod:`qubo_bnn.samplers`).
+        sampler_params: keyword arguments of ``sampler.sample`` (default
+            :data:`DEFAULT_SAMPLE_PARAMS` for a registry name, none for an instance).
+        penalty: ``A``; ``None`` computes the exact-safe value (FORMULATION.md, Exactness).
+        loss_weight: ``B``, weight of the 0-1 training loss.
+        margin: ``mu``, weight of the margin reward (0 disables it).
+        margin_neurons: where the margin is rewarded: ``"all"``, ``"hidden"``, ``"output"``.
+        margin_cap: reward ``min(|z|, margin_cap)`` instead of ``|z|``.
+        min_output_margin: hard constraint ``|z_o| >= min_output_margin``.
+        hard_fit: fix outputs to their targets instead of paying a loss.
+        weight_bias: fixed linear penalties ``h`` on the weights (one per edge).
+        dropout_rounds, dropout_rate, dropout_strength: the dropout-inspired scheme
+            (:mod:`qubo_bnn.dropout`); ``dropout_rounds=0`` disables it.
+        builder: ``"numpy"`` or ``"pyqubo"`` (identical BQMs; numpy is much faster).
+        random_state: seed for the sampler (when it takes ``seed``) and the dropout masks.
+        verbose: print progress.
+
+    Attributes:
+        classes_, network_, weights_ (``±1`` int8, one per edge), n_features_in_,
+        fit_info_ (sizes, timings, energy split and broken constraints of the chosen sample).
+    """
+
+    def __init__(self, network: Network | None = None, hidden_layer_sizes: Sequence[int] = (4,), *,
+                 sampler: Any = "neal", sampler_params: Mapping[str, Any] | None = None,
+                 penalty: float | None = None, loss_weight: float = 1.0, margin: float = 0.0,
+                 margin_neurons: str | Iterable[int] = "all", margin_cap: int | None = None,
+                 min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
+                 dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
+                 builder: str = "numpy", random_state: int | None = None, verbose: bool = False):
+        self.network = network
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.sampler = sampler
+        self.sampler_params = sampler_params
+        self.penalty = penalty
+        self.loss_weight = loss_weight
+        self.margin = margin
+        self.margin_neurons = margin_neurons
+        self.margin_cap = margin_cap
+        self.min_output_margin = min_output_margin
+        self.hard_fit = hard_fit
+        self.weight_bias = weight_bias
+        self.dropout_rounds = dropout_rounds
+        self.dropout_rate = dropout_rate
+        self.dropout_strength = dropout_strength
+        self.builder = builder
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X, y) -> "BNNClassifier":
+        """Compile the training QUBO for ``(X, y)``, sample it, keep the best network."""
+        Xb = as_bits(X)
+        y = check_labels(y, Xb.shape[0])
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least two")
+        targets = (y[:, None] == classes[None, :]).astype(np.int8)
+        if len(classes) == 2:
+            targets = targets[:, 1:]  # one output: fires for classes_[1]
+        network = self._network_for(Xb.shape[1], targets.shape[1])
+        sampler, params = self._sampler_and_params()
+        h = self._weight_bias(network)
+        self.classes_ = classes
+        self.n_features_in_ = Xb.shape[1]
+        self.network_ = network
+        info: dict[str, Any] = {}
+        if self.dropout_rounds:
+            from .dropout import dropout_penalties
+
+            h, info["dropout"] = dropout_penalties(
+                self, network, Xb, targets, sampler, params, h,
+                rounds=self.dropout_rounds, rate=self.dropout_rate, strength=self.dropout_strength,
+                seed=self.random_state, verbose=self.verbose)
+        self.weights_, train_info = self._train(network, Xb, targets, sampler, params, h)
+        self.fit_info_ = {**train_info, **info}
+        return self
+
+    def _network_for(self, n_features: int, n_outputs: int) -> Network:
+        if self.network is None:
+            net = Network(n_features)
+            for width in self.hidden_layer_sizes:
+                net.dense(width)
+            return net.dense(n_outputs)
+        if not isinstance(self.network, Network):
+            raise TypeError(f"network must be a qubo_bnn.Network or None, got {type(self.network).__name__}")
+        if self.network.n_inputs != n_features:
+            raise ValueError(f"X has {n_features} features but the network has {self.network.n_inputs} inputs")
+        if len(self.network.outputs) != n_outputs:
+            raise ValueError(f"the data needs {n_outputs} output neuron(s) (one for two classes, one per class "
+                             f"otherwise) but the network has {len(self.network.outputs)}")
+        return self.network
+
+    def _sampler_and_params(self) -> tuple[dimod.Sampler, dict[str, Any]]:
+        if isinstance(self.sampler, str):
+            from .samplers import make_sampler
+
+            sampler = make_sampler(self.sampler)
+            params = dict(DEFAULT_SAMPLE_PARAMS if self.sampler_params is None else self.sampler_params)
+        elif isinstance(self.sampler, dimod.Sampler):
+            sampler, params = self.sampler, dict(self.sampler_params or {})
+        else:
+            raise TypeError("sampler must be a dimod.Sampler instance or a registry name such as 'neal', "
+                            f"got {type(self.sampler).__name__}")
+        accepted = set(getattr(sampler, "parameters", {}) or {})
+        params = {k: v for k, v in params.items() if not (k in DEFAULT_SAMPLE_PARAMS and k not in accepted
+                                                           and self.sampler_params is None)}
+        if self.random_state is not None and "seed" in accepted and "seed" not in params:
+            params["seed"] = int(self.random_state)
+        return sampler, params
+
+    def _weight_bias(self, network: Network) -> np.ndarray | None:
+        if self.weight_bias is None:
+            return None
+        h = np.asarray(self.weight_bias, dtype=np.float64)
+        if h.shape != (network.n_weights,):
+            raise ValueError(f"weight_bias must have one value per weight ({network.n_weights}), got shape {h.shape}")
+        return h
+
+    def build_qubo(self, network: Network, Xb: np.ndarray, targets: np.ndarray) -> TrainingQUBO:
+        """The :class:`TrainingQUBO` this estimator's settings describe."""
+        return TrainingQUBO(network, Xb, targets, hard_fit=self.hard_fit,
+                            margin_neurons=self.margin_neurons if self.margin else "none",
+                            margin_cap=self.margin_cap, min_output_margin=self.min_output_margin,
+                            builder=self.builder)
+
+    def _train(self, network, Xb, targets, sampler, params, h):
+        """Build, sample, decode; returns the chosen weights and a JSON-ready info dict."""
+        from .samplers import sample_bqm
+
+        t0 = time.perf_counter()
+        qubo = self.build_qubo(network, Xb, targets)
+        bqm = qubo.to_bqm(A=self.penalty, B=self.loss_weight, mu=self.margin, h=h)
+        t1 = time.perf_counter()
+        self._say(f"QUBO: {bqm.num_variables} variables, {bqm.num_interactions} couplings "
+                  f"(built in {t1 - t0:.2f} s); sampling with {type(sampler).__name__} {params}")
+        sampleset = sample_bqm(sampler, bqm, **params)
+        t2 = time.perf_counter()
+        W = qubo.weights_from(sampleset)
+        # The network is its weights: judge every read by its true forward-pass training loss
+        # (FORMULATION.md, Decoding), ties broken by energy.
+        errors = np.array([self._bit_errors(network, Xb, targets, w) for w in W])
+        order = np.lexsort((sampleset.record.energy, errors))
+        best = int(order[0])
+        chosen = sampleset.slice(best, best + 1, sorted_by=None)
+        split = qubo.energy_split(chosen, h=h)
+        broken = qubo.broken_constraints(chosen)
+        A = qubo.default_penalty(self.loss_weight, self.margin) if self.penalty is None else float(self.penalty)
+        info = {
+            "num_variables": bqm.num_variables, "num_interactions": bqm.num_interactions,
+            "penalty_A": A, "build_seconds": t1 - t0, "sample_seconds": t2 - t1,
+            "num_reads": len(sampleset), "chosen_read": best, "energy": float(sampleset.record.energy[best]),
+            "energy_split": {k: float(v[0]) for k, v in split.items()},
+            "broken_constraints": len(broken), "broken_examples": [list(b) for b in broken[:10]],
+            "train_output_errors": int(errors[best]),
+            "sampler": type(sampler).__name__, "sampler_info": _jsonable(sampleset.info),
+        }
+        self._say(f"sampled in {t2 - t1:.2f} s; best read {best}: energy {info['energy']:.3f}, "
+                  f"{len(broken)} broken constraints, {int(errors[best])} output errors on the training set")
+        return W[best].copy(), info
+
+    @staticmethod
+    def _bit_errors(network: Network, Xb: np.ndarray, targets: np.ndarray, w: np.ndarray) -> int:
+        out = network.predict_outputs(Xb, w) > 0
+        return int((out != targets.astype(bool)).sum())
+
+    def _say(self, msg: str) -> None:
+        if self.verbose:
+            print(f"[qubo-bnn] {msg}", flush=True)
+
+    # ------------------------------------------------------------------ prediction
+    def decision_function(self, X) -> np.ndarray:
+        """Output pre-activations: ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)``."""
+        check_is_fitted(self, "weights_")
+        Xb = as_bits(X, self.n_features_in_)
+        Z, _ = self.network_.forward(Xb, self.weights_)
+        cols = [o - self.network_.n_inputs for o in self.network_.outputs]
+        Zo = Z[:, cols]
+        return Zo[:, 0] if len(self.classes_) == 2 else Zo
+
+    def predict(self, X) -> np.ndarray:
+        """Two classes: ``classes_[1]`` where the output fires (``z >= 0``); else argmax of ``z``."""
+        z = self.decision_function(X)
+        if len(self.classes_) == 2:
+            return self.classes_[(z >= 0).astype(int)]
+        return self.classes_[np.argmax(z, axis=1)]
+
+    # ------------------------------------------------------------------ persistence (JSON, no pickle)
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted model as JSON (atomically: no partial file on failure)."""
+        check_is_fitted(self, "weights_")
+        doc = {
+            "format": MODEL_FORMAT, "version": MODEL_VERSION,
+            "network": self.network_.to_dict(),
+            "weights": [int(v) for v in self.weights_],
+            "classes": self.classes_.tolist(),
+            "params": _jsonable({k: v for k, v in self.get_params().items()
+                                 if k not in ("network", "sampler", "weight_bias")}),
+        }
+        _atomic_write(os.fspath(path), json.dumps(doc, indent=1))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "BNNClassifier":
+        """Read a model written by :meth:`save`; clear errors for missing or corrupt files."""
+        path = os.fspath(path)
+        try:
+            with open(path) as fh:
+                doc = json.load(fh)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"model file {path!r} does not exist") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path}: not a qubo-bnn model (corrupt JSON: {exc})") from None
+        if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
+            raise ValueError(f"{path}: not a qubo-bnn model file (format should be {MODEL_FORMAT!r})")
+        if doc.get("version") != MODEL_VERSION:
+            raise ValueError(f"{path}: unsupported model version {doc.get('version')!r} (this qubo-bnn reads {MODEL_VERSION})")
+        try:
+            net = Network.from_dict(doc["network"])
+            w = np.asarray(doc["weights"])
+            if w.shape != (net.n_weights,) or not np.isin(w, (-1, 1)).all():
+                raise ValueError(f"weights must be {net.n_weights} values in {{-1, +1}}")
+            classes = np.asarray(doc["classes"])
+            if len(classes) < 2 or len(net.outputs) != (1 if len(classes) == 2 else len(classes)):
+                raise ValueError("classes do not match the network's outputs")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"{path}: corrupt qubo-bnn model ({exc})") from None
+        clf = cls(network=net)
+        clf.network_, clf.weights_, clf.classes_ = net, w.astype(np.int8), classes
+        clf.n_features_in_ = net.n_inputs
+        return clf
+
+
+def _jsonable(obj: Any) -> Any:
+    """Best-effort conversion to JSON types (numpy scalars/arrays, tuples, nested dicts)."""
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return repr(obj)
+
+
+def _atomic_write(path: str, text: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot write {path!r}: directory {directory!r} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
