@@ -55,13 +55,23 @@ def ising_csr_from_bqm(bqm: dimod.BinaryQuadraticModel) -> IsingCSR:
     >>> m.indptr.tolist(), m.indices.tolist(), m.data.tolist()
     ([0, 1, 2], [1, 0], [-1.0, -1.0])
     """
-    # explicit order: by default dimod sorts integer labels
-    vectors = bqm.spin.to_numpy_vectors(variable_order=list(bqm.variables))
+    # explicit order: by default dimod sorts integer labels. The BQM's own
+    # vectors are converted here: ``bqm.spin`` of a BINARY BQM is a view whose
+    # to_numpy_vectors falls back to a slow Python loop.
+    vectors = bqm.to_numpy_vectors(variable_order=list(bqm.variables))
     n = len(bqm.variables)
-    h = np.ascontiguousarray(vectors.linear_biases, dtype=np.float64)
+    h = np.array(vectors.linear_biases, dtype=np.float64)
     irow = np.asarray(vectors.quadratic.row_indices, dtype=np.int64)
     icol = np.asarray(vectors.quadratic.col_indices, dtype=np.int64)
-    q = np.asarray(vectors.quadratic.biases, dtype=np.float64)
+    q = np.array(vectors.quadratic.biases, dtype=np.float64)
+    offset = float(vectors.offset)
+    if bqm.vartype is dimod.BINARY:
+        # x = (s + 1) / 2:  a x_i -> a/2 s_i + a/2;  b x_i x_j -> b/4 (s_i s_j + s_i + s_j + 1)
+        offset += h.sum() / 2 + q.sum() / 4
+        h /= 2
+        h += (np.bincount(irow, weights=q, minlength=n)
+              + np.bincount(icol, weights=q, minlength=n)) / 4
+        q /= 4
 
     rows = np.concatenate([irow, icol])
     cols = np.concatenate([icol, irow])
@@ -74,7 +84,7 @@ def ising_csr_from_bqm(bqm: dimod.BinaryQuadraticModel) -> IsingCSR:
         indptr=indptr,
         indices=np.ascontiguousarray(cols[order], dtype=np.int32),
         data=np.ascontiguousarray(vals[order]),
-        offset=float(vectors.offset),
+        offset=offset,
     )
 
 
