@@ -70,15 +70,17 @@ def encode_slack(values: np.ndarray, coefs: np.ndarray) -> np.ndarray:
 class NeuronEncoding:
     """How neuron ``j``'s sign is encoded (FORMULATION.md, Sign consistency; margin variants).
 
-    Residual ``u - thr·x - Σ ca·ta - Σ cb·tb - e = 0``, ``u`` the agreement count. The slack
-    ``t = ta + tb`` ranges over ``[0, R]``, ``R = T - 1 - lo``; ``ta ∈ [0, a]`` carries the
-    (possibly truncated) margin reward, ``tb`` the rest. ``lo`` steps of hard output margin raise
-    the firing threshold to ``thr = T + lo``.
+    Residual ``u - threshold·x - Σ ca·ta - Σ cb·tb - e = 0``, ``u`` the agreement count, so
+    ``x = 1`` covers ``u ∈ [threshold, F]`` and ``x = 0`` covers ``u ∈ [0, R]``. The slack
+    ``t = ta + tb`` ranges over ``[0, R]``; ``ta ∈ [0, a]`` carries the (possibly truncated) margin
+    reward, ``tb`` the rest. Without a hard margin this is the reference encoding: threshold
+    ``T = ⌈F/2⌉``, ``R = T - 1``, a tie bit for even ``F``.
     """
 
     neuron: int
     fan_in: int
-    lo: int
+    threshold: int
+    R: int
     a: int
     tie: bool
     reward: bool
@@ -86,36 +88,31 @@ class NeuronEncoding:
     cb: np.ndarray = field(repr=False)
 
     @property
-    def T(self) -> int:
-        return (self.fan_in + 1) // 2
+    def base1(self) -> int:
+        """|z| at the firing threshold (x = 1, t = e = 0)."""
+        return 2 * self.threshold - self.fan_in
 
     @property
-    def threshold(self) -> int:
-        return self.T + self.lo
-
-    @property
-    def R(self) -> int:
-        return self.T - 1 - self.lo
-
-    @property
-    def parity(self) -> int:
-        return self.fan_in % 2
+    def base0(self) -> int:
+        """|z| at the top of the x = 0 range (t = R)."""
+        return self.fan_in - 2 * self.R
 
 
-def _encoding(neuron: int, F: int, lo: int, cap: int | None, reward: bool) -> NeuronEncoding:
-    T = (F + 1) // 2
-    R = T - 1 - lo
-    if R < 0:
-        raise ValueError(f"neuron {neuron}: a hard margin of {lo} steps needs fan-in > {2 * lo + 1}, "
-                         f"it has {F}; lower min_output_margin")
-    p = F % 2
-    if cap is None:
-        a = R
-    else:
-        # reward min(|z|, m): caps at p + 2a (odd) or 2a + 2 (even), rounded down to |z|'s parity.
-        a = (cap - 1) // 2 if p else cap // 2 - 1
-        a = int(np.clip(a - lo, 0, R))
-    return NeuronEncoding(neuron, F, lo, a, tie=(p == 0), reward=reward,
+def _encoding(neuron: int, F: int, hard_margin: int, cap: int | None, reward: bool) -> NeuronEncoding:
+    if hard_margin > F:
+        raise ValueError(f"neuron {neuron}: a hard margin |z| >= {hard_margin} is impossible with fan-in {F}; "
+                         "lower min_output_margin")
+    # x = 1 iff z = 2u - F >= m, x = 0 iff z <= -max(m, 1)  (m = 0: sign(0) = +1)
+    threshold = -(-(F + hard_margin) // 2)
+    R = (F - max(hard_margin, 1)) // 2
+    tie = threshold + R + 1 == F   # only even F without hard margin: the tie bit reaches u = F
+    a = R
+    if cap is not None:
+        # reward min(|z|, m): the capped reward is base + 2a on either side (see _state_margin),
+        # so |z|'s parity rounds the cap down; at least the smallest nonzero |z|.
+        base = max(F - 2 * R, 2 * threshold - F + 2 * tie)
+        a = int(np.clip((cap - base) // 2, 0, R))
+    return NeuronEncoding(neuron, F, threshold, R, a, tie, reward,
                           ca=slack_coefficients(a), cb=slack_coefficients(R - a))
 
 
@@ -204,14 +201,14 @@ class TrainingQUBO:
             return ids
 
         out_col = {o: k for k, o in enumerate(net.outputs)}
-        lo = int(np.ceil(self.min_output_margin / 2))  # hard-margin steps (FORMULATION: |z| = p + 2(t+lo) ...)
         self.encodings: dict[int, NeuronEncoding] = {}
         self.x_ids: dict[int, np.ndarray | None] = {}
         self.x_fixed: dict[int, np.ndarray] = {}
         self.ta_ids, self.tb_ids, self.e_ids = {}, {}, {}
         for j in net.neurons:
             is_out = j in out_col
-            enc = _encoding(j, net.fan_in(j), lo if is_out else 0, self.margin_cap, j in self.margin_neurons)
+            enc = _encoding(j, net.fan_in(j), self.min_output_margin if is_out else 0, self.margin_cap,
+                            j in self.margin_neurons)
             self.encodings[j] = enc
             if self.hard_fit and is_out:
                 self.x_ids[j] = None
@@ -296,12 +293,13 @@ class TrainingQUBO:
     def _state_margin(self, M: Polynomial, j: int, enc: NeuronEncoding) -> None:
         """Add ``-reward_j`` to ``M`` for every sample.
 
-        reward = x·(p + 2lo + 2ta + 2e) + (1 - x)·(2 - p + 2lo + 2a - 2ta); maximised over the
-        split t = ta + tb it equals min(|z|, cap) (= |z| untruncated, FORMULATION.md, Objective).
+        x = 1: |z| = base1 + 2t + 2e;  x = 0: |z| = base0 + 2(R - t). With t = ta + tb,
+        reward = x·(base1 + 2ta + 2e) + (1 - x)·(base0 + 2a - 2ta); maximised over the split it
+        equals min(|z|, cap), and |z| untruncated (a = R; FORMULATION.md, Objective).
         """
-        n, p = self.n_samples, enc.parity
-        base = 2 - p + 2 * enc.lo + 2 * enc.a           # reward when x = 0 and ta = 0
-        slope_x = 2 * p - 2 - 2 * enc.a                   # x·(...) constant part
+        n = self.n_samples
+        base = enc.base0 + 2 * enc.a                      # reward when x = 0 and ta = 0
+        slope_x = enc.base1 - enc.base0 - 2 * enc.a       # x·(...) constant part
         x = self.x_ids[j]
         xf = None if x is not None else self.x_fixed[j].astype(np.float64)
         M.add_offset(-base * n if xf is None else -(base + slope_x * xf).sum())
@@ -436,7 +434,7 @@ class TrainingQUBO:
             xbits[j] = x
             enc = self.encodings[j]
             u = (Z[:, col] + net.fan_in(j)) // 2   # z = 2u - F
-            s = u - enc.threshold * x              # t + e
+            s = u - enc.threshold * x              # t + e (x = 1) or t (x = 0)
             e = np.zeros(n, dtype=np.int64)
             if enc.tie:
                 e = ((x == 1) & (s >= 1)).astype(np.int64)

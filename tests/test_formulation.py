@@ -1,0 +1,177 @@
+"""The training QUBO against independent oracles: brute force over weights and auxiliaries."""
+import itertools
+
+import dimod
+import numpy as np
+import pytest
+
+from oracles import forward_numpy, min_over_free_variables
+from qubo_bnn.formulation import TrainingQUBO, encode_slack, slack_coefficients
+from qubo_bnn.network import Network
+
+
+def _spec(net):
+    return [(net.sources(j), net.has_bias(j)) for j in net.neurons]
+
+
+def _skip_net():
+    net = Network(3)                       # odd and even fan-in, skip and hidden->hidden edges
+    h1 = net.add_neuron([0, 1])            # F = 3
+    h2 = net.add_neuron([1, 2, h1], bias=False)  # F = 3, hidden -> hidden
+    net.add_neuron([h1, h2, 0])            # F = 4 (even), skip from input 0
+    return net
+
+
+def _two_output_net():
+    net = Network(2)
+    h = net.add_neuron([0, 1], bias=False)  # F = 2 (even)
+    net.add_neuron([h, 0])                  # F = 3
+    net.add_neuron([h], bias=True)          # F = 2 (even)
+    return net
+
+
+NETWORKS = {
+    "perceptron-odd": lambda: Network(2).dense(1),                  # F = 3
+    "perceptron-even": lambda: Network(3).dense(1),                 # F = 4
+    "skip+hidden-hidden": _skip_net,
+    "two-outputs": _two_output_net,
+    "dense-2-2-1": lambda: Network(2).dense(2, bias=False).dense(1),  # F = 2 then 3
+}
+
+
+def _expected(net, X, targets, w, B, mu, cap, margin_ids):
+    Z = forward_numpy(net.n_inputs, _spec(net), X, w)
+    out_cols = [o - net.n_inputs for o in net.outputs]
+    fired = Z[:, out_cols] >= 0
+    wrong = (fired != targets.astype(bool)).sum()
+    az = np.abs(Z)
+    if cap is not None:
+        F = np.array([net.fan_in(j) for j in net.neurons])
+        # |z| has F's parity: the cap rounds down to it, and is at least the smallest nonzero |z|
+        m = np.where(F % 2 == 1, cap - (cap - 1) % 2, np.maximum(cap - cap % 2, 2))
+        az = np.minimum(az, m)
+    cols = [j - net.n_inputs for j in margin_ids]
+    return B * wrong - mu * az[:, cols].sum()
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+@pytest.mark.parametrize("mu,cap,h", [(0.0, None, False), (0.5, None, False), (0.3, 2, True), (0.25, 3, False)])
+def test_min_over_auxiliaries_equals_loss_minus_margin(name, mu, cap, h):
+    """FORMULATION.md's exactness property, for every weight assignment."""
+    net = NETWORKS[name]()
+    rng = np.random.default_rng(len(name) + int(10 * mu))
+    X = rng.integers(0, 2, (3, net.n_inputs))
+    targets = rng.integers(0, 2, (3, len(net.outputs)))
+    hv = rng.normal(size=net.n_weights) if h else None
+    q = TrainingQUBO(net, X, targets, margin_cap=cap)
+    B = 1.5
+    bqm = q.to_bqm(B=B, mu=mu, h=hv)
+    for w in itertools.product([-1, 1], repeat=net.n_weights):
+        w = np.array(w)
+        expect = _expected(net, X, targets, w, B, mu, cap, net.neurons)
+        if hv is not None:
+            expect += hv @ w
+        got = min_over_free_variables(bqm, {f"w{e}": int(w[e] > 0) for e in range(net.n_weights)})
+        assert got == pytest.approx(expect), (w, got, expect)
+
+
+def test_hidden_only_margin_and_explicit_penalty():
+    net = _skip_net()
+    rng = np.random.default_rng(3)
+    X, t = rng.integers(0, 2, (2, 3)), rng.integers(0, 2, (2, 1))
+    q = TrainingQUBO(net, X, t, margin_neurons="hidden")
+    bqm = q.to_bqm(A=q.default_penalty(1.0, 0.7), B=1.0, mu=0.7)
+    for w in itertools.product([-1, 1], repeat=net.n_weights):
+        w = np.array(w)
+        got = min_over_free_variables(bqm, {f"w{e}": int(w[e] > 0) for e in range(net.n_weights)})
+        assert got == pytest.approx(_expected(net, X, t, w, 1.0, 0.7, None, net.hidden))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_forward_pass_state_energy_on_larger_networks(seed):
+    rng = np.random.default_rng(seed)
+    net = Network(12).dense(5).dense(4, bias=False)
+    net.add_neuron(net.neurons[:3] + [0, 7], bias=True)  # skip connections into an extra output
+    X = rng.integers(0, 2, (40, 12))
+    targets = rng.integers(0, 2, (40, len(net.outputs)))
+    cap = [None, 3][seed % 2]
+    q = TrainingQUBO(net, X, targets, margin_cap=cap)
+    bqm = q.to_bqm(B=2.0, mu=0.1)
+    for _ in range(5):
+        w = rng.choice([-1, 1], net.n_weights)
+        state = q.consistent_state(w)
+        energy = bqm.energy(dict(zip(q.labels, state)))
+        assert energy == pytest.approx(_expected(net, X, targets, w, 2.0, 0.1, cap, net.neurons))
+        assert q.broken_constraints(state) == []
+        split = q.energy_split(state)
+        assert split["penalty"][0] == 0
+
+
+def test_pyqubo_and_numpy_builders_emit_the_same_bqm():
+    net = _skip_net()
+    rng = np.random.default_rng(0)
+    X, t = rng.integers(0, 2, (4, 3)), rng.integers(0, 2, (4, 1))
+    h = rng.normal(size=net.n_weights)
+    for kw in ({}, {"margin_cap": 2}, {"hard_fit": True}, {"min_output_margin": 1, "margin_neurons": "output"}):
+        a = TrainingQUBO(net, X, t, builder="numpy", **kw).to_bqm(A=3.0, B=1.0, mu=0.4, h=h)
+        b = TrainingQUBO(net, X, t, builder="pyqubo", **kw).to_bqm(A=3.0, B=1.0, mu=0.4, h=h)
+        dimod.testing.assert_bqm_almost_equal(a, b, places=9)
+
+
+def test_hard_fit_ground_state_is_a_perfect_fit():
+    net = Network(3).dense(1)
+    X = np.array([[0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]])
+    w_true = np.array([1, 1, -1, 1])
+    t = (net.predict_outputs(X, w_true) > 0).astype(int)
+    q = TrainingQUBO(net, X, t, hard_fit=True)
+    best = dimod.ExactSolver().sample(q.to_bqm()).first
+    assert best.energy == 0
+    w = q.weights_from(dimod.SampleSet.from_samples(best.sample, dimod.BINARY, best.energy))[0]
+    assert ((net.predict_outputs(X, w) > 0) == t).all()
+
+
+def test_hard_output_margin_is_enforced():
+    net = Network(4).dense(1)  # F = 5
+    X = np.random.default_rng(1).integers(0, 2, (3, 4))
+    t = np.array([1, 0, 1])
+    q = TrainingQUBO(net, X, t, min_output_margin=3)
+    bqm = q.to_bqm()
+    for w in itertools.product([-1, 1], repeat=5):
+        w = np.array(w)
+        z = forward_numpy(4, [(list(range(4)), True)], X, w)[:, 0]
+        got = min_over_free_variables(bqm, {f"w{e}": int(w[e] > 0) for e in range(5)})
+        feasible = (np.abs(z) >= 3).all()
+        wrong = ((z >= 0) != t.astype(bool)).sum()
+        if feasible:
+            assert got == pytest.approx(wrong)
+        else:
+            assert got >= q.default_penalty() - 1e-9 + 0  # at least one violation, worth >= A
+
+
+@pytest.mark.parametrize("R", range(0, 40))
+def test_slack_encoding_reaches_exactly_0_to_R(R):
+    c = slack_coefficients(R)
+    reachable = {int(np.dot(bits, c)) for bits in itertools.product([0, 1], repeat=len(c))}
+    assert reachable == set(range(R + 1))
+    assert len(c) == (R.bit_length())
+    values = np.arange(R + 1)
+    assert (encode_slack(values, c) @ c == values).all()
+
+
+def test_bad_inputs_are_rejected():
+    net = Network(2).dense(1)
+    X = np.array([[0, 1], [1, 0]])
+    with pytest.raises(ValueError, match="targets must have shape"):
+        TrainingQUBO(net, X, [1, 0, 1])
+    with pytest.raises(ValueError, match="bits"):
+        TrainingQUBO(net, X, [2, 0])
+    with pytest.raises(ValueError, match="binary"):
+        TrainingQUBO(net, [[0, 2], [1, 0]], [1, 0])
+    with pytest.raises(ValueError, match="margin_neurons"):
+        TrainingQUBO(net, X, [1, 0], margin_neurons="some")
+    with pytest.raises(ValueError, match="hard margin"):
+        TrainingQUBO(net, X, [1, 0], min_output_margin=5)
+    with pytest.raises(ValueError, match="h must be"):
+        TrainingQUBO(net, X, [1, 0]).to_bqm(h=[1.0])
+    with pytest.raises(TypeError, match="Network"):
+        TrainingQUBO("net", X, [1, 0])
