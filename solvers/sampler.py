@@ -89,8 +89,8 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
         >>> bqm = dimod.BQM({'a': -1.0}, {('a', 'b'): -1.0}, 0.0, 'SPIN')
         >>> with IsingSampler(device='cpu') as sampler:
         ...     ss = sampler.sample(bqm, num_reads=4, num_sweeps=100, seed=1)
-        >>> ss.first.sample, ss.first.energy
-        ({'a': 1, 'b': 1}, -2.0)
+        >>> dict(ss.first.sample) == {'a': 1, 'b': 1}, float(ss.first.energy)
+        (True, -2.0)
     """
 
     def __init__(self, device: str = "auto") -> None:

@@ -297,3 +297,13 @@ def test_cuda_tests_pass_under_simulator():
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     passed = re.search(r"(\d+) passed", proc.stdout)
     assert passed and int(passed.group(1)) >= 30, proc.stdout[-2000:]  # module not skipped
+
+
+# ---------------------------------------------------------------- docs
+
+@pytest.mark.parametrize("module", ["solvers", "solvers._ising", "solvers.sampler"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.attempted > 0 and result.failed == 0
