@@ -1,0 +1,141 @@
+import json
+
+import dimod
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+
+from qubo_bnn.classifier import BNNClassifier
+from qubo_bnn.datasets import bars_and_stripes, load_digits_task
+from qubo_bnn.network import Network
+
+FAST = {"num_reads": 8, "num_sweeps": 500}
+
+
+def _planted(n=12, d=5, seed=1):
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 2, (n, d))
+    w = rng.choice([-1, 1], d + 1)
+    return X, ((2 * X - 1) @ w[:d] + w[d] >= 0).astype(int)
+
+
+def test_default_sampler_fits_a_separable_set_exactly():
+    X, y = _planted()
+    clf = BNNClassifier(hidden_layer_sizes=(), random_state=0).fit(X, y)
+    assert clf.score(X, y) == 1.0
+    assert clf.fit_info_["train_output_errors"] == 0
+    assert clf.fit_info_["broken_constraints"] == 0
+
+
+def test_constructor_only_stores_parameters_and_clone_works():
+    clf = BNNClassifier(hidden_layer_sizes=(3,), margin=0.5, sampler_params=FAST)
+    assert clf.get_params()["margin"] == 0.5 and not hasattr(clf, "weights_")
+    assert clone(clf).get_params()["hidden_layer_sizes"] == (3,)
+
+
+def test_pipeline_and_grid_search():
+    X, y = _planted(16)
+    pipe = make_pipeline(FunctionTransformer(lambda a: a), BNNClassifier(hidden_layer_sizes=(), sampler_params=FAST,
+                                                                         random_state=0))
+    grid = GridSearchCV(pipe, {"bnnclassifier__loss_weight": [1.0, 2.0]}, cv=2).fit(X, y)
+    assert set(grid.cv_results_["mean_test_score"]) <= set(np.linspace(0, 1, 17))
+
+
+def test_chooses_read_by_true_training_loss_and_reports_energy_split():
+    X, y = bars_and_stripes(3)
+    clf = BNNClassifier(hidden_layer_sizes=(2,), sampler_params=FAST, random_state=1).fit(X, y)
+    info = clf.fit_info_
+    assert set(info["energy_split"]) == {"penalty", "loss", "margin", "h_term"}
+    # every read's true error is >= the chosen one's (the classifier recomputes the forward pass)
+    assert (clf.predict(X) != y).sum() == info["train_output_errors"]
+    json.dumps(info)
+
+
+def test_multiclass_one_vs_rest_uses_argmax():
+    X, _, y, _ = load_digits_task(classes=(0, 1, 7), n_train=15, n_test=5)
+    clf = BNNClassifier(hidden_layer_sizes=(), sampler_params=FAST, random_state=0).fit(X, y)
+    assert len(clf.network_.outputs) == 3
+    z = clf.decision_function(X)
+    assert (clf.predict(X) == clf.classes_[np.argmax(z, axis=1)]).all()
+
+
+def test_accepts_any_dimod_sampler_instance():
+    X, y = _planted(6, 3)
+    clf = BNNClassifier(hidden_layer_sizes=(), sampler=dimod.RandomSampler(), sampler_params={"num_reads": 5}).fit(X, y)
+    assert clf.fit_info_["num_reads"] == 5
+
+
+def test_explicit_network_with_skip_connection():
+    X, y = bars_and_stripes(3)
+    net = Network(9)
+    h = net.add_neuron(range(9))
+    net.add_neuron([h, 0, 4, 8])
+    clf = BNNClassifier(net, sampler_params=FAST, random_state=0).fit(X, y)
+    assert clf.network_ is net and clf.weights_.shape == (net.n_weights,)
+
+
+def test_save_load_round_trip(tmp_path):
+    X, y = bars_and_stripes(3)
+    clf = BNNClassifier(hidden_layer_sizes=(2,), sampler_params=FAST, random_state=0).fit(X, y)
+    path = tmp_path / "model.json"
+    clf.save(path)
+    again = BNNClassifier.load(path)
+    assert (again.predict(X) == clf.predict(X)).all()
+    assert (again.weights_ == clf.weights_).all()
+    assert "pickle" not in path.read_text()
+
+
+def test_corrupt_model_files(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="corrupt JSON"):
+        BNNClassifier.load(bad)
+    bad.write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(ValueError, match="not a qubo-bnn model"):
+        BNNClassifier.load(bad)
+    bad.write_text(json.dumps({"format": "qubo-bnn/classifier", "version": 1,
+                               "network": {"n_inputs": 2, "neurons": [{"sources": [0, 1]}]},
+                               "weights": [1, 1], "classes": [0, 1]}))
+    with pytest.raises(ValueError, match="corrupt qubo-bnn model"):
+        BNNClassifier.load(bad)
+    with pytest.raises(FileNotFoundError):
+        BNNClassifier.load(tmp_path / "missing.json")
+
+
+def test_save_leaves_no_partial_file(tmp_path):
+    X, y = _planted(6, 3)
+    clf = BNNClassifier(hidden_layer_sizes=(), sampler_params=FAST).fit(X, y)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        clf.save(tmp_path / "nodir" / "m.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("X,y,exc,msg", [
+    ([[0, 2], [1, 0]], [0, 1], ValueError, "binary"),
+    ([[0, np.nan], [1, 0]], [0, 1], ValueError, "NaN"),
+    ([[0, 1], [1, 0]], [0, 1, 1], ValueError, "X has 2 samples but y has 3"),
+    ([[0, 1], [1, 0]], [1, 1], ValueError, "single class"),
+    ([0, 1, 1], [0, 1, 1], ValueError, "2-D"),
+    ([["a", "b"]], [0], TypeError, "numeric"),
+])
+def test_bad_input(X, y, exc, msg):
+    with pytest.raises(exc, match=msg):
+        BNNClassifier(sampler_params=FAST).fit(X, y)
+
+
+def test_network_shape_mismatch_and_bad_sampler():
+    X, y = _planted(6, 3)
+    with pytest.raises(ValueError, match="4 inputs"):
+        BNNClassifier(Network(4).dense(1)).fit(X, y)
+    with pytest.raises(ValueError, match="output neuron"):
+        BNNClassifier(Network(3).dense(2)).fit(X, y)
+    with pytest.raises(ValueError, match="nope"):
+        BNNClassifier(sampler="nope").fit(X, y)
+    with pytest.raises(TypeError, match="dimod.Sampler"):
+        BNNClassifier(sampler=42).fit(X, y)
+    clf = BNNClassifier(hidden_layer_sizes=(), sampler_params=FAST).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(np.zeros((2, 5)))

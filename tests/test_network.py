@@ -1,0 +1,75 @@
+import json
+
+import numpy as np
+import pytest
+
+from oracles import forward_numpy
+from qubo_bnn.network import BIAS, Network
+
+
+def test_dense_layers_edges_and_outputs():
+    net = Network(4).dense(3).dense(2, bias=False)
+    assert net.neurons == [4, 5, 6, 7, 8]
+    assert net.outputs == [7, 8] and net.hidden == [4, 5, 6]
+    assert [net.fan_in(j) for j in net.neurons] == [5, 5, 5, 3, 3]
+    assert net.n_weights == 21
+    assert net.edges[4].tolist() == [BIAS, 4]
+    assert net.edges[15].tolist() == [4, 7]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_forward_matches_independent_per_sample_loop(seed):
+    rng = np.random.default_rng(seed)
+    net = Network(6).dense(4)
+    skip = net.add_neuron([0, 5, 6, 8], bias=False)  # skip from inputs, even fan-in
+    net.add_neuron([skip, 7, 2])
+    X = rng.integers(0, 2, (50, 6))
+    w = rng.choice([-1, 1], net.n_weights)
+    Z, A = net.forward(X, w)
+    spec = [(net.sources(j), net.has_bias(j)) for j in net.neurons]
+    assert (Z == forward_numpy(6, spec, X, w)).all()
+    assert ((A > 0) == (Z >= 0)).all()  # sign(0) = +1
+    Z2, _ = net.forward(2 * X - 1, (w > 0).astype(int))  # ±1 inputs and weight bits
+    assert (Z2 == Z).all()
+
+
+def test_sign_of_zero_is_plus_one():
+    net = Network(1).dense(1)  # z = w0·x + w_bias, zero when they disagree
+    _, A = net.forward(np.array([[1]]), np.array([1, -1]))
+    assert A[0, 0] == 1
+
+
+def test_json_round_trip():
+    net = Network(5).dense(2)
+    net.add_neuron([0, 5, 6], bias=False)
+    net.set_outputs([7, 6])
+    again = Network.from_dict(json.loads(json.dumps(net.to_dict())))
+    assert again == net and again.outputs == [7, 6]
+    assert (again.edges == net.edges).all()
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="positive integer"):
+        Network(0)
+    net = Network(2)
+    with pytest.raises(ValueError, match="unknown source 5"):
+        net.add_neuron([0, 5])
+    with pytest.raises(ValueError, match="repeated source"):
+        net.add_neuron([0, 0])
+    with pytest.raises(TypeError, match="node ids"):
+        net.add_neuron(["a"])
+    with pytest.raises(ValueError, match="no neurons"):
+        Network(3).validate()
+    with pytest.raises(ValueError, match="cycle among neurons \\[2, 3\\]"):
+        Network.from_dict({"n_inputs": 2, "neurons": [{"sources": [0, 3]}, {"sources": [2]}]})
+    with pytest.raises(ValueError, match="unknown source 9"):
+        Network.from_dict({"n_inputs": 2, "neurons": [{"sources": [9]}]})
+    with pytest.raises(ValueError, match="unknown keys"):
+        Network.from_dict({"n_inputs": 2, "neurons": [{"sources": [0], "wat": 1}]})
+    with pytest.raises(ValueError, match="not a neuron"):
+        Network(2).dense(1).set_outputs([0])
+    net = Network(2).dense(1)
+    with pytest.raises(ValueError, match="features but the network expects 2"):
+        net.forward(np.zeros((3, 3)), np.ones(3))
+    with pytest.raises(ValueError, match="weights must have shape"):
+        net.forward(np.zeros((3, 2)), np.ones(4))
