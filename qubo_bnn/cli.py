@@ -1,0 +1,308 @@
+"""``qubo-bnn`` command line: train from a TOML run file, export the training BQM, predict.
+
+Examples (shell)::
+
+    qubo-bnn train                                   # the packaged default run
+    qubo-bnn train --config examples/configs/tabu.toml --n-train 50 --results-out r.json
+    qubo-bnn train --sampler tabu --set sampler.timeout=50
+    qubo-bnn export-bqm --config run.toml --out bqm.json
+    qubo-bnn predict --model model.json --data test.csv
+
+``export-bqm`` writes ``bqm.to_serializable()`` as JSON (atomically); read it back with::
+
+    import json, dimod
+    with open("bqm.json") as fh:
+        bqm = dimod.BinaryQuadraticModel.from_serializable(json.load(fh))
+
+Exit status: 0 on success, 2 with a one-line ``error: ...`` on stderr for a bad config, data
+file, sampler or missing Leap credentials (never showing a token), 130 when interrupted.
+
+Example:
+    >>> main(["train", "--set", "data.task='bars_and_stripes'", "--set", "data.size=2",
+    ...       "--hidden", "1", "--num-reads", "2", "--num-sweeps", "100", "--quiet"])  # doctest: +ELLIPSIS
+    train accuracy: ...  test accuracy: ...
+    ...
+    0
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .classifier import BNNClassifier, _atomic_write, _jsonable
+from .config import (ConfigError, RunConfig, estimator_from_config, load_config, load_data,
+                     parse_override, resolve_sampler, training_bqm)
+
+__all__ = ["main", "build_parser", "train", "export_bqm", "RESULTS_FORMAT"]
+
+RESULTS_FORMAT = "qubo-bnn/results"
+
+
+# --------------------------------------------------------------------------- argument parsing
+
+
+def _int_list(text: str) -> list[int]:
+    if text.strip().lower() in ("", "none"):
+        return []
+    try:
+        return [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _classes(text: str) -> list[int] | str:
+    return "all" if text.strip().lower() == "all" else _int_list(text)
+
+
+def _penalty(text: str) -> float | str:
+    if text.strip().lower() == "auto":
+        return "auto"
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected a number or "auto", got {text!r}') from None
+
+
+def _set(text: str) -> tuple[str, Any]:
+    try:
+        return parse_override(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+# option dest -> dotted config key
+_PROBLEM_OPTIONS = {"n_train": "data.n_train", "classes": "data.classes",
+                    "hidden": "network.hidden_layers", "margin": "regularisers.margin",
+                    "penalty": "formulation.penalty", "dropout_rounds": "regularisers.dropout_rounds",
+                    "seed": "seed"}
+_TRAIN_OPTIONS = {"num_reads": "sampler.num_reads", "num_sweeps": "sampler.num_sweeps",
+                  "model_out": "output.model", "results_out": "output.results"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``qubo-bnn`` argument parser (subcommands ``train``, ``export-bqm``, ``predict``)."""
+    parser = argparse.ArgumentParser(
+        prog="qubo-bnn",
+        description="Train binary neural networks as one QUBO, sampled by any dimod sampler.",
+        epilog="Run files are TOML; see qubo_bnn/configs/default.toml and examples/configs/.")
+    parser.add_argument("--version", action="version", version=f"qubo-bnn {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    problem = argparse.ArgumentParser(add_help=False)
+    g = problem.add_argument_group("run file and overrides (command-line values win over the file)")
+    g.add_argument("--config", metavar="FILE",
+                   help="TOML run file (default: the packaged default.toml: digits 3 vs 8, "
+                        "100 training images, hidden layer of 4, neal 16 reads x 2000 sweeps)")
+    g.add_argument("--n-train", type=int, metavar="N", help="training set size ([data] n_train)")
+    g.add_argument("--classes", type=_classes, metavar="C1,C2,...|all",
+                   help="classes to keep, e.g. 3,8 ([data] classes)")
+    g.add_argument("--hidden", type=_int_list, metavar="W1,W2,...",
+                   help="dense hidden layer widths, e.g. 4,4; 'none' for no hidden layer "
+                        "([network] hidden_layers)")
+    g.add_argument("--margin", type=float, metavar="MU", help="margin reward mu ([regularisers] margin)")
+    g.add_argument("--penalty", type=_penalty, metavar="A|auto",
+                   help="constraint penalty A ([formulation] penalty)")
+    g.add_argument("--dropout-rounds", type=int, metavar="N",
+                   help="dropout-inspired rounds, 0 disables ([regularisers] dropout_rounds)")
+    g.add_argument("--seed", type=int, metavar="N", help="run seed (top-level seed)")
+    g.add_argument("--set", dest="sets", type=_set, action="append", default=[], metavar="KEY=VALUE",
+                   help="set any dotted key, VALUE read as TOML (a bare word is a string), e.g. "
+                        "--set sampler.init.profile=prod --set data.n_test=50; repeatable, applied last")
+
+    t = sub.add_parser("train", parents=[problem], help="train a BNN and report train/test accuracy",
+                       description="Train a BNN from a run file; print progress, accuracies, QUBO size "
+                                   "and timings.")
+    s = t.add_argument_group("sampler and output")
+    s.add_argument("--sampler", metavar="NAME",
+                   help="sampler registry name (neal, tabu, gpu, qpu, hybrid, ...) or module:Class; "
+                        "a different name than the file's drops the file's [sampler] parameters "
+                        "and [sampler.init] (they belong to the other sampler)")
+    s.add_argument("--num-reads", type=int, metavar="N", help="[sampler] num_reads")
+    s.add_argument("--num-sweeps", type=int, metavar="N", help="[sampler] num_sweeps")
+    s.add_argument("--model-out", metavar="PATH", help="write the fitted model as JSON ([output] model)")
+    s.add_argument("--results-out", metavar="PATH",
+                   help="write accuracies, QUBO size, timings and the effective config as JSON "
+                        "([output] results)")
+    s.add_argument("--quiet", action="store_true", help="print only the final accuracy and size lines")
+    t.set_defaults(handler=_cmd_train)
+
+    e = sub.add_parser("export-bqm", parents=[problem], help="write the training BQM as dimod JSON",
+                       description="Build the training BQM of the configured data, network and "
+                                   "formulation (dropout penalties excluded) and write "
+                                   "bqm.to_serializable() as JSON, atomically. Load it with "
+                                   "dimod.BinaryQuadraticModel.from_serializable(json.load(f)).")
+    e.add_argument("--out", required=True, metavar="PATH", help="output file (JSON)")
+    e.set_defaults(handler=_cmd_export)
+
+    p = sub.add_parser("predict", help="predict with a saved model",
+                       description="Load a model saved by `train --model-out` and predict a .npz "
+                                   "(arrays X, y) or .csv (label last) file; print the accuracy.")
+    p.add_argument("--model", required=True, metavar="PATH", help="model JSON file")
+    p.add_argument("--data", required=True, metavar="FILE", help=".npz or .csv data file")
+    p.add_argument("--print-predictions", action="store_true", help="also print one prediction per line")
+    p.set_defaults(handler=_cmd_predict)
+    return parser
+
+
+def _overrides(args: argparse.Namespace, options: dict[str, str]) -> list[tuple[str, Any]]:
+    out = [(key, getattr(args, dest)) for dest, key in options.items()
+           if getattr(args, dest, None) is not None]
+    return out + list(args.sets)
+
+
+def _config_from_args(args: argparse.Namespace, options: dict[str, str]) -> RunConfig:
+    overrides = _overrides(args, options)
+    name = getattr(args, "sampler", None)
+    if name is not None:
+        base = load_config(args.config)
+        # a new sampler starts from a fresh table: the file's parameters belong to the old one
+        first = ("sampler.name", name) if name.strip() == base.sampler_name else ("sampler", {"name": name})
+        overrides.insert(0, first)
+    return load_config(args.config, overrides)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def train(cfg: RunConfig, *, say: Callable[[str], None] | None = None,
+          verbose: bool = True) -> tuple[BNNClassifier, dict[str, Any]]:
+    """Run the configured job: resolve the sampler, load data, fit, score, write outputs.
+
+    Args:
+        cfg: a validated config.
+        say: progress printer (default ``print`` with a ``[qubo-bnn]`` prefix when ``verbose``).
+        verbose: print progress (the classifier's too).
+
+    Returns:
+        The fitted classifier and a JSON-ready results dict (accuracies, sizes, timings, config).
+
+    Example:
+        >>> from qubo_bnn.config import config_from_dict
+        >>> cfg = config_from_dict({"data": {"task": "bars_and_stripes", "size": 2},
+        ...                         "sampler": {"name": "tabu", "num_reads": 2}})
+        >>> clf, res = train(cfg, verbose=False)
+        >>> sorted(res)[:3], 0 <= res["train_accuracy"] <= 1
+        (['classes', 'config', 'fit_info'], True)
+    """
+    if say is None:
+        say = (lambda msg: print(f"[qubo-bnn] {msg}", flush=True)) if verbose else (lambda msg: None)
+    for path in (cfg.output.model, cfg.output.results):
+        if path:
+            _check_parent(path)
+    t0 = time.perf_counter()
+    sampler, params = resolve_sampler(cfg)
+    t1 = time.perf_counter()
+    say(f"config {cfg.source}; sampler {cfg.sampler_name!r} ({type(sampler).__name__}) {params}")
+    X_train, X_test, y_train, y_test = load_data(cfg)
+    t2 = time.perf_counter()
+    say(f"data loaded: {cfg.data.task}, {len(y_train)} training / {len(y_test)} test samples, "
+        f"{X_train.shape[1]} features, classes {np.unique(y_train).tolist()} ({t2 - t1:.2f} s)")
+    clf = estimator_from_config(cfg, sampler, params, verbose=verbose)
+    clf.fit(X_train, y_train)
+    t3 = time.perf_counter()
+    train_acc, test_acc = float(clf.score(X_train, y_train)), float(clf.score(X_test, y_test))
+    t4 = time.perf_counter()
+    info = clf.fit_info_
+    say(f"done: fitted in {t3 - t2:.2f} s")
+    results = {
+        "format": RESULTS_FORMAT, "version": 1,
+        "train_accuracy": train_acc, "test_accuracy": test_acc,
+        "n_train": int(len(y_train)), "n_test": int(len(y_test)), "n_features": int(X_train.shape[1]),
+        "classes": _jsonable(clf.classes_), "n_weights": int(clf.network_.n_weights),
+        "num_variables": info["num_variables"], "num_interactions": info["num_interactions"],
+        "timings": {"sampler_setup_seconds": t1 - t0, "data_seconds": t2 - t1, "fit_seconds": t3 - t2,
+                    "build_seconds": info["build_seconds"], "sample_seconds": info["sample_seconds"],
+                    "total_seconds": t4 - t0},
+        "fit_info": _jsonable(info), "config": cfg.to_dict(),
+    }
+    if cfg.output.model:
+        clf.save(cfg.output.model)
+        say(f"model written to {cfg.output.model}")
+    if cfg.output.results:
+        _atomic_write(cfg.output.results, json.dumps(results, indent=1))
+        say(f"results written to {cfg.output.results}")
+    return clf, results
+
+
+def export_bqm(cfg: RunConfig, out: str | os.PathLike) -> Any:
+    """Write the training BQM of ``cfg`` (on its training set) to ``out`` as dimod JSON; return it.
+
+    The file is ``json.dumps(bqm.to_serializable())``, written to a temporary file in the same
+    directory and moved into place, so a failure leaves no partial file.
+    """
+    out = os.fspath(out)
+    _check_parent(out)
+    X_train, _, y_train, _ = load_data(cfg)
+    bqm = training_bqm(cfg, X_train, y_train)
+    _atomic_write(out, json.dumps(bqm.to_serializable()))
+    return bqm
+
+
+def _check_parent(path: str) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"cannot write {path!r}: directory {directory!r} does not exist")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    cfg = _config_from_args(args, {**_PROBLEM_OPTIONS, **_TRAIN_OPTIONS})
+    _, res = train(cfg, verbose=not args.quiet)
+    t = res["timings"]
+    print(f"train accuracy: {res['train_accuracy']:.3f}  test accuracy: {res['test_accuracy']:.3f}")
+    print(f"QUBO: {res['num_variables']} variables, {res['num_interactions']} couplings; "
+          f"build {t['build_seconds']:.2f} s, sampling {t['sample_seconds']:.2f} s, "
+          f"total {t['total_seconds']:.2f} s")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    cfg = _config_from_args(args, _PROBLEM_OPTIONS)
+    bqm = export_bqm(cfg, args.out)
+    print(f"wrote {args.out}: {bqm.num_variables} variables, {bqm.num_interactions} couplings "
+          f"(dimod serializable JSON)")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from .datasets import load_dataset
+
+    clf = BNNClassifier.load(args.model)
+    X, y = load_dataset(args.data)
+    pred = clf.predict(X)
+    if args.print_predictions:
+        for p in pred.tolist():
+            print(p)
+    print(f"accuracy: {float(np.mean(pred == y)):.3f} ({len(y)} samples)")
+    return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``qubo-bnn`` console script; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except ConfigError as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+    except (ValueError, OSError, ImportError) as exc:  # bad data file, credentials, unwritable output
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,718 @@
+"""Run configuration: one TOML file describes a whole training run (data, network, QUBO, sampler).
+
+Every section and key is optional; an empty file is the packaged default run
+(``qubo_bnn/configs/default.toml``: digits 3 vs 8 pooled to 4x4, 100 training images, one
+hidden layer of 4, simulated annealing with 16 reads of 2000 sweeps, seed 0)::
+
+    seed = 0
+
+    [data]                  # task = "digits" | "bars_and_stripes" | "file"
+    task = "digits"
+    classes = [3, 8]        # or "all"
+    n_train = 100
+
+    [network]
+    hidden_layers = [4]     # or explicit n_inputs / [[network.neurons]] / outputs
+
+    [formulation]
+    penalty = "auto"        # A; "auto" = the exact-safe value
+
+    [regularisers]
+    margin = 0.0
+
+    [sampler]               # passed as-is to qubo_bnn.samplers.split_sampler_config
+    name = "neal"
+    num_reads = 16
+    num_sweeps = 2000
+
+    [output]
+    model = "model.json"    # optional
+
+Validation happens in :func:`load_config` / :func:`config_from_dict` and raises one
+:class:`ConfigError` whose message holds the file, the dotted key and the reason, before any
+data is loaded or any QUBO is built. Constructing the sampler (which may contact Leap for
+``qpu``/``hybrid``) is the separate step :func:`resolve_sampler`, also before any data work.
+Relative paths (``data.path``, ``output.*``) are relative to the current working directory.
+
+Example:
+    >>> cfg = config_from_dict({"data": {"task": "bars_and_stripes", "size": 2},
+    ...                         "network": {"hidden_layers": [1]},
+    ...                         "sampler": {"name": "neal", "num_reads": 4, "num_sweeps": 200}})
+    >>> X_train, X_test, y_train, y_test = load_data(cfg)
+    >>> clf = estimator_from_config(cfg).fit(X_train, y_train)
+    >>> clf.predict(X_test).shape
+    (4,)
+"""
+from __future__ import annotations
+
+import importlib.resources
+import importlib.util
+import math
+import os
+import tomllib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import dimod
+import numpy as np
+
+from . import datasets
+from . import samplers as _samplers
+from .classifier import DEFAULT_SAMPLE_PARAMS, BNNClassifier
+from .network import Network
+
+__all__ = [
+    "ConfigError",
+    "RunConfig",
+    "DataConfig",
+    "NetworkConfig",
+    "FormulationConfig",
+    "RegularisersConfig",
+    "OutputConfig",
+    "DEFAULT_CONFIG",
+    "default_config_path",
+    "load_config",
+    "config_from_dict",
+    "parse_override",
+    "apply_overrides",
+    "resolve_sampler",
+    "load_data",
+    "estimator_from_config",
+    "training_bqm",
+]
+
+
+class ConfigError(ValueError):
+    """An invalid run configuration: ``"<file>: <dotted.key>: <reason>"``, raised before any work.
+
+    Attributes:
+        source: the config file (or ``"<dict>"``), ``key``: the dotted key, ``reason``: why.
+    """
+
+    def __init__(self, source: str, key: str, reason: str):
+        self.source, self.key, self.reason = source, key, reason
+        super().__init__(f"{source}: {key}: {reason}")
+
+
+# --------------------------------------------------------------------------- the config tree
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """``[data]``: which data set and how it is split (see :func:`load_data`)."""
+
+    task: str = "digits"
+    classes: tuple[int, ...] | None = (3, 8)   # None: all classes
+    pool: bool = True
+    threshold: float = 8.0
+    n_train: int = 100
+    n_test: int | None = None                  # None: every remaining sample
+    split_seed: int = 0
+    path: str | None = None
+    test_fraction: float = 0.0
+    size: int = 3
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """``[network]``: dense ``hidden_layers`` or an explicit :meth:`Network.from_dict` ``spec``."""
+
+    hidden_layers: tuple[int, ...] = (4,)
+    spec: dict[str, Any] | None = None
+
+    def build(self) -> Network | None:
+        """The explicit network (a fresh object each call), or None for a dense one sized at fit."""
+        return None if self.spec is None else Network.from_dict(self.spec)
+
+
+@dataclass(frozen=True)
+class FormulationConfig:
+    """``[formulation]``: ``penalty`` (A; None = exact-safe "auto"), ``loss_weight`` (B)."""
+
+    penalty: float | None = None
+    loss_weight: float = 1.0
+    hard_fit: bool = False
+    builder: str = "numpy"
+
+
+@dataclass(frozen=True)
+class RegularisersConfig:
+    """``[regularisers]``: margin reward and the dropout-inspired scheme."""
+
+    margin: float = 0.0
+    margin_neurons: str | tuple[int, ...] = "all"
+    margin_cap: int | None = None
+    min_output_margin: int = 0
+    dropout_rounds: int = 0
+    dropout_rate: float = 0.5
+    dropout_strength: float = 1.0
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """``[output]``: optional paths of the JSON model and the JSON results file."""
+
+    model: str | None = None
+    results: str | None = None
+
+
+DEFAULT_SAMPLER: dict[str, Any] = {"name": "neal", **DEFAULT_SAMPLE_PARAMS}
+"""The ``[sampler]`` table used when a config has none (a given table replaces it whole)."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A validated run configuration (see the module docstring for the file format).
+
+    ``sampler`` is the ``[sampler]`` table exactly as written (already checked by
+    :func:`qubo_bnn.samplers.split_sampler_config`); ``source`` names the file it came from.
+    """
+
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    formulation: FormulationConfig = field(default_factory=FormulationConfig)
+    regularisers: RegularisersConfig = field(default_factory=RegularisersConfig)
+    sampler: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SAMPLER))
+    output: OutputConfig = field(default_factory=OutputConfig)
+    source: str = "<defaults>"
+    overridden: tuple[str, ...] = ()  # dotted keys set on the command line
+
+    def error(self, key: str, reason: str) -> ConfigError:
+        """A :class:`ConfigError` about ``key`` of this config (noting command-line values)."""
+        return _error(self.source, self.overridden, key, reason)
+
+    @property
+    def sampler_name(self) -> str:
+        return str(self.sampler["name"])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The effective configuration as TOML-like plain data (for results files)."""
+        d = self.data
+        data: dict[str, Any] = {"task": d.task}
+        if d.task == "digits":
+            data.update(classes=list(d.classes) if d.classes else "all", pool=d.pool,
+                        threshold=d.threshold, n_train=d.n_train, split_seed=d.split_seed)
+            if d.n_test is not None:
+                data["n_test"] = d.n_test
+        elif d.task == "file":
+            data.update(path=d.path, classes=list(d.classes) if d.classes else "all",
+                        test_fraction=d.test_fraction, split_seed=d.split_seed)
+        else:
+            data.update(size=d.size, test_fraction=d.test_fraction, split_seed=d.split_seed)
+        n = self.network
+        network: dict[str, Any] = dict(n.spec) if n.spec is not None else {"hidden_layers": list(n.hidden_layers)}
+        f, r = self.formulation, self.regularisers
+        regularisers = {"margin": r.margin,
+                        "margin_neurons": r.margin_neurons if isinstance(r.margin_neurons, str)
+                        else list(r.margin_neurons),
+                        "min_output_margin": r.min_output_margin, "dropout_rounds": r.dropout_rounds,
+                        "dropout_rate": r.dropout_rate, "dropout_strength": r.dropout_strength}
+        if r.margin_cap is not None:
+            regularisers["margin_cap"] = r.margin_cap
+        output = {k: v for k, v in (("model", self.output.model), ("results", self.output.results)) if v}
+        return {"seed": self.seed, "data": data, "network": network,
+                "formulation": {"penalty": "auto" if f.penalty is None else f.penalty,
+                                "loss_weight": f.loss_weight, "hard_fit": f.hard_fit, "builder": f.builder},
+                "regularisers": regularisers, "sampler": _copy_tables(self.sampler), "output": output}
+
+
+# --------------------------------------------------------------------------- value checkers
+
+
+class _Bad(Exception):
+    """A checker's reason for refusing a value (becomes a ConfigError with the key)."""
+
+
+def _show(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def _int(minimum: int | None = None) -> Callable[[Any], int]:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _Bad(f"expected an integer{'' if minimum is None else f' >= {minimum}'}, got {_show(v)}")
+        if minimum is not None and v < minimum:
+            raise _Bad(f"must be >= {minimum}, got {v}")
+        return v
+    return check
+
+
+def _float(minimum: float | None = None, *, above: bool = False,
+           maximum: float | None = None, below: bool = False) -> Callable[[Any], float]:
+    def check(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise _Bad(f"expected a finite number, got {_show(v)}")
+        v = float(v)
+        if minimum is not None and (v <= minimum if above else v < minimum):
+            raise _Bad(f"must be {'>' if above else '>='} {minimum:g}, got {v:g}")
+        if maximum is not None and (v >= maximum if below else v > maximum):
+            raise _Bad(f"must be {'<' if below else '<='} {maximum:g}, got {v:g}")
+        return v
+    return check
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise _Bad(f"expected true or false, got {_show(v)}")
+    return v
+
+
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def check(v: Any) -> str:
+        if v not in allowed:
+            raise _Bad(f"must be one of {', '.join(repr(a) for a in allowed)}; got {v!r}")
+        return v
+    return check
+
+
+def _string(v: Any) -> str:
+    if not isinstance(v, str) or not v.strip():
+        raise _Bad(f"expected a non-empty string, got {_show(v)}")
+    return v
+
+
+def _int_list(minimum: int, what: str, allow_empty: bool = True) -> Callable[[Any], tuple[int, ...]]:
+    def check(v: Any) -> tuple[int, ...]:
+        if not isinstance(v, list) or any(isinstance(x, bool) or not isinstance(x, int) or x < minimum
+                                          for x in v):
+            raise _Bad(f"expected a list of {what} (integers >= {minimum}), got {_show(v)}")
+        if not v and not allow_empty:
+            raise _Bad(f"expected a non-empty list of {what}")
+        return tuple(v)
+    return check
+
+
+def _classes(v: Any) -> tuple[int, ...] | None:
+    if v == "all":
+        return None
+    out = _int_list(0, "class labels", allow_empty=False)(v) if isinstance(v, list) else None
+    if out is None:
+        raise _Bad(f'expected a list of at least two class labels or "all", got {_show(v)}')
+    if len(set(out)) != len(out) or len(out) < 2:
+        raise _Bad(f"expected at least two distinct class labels, got {list(out)}")
+    return out
+
+
+def _penalty(v: Any) -> float | None:
+    if v == "auto":
+        return None
+    if isinstance(v, str):
+        raise _Bad(f'expected a positive number or "auto", got {v!r}')
+    return _float(0.0, above=True)(v)
+
+
+def _margin_neurons(v: Any) -> str | tuple[int, ...]:
+    if isinstance(v, str):
+        return _choice("all", "hidden", "output")(v)
+    if isinstance(v, list):
+        return _int_list(0, "neuron ids", allow_empty=False)(v)
+    raise _Bad(f'expected "all", "hidden", "output" or a list of neuron ids, got {_show(v)}')
+
+
+_TASKS = ("digits", "bars_and_stripes", "file")
+# key -> (checker, tasks the key applies to)
+_DATA_KEYS: dict[str, tuple[Callable[[Any], Any], tuple[str, ...]]] = {
+    "task": (_choice(*_TASKS), _TASKS),
+    "classes": (_classes, ("digits", "file")),
+    "pool": (_bool, ("digits",)),
+    "threshold": (_float(0.0, maximum=16.0), ("digits",)),
+    "n_train": (_int(2), ("digits",)),
+    "n_test": (_int(1), ("digits",)),
+    "split_seed": (_int(0), _TASKS),
+    "path": (_string, ("file",)),
+    "test_fraction": (_float(0.0, maximum=1.0, below=True), ("file", "bars_and_stripes")),
+    "size": (_int(2), ("bars_and_stripes",)),
+}
+_FORMULATION_KEYS = {"penalty": _penalty, "loss_weight": _float(0.0, above=True), "hard_fit": _bool,
+                     "builder": _choice("numpy", "pyqubo")}
+_REGULARISER_KEYS = {"margin": _float(0.0), "margin_neurons": _margin_neurons, "margin_cap": _int(1),
+                     "min_output_margin": _int(0), "dropout_rounds": _int(0),
+                     "dropout_rate": _float(0.0, above=True, maximum=1.0, below=True),
+                     "dropout_strength": _float(0.0)}
+_OUTPUT_KEYS = {"model": _string, "results": _string}
+_NETWORK_SPEC_KEYS = ("n_inputs", "neurons", "outputs")
+_SECTIONS = ("data", "network", "formulation", "regularisers", "sampler", "output")
+_TOP_KEYS = ("seed",)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _error(source: str, overridden: Iterable[str], key: str, reason: str) -> ConfigError:
+    noted = key in overridden or any(key.startswith(o + ".") for o in overridden)
+    return ConfigError(source, f"{key} (set on the command line)" if noted else key, reason)
+
+
+class _Validator:
+    def __init__(self, source: str, overridden: Iterable[str] = ()):
+        self.source = source
+        self.overridden = set(overridden)
+
+    def error(self, key: str, reason: str) -> ConfigError:
+        return _error(self.source, self.overridden, key, reason)
+
+    def check(self, key: str, checker: Callable[[Any], Any], value: Any) -> Any:
+        try:
+            return checker(value)
+        except _Bad as exc:
+            raise self.error(key, str(exc)) from None
+
+    def table(self, raw: Mapping[str, Any], name: str) -> dict[str, Any]:
+        value = raw.get(name, {})
+        if not isinstance(value, Mapping):
+            raise self.error(name, f"expected a table [{name}], got {type(value).__name__}")
+        return dict(value)
+
+    def unknown(self, table: Mapping[str, Any], allowed: Iterable[str], section: str) -> None:
+        allowed = sorted(allowed)
+        for key in table:
+            if key not in allowed:
+                dotted = f"{section}.{key}" if section else key
+                hint = ("API tokens are never read from the qubo-bnn config; use a dwave.conf "
+                         "profile or DWAVE_API_TOKEN. " if "token" in key.lower() else "")
+                # never echo the value: it could be a secret
+                what = "section" if isinstance(table[key], Mapping) and not section else "key"
+                raise self.error(dotted, f"unknown {what}; {hint}allowed: {', '.join(allowed)}")
+
+    def section(self, raw: Mapping[str, Any], name: str,
+                checkers: Mapping[str, Callable[[Any], Any]]) -> dict[str, Any]:
+        table = self.table(raw, name)
+        self.unknown(table, checkers, name)
+        return {k: self.check(f"{name}.{k}", checkers[k], v) for k, v in table.items()}
+
+    # ----------------------------------------------------------------- sections
+    def data(self, raw: Mapping[str, Any]) -> DataConfig:
+        table = self.table(raw, "data")
+        self.unknown(table, _DATA_KEYS, "data")
+        task = self.check("data.task", _DATA_KEYS["task"][0], table.get("task", "digits"))
+        values = {}
+        for key, value in table.items():
+            checker, tasks = _DATA_KEYS[key]
+            if task not in tasks:
+                raise self.error(f"data.{key}", f"not used with task = {task!r} "
+                                 f"(only with {' or '.join(repr(t) for t in tasks)})")
+            values[key] = self.check(f"data.{key}", checker, value)
+        if task == "file" and "path" not in values:
+            raise self.error("data.path", 'missing: task = "file" needs the path of a .npz or .csv file')
+        if task == "file":
+            values.setdefault("test_fraction", 0.25)
+            values.setdefault("classes", None)
+        if "path" in values:
+            ext = os.path.splitext(values["path"])[1].lower()
+            if ext not in (".npz", ".csv"):
+                raise self.error("data.path", f"unsupported data format {ext!r} (use .npz or .csv)")
+        if task == "digits":
+            classes = values.get("classes", DataConfig.classes)
+            if classes is not None and any(c > 9 for c in classes):
+                raise self.error("data.classes", f"digits are 0-9, got {list(classes)}")
+        return DataConfig(**values)
+
+    def network(self, raw: Mapping[str, Any]) -> NetworkConfig:
+        table = self.table(raw, "network")
+        self.unknown(table, ("hidden_layers", *_NETWORK_SPEC_KEYS), "network")
+        explicit = [k for k in _NETWORK_SPEC_KEYS if k in table]
+        if explicit and "hidden_layers" in table:
+            raise self.error("network.hidden_layers", "give either hidden_layers (a dense network) or "
+                             "an explicit n_inputs/neurons/outputs network, not both")
+        if not explicit:
+            hidden = self.check("network.hidden_layers", _int_list(1, "layer widths"),
+                                table.get("hidden_layers", list(NetworkConfig.hidden_layers)))
+            return NetworkConfig(hidden_layers=hidden)
+        for key in ("n_inputs", "neurons"):
+            if key not in table:
+                raise self.error(f"network.{key}", "missing: an explicit network needs n_inputs and "
+                                 "[[network.neurons]] (each with sources and optional bias)")
+        spec = _copy_tables(table)
+        try:
+            Network.from_dict(spec).validate()
+        except (TypeError, ValueError) as exc:
+            raise self.error("network", str(exc)) from None
+        return NetworkConfig(hidden_layers=(), spec=spec)
+
+    def regularisers(self, raw: Mapping[str, Any]) -> RegularisersConfig:
+        values = self.section(raw, "regularisers", _REGULARISER_KEYS)
+        if values.get("dropout_rounds") and importlib.util.find_spec("qubo_bnn.dropout") is None:
+            raise self.error("regularisers.dropout_rounds",
+                             "this installation has no qubo_bnn.dropout module; use dropout_rounds = 0")
+        return RegularisersConfig(**values)
+
+    def sampler(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        if "sampler" not in raw:
+            return dict(DEFAULT_SAMPLER)
+        table = self.table(raw, "sampler")
+        try:
+            _samplers.split_sampler_config(table)  # the registry's own checks (name, init, tokens)
+        except ValueError as exc:
+            raise self.error("sampler.name" if "'name'" in str(exc) else "sampler", str(exc)) from None
+        return _copy_tables(table)
+
+    def run(self, raw: Mapping[str, Any]) -> RunConfig:
+        if not isinstance(raw, Mapping):
+            raise ConfigError(self.source, "(top level)", f"expected a table, got {type(raw).__name__}")
+        self.unknown(raw, (*_TOP_KEYS, *_SECTIONS), "")
+        seed = self.check("seed", _int(0), raw.get("seed", 0))
+        cfg = RunConfig(
+            seed=seed, data=self.data(raw), network=self.network(raw),
+            formulation=FormulationConfig(**self.section(raw, "formulation", _FORMULATION_KEYS)),
+            regularisers=self.regularisers(raw), sampler=self.sampler(raw),
+            output=OutputConfig(**self.section(raw, "output", _OUTPUT_KEYS)), source=self.source,
+            overridden=tuple(sorted(self.overridden)))
+        self.cross_checks(cfg)
+        return cfg
+
+    def cross_checks(self, cfg: RunConfig) -> None:
+        spec = cfg.network.spec
+        n_features = _expected_features(cfg.data)
+        if spec is not None and n_features is not None and spec["n_inputs"] != n_features:
+            raise self.error("network.n_inputs", f"the data has {n_features} features but the "
+                             f"network has {spec['n_inputs']} inputs")
+        if spec is not None and cfg.data.task != "file":
+            n_classes = 2 if cfg.data.task == "bars_and_stripes" else len(cfg.data.classes or range(10))
+            n_out = len(Network.from_dict(spec).outputs)
+            needed = 1 if n_classes == 2 else n_classes
+            if n_out != needed:
+                raise self.error("network.outputs", f"{n_classes} classes need {needed} output neuron(s) "
+                                 f"(one for two classes, one per class otherwise), the network has {n_out}")
+
+
+def _expected_features(data: DataConfig) -> int | None:
+    if data.task == "digits":
+        return 16 if data.pool else 64
+    if data.task == "bars_and_stripes":
+        return data.size ** 2
+    return None
+
+
+def _copy_tables(table: Mapping[str, Any]) -> dict[str, Any]:
+    def copy(v: Any) -> Any:
+        if isinstance(v, Mapping):
+            return {k: copy(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [copy(x) for x in v]
+        return v
+    return copy(table)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def default_config_path() -> str:
+    """Path of the packaged default run, ``qubo_bnn/configs/default.toml``."""
+    return str(importlib.resources.files("qubo_bnn") / "configs" / "default.toml")
+
+
+DEFAULT_CONFIG = RunConfig()
+"""The default run (what an empty file, or the packaged ``default.toml``, describes)."""
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"KEY=VALUE"`` -> ``(dotted key, value)``; VALUE is read as a TOML value, else a string.
+
+    Example:
+        >>> parse_override("sampler.num_reads=8"), parse_override("sampler.name=tabu")
+        (('sampler.num_reads', 8), ('sampler.name', 'tabu'))
+        >>> parse_override("network.hidden_layers=[4, 2]")
+        ('network.hidden_layers', [4, 2])
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part.strip() for part in key.split(".")):
+        raise ValueError(f"--set expects KEY=VALUE with a dotted KEY such as sampler.num_reads=8, "
+                         f"got key {key!r}")
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return key, parsed
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Iterable[tuple[str, Any]]) -> dict[str, Any]:
+    """A copy of the TOML data ``raw`` with each ``(dotted.key, value)`` set (tables created as needed).
+
+    Example:
+        >>> apply_overrides({"sampler": {"name": "neal"}}, [("sampler.num_reads", 4), ("seed", 3)])
+        {'sampler': {'name': 'neal', 'num_reads': 4}, 'seed': 3}
+    """
+    out = _copy_tables(raw)
+    for key, value in overrides:
+        parts = key.split(".")
+        node = out
+        for i, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ValueError(f"cannot set {key}: {'.'.join(parts[:i + 1])} is not a table")
+            node = child
+        node[parts[-1]] = value
+    return out
+
+
+def config_from_dict(raw: Mapping[str, Any], source: str = "<dict>",
+                     overridden: Iterable[str] = ()) -> RunConfig:
+    """Validate TOML-like data into a :class:`RunConfig`.
+
+    Args:
+        raw: the parsed TOML document.
+        source: what error messages name as the file.
+        overridden: dotted keys set on the command line (their errors say so).
+
+    Raises:
+        ConfigError: an unknown section or key, a wrong type or value, a missing required key,
+            a refused ``[sampler]`` table (unknown layout, ``token`` keys).
+    """
+    return _Validator(source, overridden).run(raw)
+
+
+def load_config(path: str | os.PathLike | None = None,
+                overrides: Iterable[tuple[str, Any]] = ()) -> RunConfig:
+    """Read and validate a run file (default: the packaged ``default.toml``), then ``overrides``.
+
+    Example:
+        >>> cfg = load_config(overrides=[("data.n_train", 20), ("sampler.num_reads", 2)])
+        >>> cfg.data.n_train, cfg.sampler
+        (20, {'name': 'neal', 'num_reads': 2, 'num_sweeps': 2000})
+    """
+    path = default_config_path() if path is None else os.fspath(path)
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(path, "(file)", "config file does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, "(file)", f"cannot read the config file ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "(file)", f"not valid TOML ({exc})") from None
+    overrides = list(overrides)
+    try:
+        raw = apply_overrides(raw, overrides)
+    except ValueError as exc:
+        raise ConfigError(path, "(command line)", str(exc)) from None
+    return config_from_dict(raw, source=path, overridden=[k for k, _ in overrides])
+
+
+# --------------------------------------------------------------------------- using a config
+
+
+def resolve_sampler(cfg: RunConfig) -> tuple[dimod.Sampler, dict[str, Any]]:
+    """Construct the configured sampler and check its ``sample()`` parameters, before any data work.
+
+    A ``[sampler]`` table with only a name (and ``init``) gets the classifier's
+    ``DEFAULT_SAMPLE_PARAMS`` (num_reads, num_sweeps) for those parameters the sampler accepts.
+
+    Raises:
+        ConfigError: unknown sampler, missing package, Leap credential problems
+            (:class:`~qubo_bnn.samplers.LeapCredentialsError`, no token is ever shown),
+            or a parameter the sampler does not accept.
+    """
+    spec = _samplers.split_sampler_config(cfg.sampler)
+    try:
+        sampler = _samplers.make_sampler(spec.name, **spec.init_params)
+    except _samplers.LeapCredentialsError as exc:
+        raise cfg.error("sampler.init", str(exc)) from None
+    except (ValueError, TypeError, ImportError) as exc:
+        key = "sampler.init" if spec.init_params and "init" in str(exc) else "sampler.name"
+        raise cfg.error(key, str(exc)) from None
+    accepted = _samplers._accepted_parameters(sampler)
+    params = dict(spec.sample_params)
+    if not params:
+        params = {k: v for k, v in DEFAULT_SAMPLE_PARAMS.items() if k in accepted}
+    for key in params:
+        if key not in accepted:
+            raise cfg.error(f"sampler.{key}",
+                            f"{type(sampler).__name__} ({spec.name!r}) does not accept this parameter; "
+                            f"accepted: {', '.join(sorted(accepted)) or '(none)'}")
+    return sampler, params
+
+
+def load_data(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(X_train, X_test, y_train, y_test)`` of the configured task.
+
+    ``digits``: :func:`~qubo_bnn.datasets.load_digits_task`. ``bars_and_stripes``: all patterns;
+    with ``test_fraction = 0`` (default) the test set is the training set (the usual benchmark),
+    else a stratified split. ``file``: :func:`~qubo_bnn.datasets.load_dataset`, optionally
+    filtered to ``classes``, split by ``test_fraction`` (default 0.25) and ``split_seed``.
+
+    Raises:
+        FileNotFoundError, ValueError: a missing or malformed data file, impossible split sizes.
+    """
+    d = cfg.data
+    if d.task == "digits":
+        return datasets.load_digits_task(classes=d.classes, pool=d.pool, threshold=d.threshold,
+                                         n_train=d.n_train, n_test=d.n_test, seed=d.split_seed)
+    if d.task == "bars_and_stripes":
+        X, y = datasets.bars_and_stripes(d.size)
+    else:
+        X, y = datasets.load_dataset(d.path)
+        if d.classes is not None:
+            missing = [c for c in d.classes if not np.any(y == c)]
+            if missing:
+                raise ValueError(f"{d.path}: data.classes {list(d.classes)}: no samples with label(s) {missing}")
+            keep = np.isin(y, d.classes)
+            X, y = X[keep], y[keep]
+    if d.test_fraction == 0:
+        return X, X, y, y
+    from sklearn.model_selection import train_test_split
+
+    try:
+        return tuple(train_test_split(X, y, test_size=d.test_fraction, random_state=d.split_seed,
+                                      stratify=y))  # type: ignore[return-value]
+    except ValueError as exc:
+        raise ValueError(f"cannot split {len(y)} samples with test_fraction={d.test_fraction} ({exc})") from None
+
+
+def estimator_from_config(cfg: RunConfig, sampler: dimod.Sampler | None = None,
+                          sample_params: Mapping[str, Any] | None = None, *,
+                          verbose: bool = False) -> BNNClassifier:
+    """The unfitted :class:`BNNClassifier` the config describes.
+
+    Args:
+        cfg: a validated config.
+        sampler, sample_params: an already resolved sampler (from :func:`resolve_sampler`);
+            resolved here when None.
+        verbose: the classifier prints its progress.
+    """
+    if sampler is None:
+        sampler, sample_params = resolve_sampler(cfg)
+    f, r = cfg.formulation, cfg.regularisers
+    return BNNClassifier(
+        network=cfg.network.build(), hidden_layer_sizes=cfg.network.hidden_layers,
+        sampler=sampler, sampler_params=dict(sample_params or {}),
+        penalty=f.penalty, loss_weight=f.loss_weight, hard_fit=f.hard_fit, builder=f.builder,
+        margin=r.margin,
+        margin_neurons=r.margin_neurons if isinstance(r.margin_neurons, str) else list(r.margin_neurons),
+        margin_cap=r.margin_cap, min_output_margin=r.min_output_margin,
+        dropout_rounds=r.dropout_rounds, dropout_rate=r.dropout_rate, dropout_strength=r.dropout_strength,
+        random_state=cfg.seed, verbose=verbose)
+
+
+def training_bqm(cfg: RunConfig, X, y) -> dimod.BinaryQuadraticModel:
+    """The training BQM that fitting ``cfg``'s estimator on ``(X, y)`` samples (no sampler needed).
+
+    Built with :meth:`BNNClassifier.build_qubo` and ``to_bqm(A, B, mu)``; the dropout penalties,
+    which need sampling rounds, are not included.
+
+    Example:
+        >>> cfg = config_from_dict({"data": {"task": "bars_and_stripes", "size": 2}})
+        >>> X, _, y, _ = load_data(cfg)
+        >>> training_bqm(cfg, X, y).num_variables > 0
+        True
+    """
+    from .validation import as_bits, check_labels
+
+    clf = estimator_from_config(cfg, sampler=_NO_SAMPLER, sample_params={})
+    Xb = as_bits(X)
+    y = check_labels(y, Xb.shape[0])
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least two")
+    # the classifier's target layout: one output for two classes (fires for classes[1]), else one per class
+    targets = (y[:, None] == classes[None, :]).astype(np.int8)
+    if len(classes) == 2:
+        targets = targets[:, 1:]
+    network = clf._network_for(Xb.shape[1], targets.shape[1])
+    f, r = cfg.formulation, cfg.regularisers
+    return clf.build_qubo(network, Xb, targets).to_bqm(A=f.penalty, B=f.loss_weight, mu=r.margin)
+
+
+_NO_SAMPLER = dimod.ExactSolver()  # placeholder: training_bqm never samples
