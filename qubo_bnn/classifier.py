@@ -54,6 +54,10 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         weight_bias: fixed linear penalties ``h`` on the weights (one per edge).
         dropout_rounds, dropout_rate, dropout_strength: the dropout-inspired scheme
             (:mod:`qubo_bnn.dropout`); ``dropout_rounds=0`` disables it.
+        polish_steps: after sampling, at most this many steepest-descent steps over single
+            weight flips with auxiliaries at their conditional optimum
+            (:meth:`TrainingQUBO.descend_weights`), applied to the best reads; 0 keeps the
+            sampler's raw result. ``fit_info_`` reports the errors before and after.
         builder: ``"numpy"`` or ``"pyqubo"`` (identical BQMs; numpy is much faster).
         random_state: seed for the sampler (when it takes ``seed``) and the dropout masks.
         verbose: print progress.
@@ -69,7 +73,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
                  margin_neurons: str | Iterable[int] = "all", margin_cap: int | None = None,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
-                 builder: str = "numpy", random_state: int | None = None, verbose: bool = False):
+                 polish_steps: int = 0, builder: str = "numpy", random_state: int | None = None, verbose: bool = False):
         self.network = network
         self.hidden_layer_sizes = hidden_layer_sizes
         self.sampler = sampler
@@ -85,6 +89,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         self.dropout_rounds = dropout_rounds
         self.dropout_rate = dropout_rate
         self.dropout_strength = dropout_strength
+        self.polish_steps = polish_steps
         self.builder = builder
         self.random_state = random_state
         self.verbose = verbose
@@ -185,21 +190,36 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         order = np.lexsort((sampleset.record.energy, errors))
         best = int(order[0])
         chosen = sampleset.slice(best, best + 1, sorted_by=None)
-        split = qubo.energy_split(chosen, h=h)
         broken = qubo.broken_constraints(chosen)
-        A = qubo.default_penalty(self.loss_weight, self.margin) if self.penalty is None else float(self.penalty)
+        self._say(f"sampled in {t2 - t1:.2f} s; best read {best}: energy {chosen.first.energy:.3f}, "
+                  f"{len(broken)} broken constraints, {errors[best]} output errors on the training set")
+        weights, steps = W[best], 0
+        if self.polish_steps:
+            weights, steps = self._polish(qubo, network, Xb, targets, W[order[:8]], h, int(errors[best]))
+        t3 = time.perf_counter()
         info = {
             "num_variables": bqm.num_variables, "num_interactions": bqm.num_interactions,
-            "penalty_A": A, "build_seconds": t1 - t0, "sample_seconds": t2 - t1,
-            "num_reads": len(sampleset), "chosen_read": best, "energy": float(sampleset.record.energy[best]),
-            "energy_split": {k: float(v[0]) for k, v in split.items()},
+            "penalty_A": qubo.default_penalty(self.loss_weight, self.margin) if self.penalty is None
+            else float(self.penalty),
+            "build_seconds": t1 - t0, "sample_seconds": t2 - t1, "decode_seconds": t3 - t2,
+            "num_reads": len(sampleset), "chosen_read": best, "energy": float(chosen.first.energy),
+            "energy_split": {k: float(v[0]) for k, v in qubo.energy_split(chosen, h=h).items()},
             "broken_constraints": len(broken), "broken_examples": [list(b) for b in broken[:10]],
-            "train_output_errors": int(errors[best]),
+            "raw_train_output_errors": int(errors[best]), "polish_steps_taken": int(steps),
+            "train_output_errors": self._bit_errors(network, Xb, targets, weights),
             "sampler": type(sampler).__name__, "sampler_info": _jsonable(sampleset.info),
         }
-        self._say(f"sampled in {t2 - t1:.2f} s; best read {best}: energy {info['energy']:.3f}, "
-                  f"{len(broken)} broken constraints, {int(errors[best])} output errors on the training set")
-        return W[best].copy(), info
+        return np.asarray(weights, dtype=np.int8).copy(), info
+
+    def _polish(self, qubo, network, Xb, targets, candidates, h, raw_errors):
+        """Descend from each candidate read; keep the best if it is no worse than the raw one."""
+        args = (self.penalty, self.loss_weight, self.margin, h, self.polish_steps)
+        polished = [qubo.descend_weights(w, *args) for w in candidates]
+        energies = qubo.weight_energies(np.array([p[0] for p in polished]), *args[:4])
+        errs = np.array([self._bit_errors(network, Xb, targets, p[0]) for p in polished])
+        k = int(np.lexsort((energies, errs))[0])
+        self._say(f"polished the {len(polished)} best reads: {raw_errors} -> {min(raw_errors, errs[k])} output errors")
+        return (polished[k] if errs[k] <= raw_errors else (candidates[0], 0))
 
     @staticmethod
     def _bit_errors(network: Network, Xb: np.ndarray, targets: np.ndarray, w: np.ndarray) -> int:

@@ -461,6 +461,36 @@ class TrainingQUBO:
         out["h_term"] = (2 * S[:, : self.n_weights] - 1) @ self._check_h(h)
         return out
 
+    def weight_energies(self, W, A: float | None = None, B: float = 1.0, mu: float = 0.0, h=None) -> np.ndarray:
+        """Energy of each row of ``W`` (weights ±1) with auxiliaries at :meth:`consistent_state`.
+
+        Without hard fit or hard margins this is the minimum of the BQM over the auxiliaries,
+        ``B·L - mu·Σ reward + h·w`` (FORMULATION.md, Exactness), computed without sampling.
+        """
+        A = self.default_penalty(B, mu) if A is None else float(A)
+        S = np.stack([self.consistent_state(w) for w in np.atleast_2d(W)])
+        split = self.energy_split(S, h)
+        return A * split["penalty"] + B * split["loss"] + mu * split["margin"] + split["h_term"]
+
+    def descend_weights(self, w, A: float | None = None, B: float = 1.0, mu: float = 0.0, h=None,
+                        max_steps: int = 100) -> tuple[np.ndarray, int]:
+        """Steepest descent over single weight flips on :meth:`weight_energies`.
+
+        A large-neighbourhood move of the QUBO: flip one weight and reset every auxiliary to
+        its conditional optimum. Returns the local minimum reached and the steps taken.
+        """
+        w = np.asarray(w, dtype=np.int8).copy()
+        e = self.weight_energies(w, A, B, mu, h)[0]
+        flips = np.where(np.eye(self.n_weights, dtype=bool), -1, 1).astype(np.int8)
+        for step in range(int(max_steps)):
+            cand = flips * w[None, :]
+            ec = self.weight_energies(cand, A, B, mu, h)
+            k = int(np.argmin(ec))
+            if ec[k] >= e - 1e-9:
+                return w, step
+            w, e = cand[k], ec[k]
+        return w, int(max_steps)
+
     def broken_constraints(self, sample) -> list[tuple[str, int, int]]:
         """Constraints one sample breaks: ``(kind, neuron or edge, sample index)``.
 

@@ -139,3 +139,12 @@ def test_network_shape_mismatch_and_bad_sampler():
     clf = BNNClassifier(hidden_layer_sizes=(), sampler_params=FAST).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(np.zeros((2, 5)))
+
+
+def test_polish_never_worsens_the_training_fit():
+    X, _, y, _ = load_digits_task(classes=(3, 8), n_train=40, n_test=10)
+    raw = BNNClassifier(sampler_params=FAST, random_state=0).fit(X, y)
+    pol = BNNClassifier(sampler_params=FAST, random_state=0, polish_steps=50).fit(X, y)
+    assert pol.fit_info_["raw_train_output_errors"] == raw.fit_info_["train_output_errors"]
+    assert pol.fit_info_["train_output_errors"] <= raw.fit_info_["train_output_errors"]
+    assert pol.score(X, y) >= raw.score(X, y)

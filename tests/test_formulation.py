@@ -175,3 +175,24 @@ def test_bad_inputs_are_rejected():
         TrainingQUBO(net, X, [1, 0]).to_bqm(h=[1.0])
     with pytest.raises(TypeError, match="Network"):
         TrainingQUBO("net", X, [1, 0])
+
+
+def test_weight_energies_and_descent_reach_a_true_local_minimum():
+    net = _skip_net()
+    rng = np.random.default_rng(5)
+    X, t = rng.integers(0, 2, (4, 3)), rng.integers(0, 2, (4, 1))
+    q = TrainingQUBO(net, X, t)
+    bqm = q.to_bqm(B=1.0, mu=0.3)
+
+    def oracle(w):
+        return min_over_free_variables(bqm, {f"w{e}": int(w[e] > 0) for e in range(net.n_weights)})
+
+    W = rng.choice([-1, 1], (3, net.n_weights))
+    assert q.weight_energies(W, B=1.0, mu=0.3) == pytest.approx([oracle(w) for w in W])
+    w, steps = q.descend_weights(W[0], B=1.0, mu=0.3)
+    best = oracle(w)
+    assert best <= oracle(W[0])
+    for e in range(net.n_weights):
+        flipped = w.copy()
+        flipped[e] *= -1
+        assert oracle(flipped) >= best - 1e-9
