@@ -18,8 +18,8 @@ Exit status: 0 on success, 2 with a one-line ``error: ...`` on stderr for a bad 
 file, sampler or missing Leap credentials (never showing a token), 130 when interrupted.
 
 Example:
-    >>> main(["train", "--set", "data.task='bars_and_stripes'", "--set", "data.size=2",
-    ...       "--hidden", "1", "--num-reads", "2", "--num-sweeps", "100", "--quiet"])  # doctest: +ELLIPSIS
+    >>> main(["train", "--n-train", "12", "--set", "data.n_test=12", "--hidden", "1",
+    ...       "--num-reads", "2", "--num-sweeps", "100", "--quiet"])  # doctest: +ELLIPSIS
     train accuracy: ...  test accuracy: ...
     ...
     0
