@@ -82,6 +82,7 @@ def _set(text: str) -> tuple[str, Any]:
 _PROBLEM_OPTIONS = {"n_train": "data.n_train", "classes": "data.classes",
                     "hidden": "network.hidden_layers", "margin": "regularisers.margin",
                     "penalty": "formulation.penalty", "dropout_rounds": "regularisers.dropout_rounds",
+                    "polish_steps": "decoding.polish_steps",
                     "seed": "seed"}
 _TRAIN_OPTIONS = {"num_reads": "sampler.num_reads", "num_sweeps": "sampler.num_sweeps",
                   "model_out": "output.model", "results_out": "output.results"}
@@ -112,6 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="constraint penalty A ([formulation] penalty)")
     g.add_argument("--dropout-rounds", type=int, metavar="N",
                    help="dropout-inspired rounds, 0 disables ([regularisers] dropout_rounds)")
+    g.add_argument("--polish-steps", type=int, metavar="N",
+                   help="weight-flip descent steps after sampling, 0 keeps the raw read "
+                        "([decoding] polish_steps; train only)")
     g.add_argument("--seed", type=int, metavar="N", help="run seed (top-level seed)")
     g.add_argument("--set", dest="sets", type=_set, action="append", default=[], metavar="KEY=VALUE",
                    help="set any dotted key, VALUE read as TOML (a bare word is a string), e.g. "

@@ -20,6 +20,9 @@ hidden layer of 4, simulated annealing with 16 reads of 2000 sweeps, seed 0)::
     [regularisers]
     margin = 0.0
 
+    [decoding]
+    polish_steps = 0        # weight-flip descent after sampling
+
     [sampler]               # passed as-is to qubo_bnn.samplers.split_sampler_config
     name = "neal"
     num_reads = 16
@@ -69,6 +72,7 @@ __all__ = [
     "NetworkConfig",
     "FormulationConfig",
     "RegularisersConfig",
+    "DecodingConfig",
     "OutputConfig",
     "DEFAULT_CONFIG",
     "default_config_path",
@@ -150,6 +154,13 @@ class RegularisersConfig:
 
 
 @dataclass(frozen=True)
+class DecodingConfig:
+    """``[decoding]``: ``polish_steps``, weight-flip descent after sampling (0 keeps the raw read)."""
+
+    polish_steps: int = 0
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     """``[output]``: optional paths of the JSON model and the JSON results file."""
 
@@ -174,6 +185,7 @@ class RunConfig:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     formulation: FormulationConfig = field(default_factory=FormulationConfig)
     regularisers: RegularisersConfig = field(default_factory=RegularisersConfig)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
     sampler: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_SAMPLER))
     output: OutputConfig = field(default_factory=OutputConfig)
     source: str = "<defaults>"
@@ -215,7 +227,8 @@ class RunConfig:
         return {"seed": self.seed, "data": data, "network": network,
                 "formulation": {"penalty": "auto" if f.penalty is None else f.penalty,
                                 "loss_weight": f.loss_weight, "hard_fit": f.hard_fit, "builder": f.builder},
-                "regularisers": regularisers, "sampler": _copy_tables(self.sampler), "output": output}
+                "regularisers": regularisers, "decoding": {"polish_steps": self.decoding.polish_steps},
+                "sampler": _copy_tables(self.sampler), "output": output}
 
 
 # --------------------------------------------------------------------------- value checkers
@@ -331,9 +344,10 @@ _REGULARISER_KEYS = {"margin": _float(0.0), "margin_neurons": _margin_neurons, "
                      "min_output_margin": _int(0), "dropout_rounds": _int(0),
                      "dropout_rate": _float(0.0, above=True, maximum=1.0, below=True),
                      "dropout_strength": _float(0.0)}
+_DECODING_KEYS = {"polish_steps": _int(0)}
 _OUTPUT_KEYS = {"model": _string, "results": _string}
 _NETWORK_SPEC_KEYS = ("n_inputs", "neurons", "outputs")
-_SECTIONS = ("data", "network", "formulation", "regularisers", "sampler", "output")
+_SECTIONS = ("data", "network", "formulation", "regularisers", "decoding", "sampler", "output")
 _TOP_KEYS = ("seed",)
 
 
@@ -456,7 +470,8 @@ class _Validator:
         cfg = RunConfig(
             seed=seed, data=self.data(raw), network=self.network(raw),
             formulation=FormulationConfig(**self.section(raw, "formulation", _FORMULATION_KEYS)),
-            regularisers=self.regularisers(raw), sampler=self.sampler(raw),
+            regularisers=self.regularisers(raw),
+            decoding=DecodingConfig(**self.section(raw, "decoding", _DECODING_KEYS)), sampler=self.sampler(raw),
             output=OutputConfig(**self.section(raw, "output", _OUTPUT_KEYS)), source=self.source,
             overridden=tuple(sorted(self.overridden)))
         self.cross_checks(cfg)
@@ -683,7 +698,7 @@ def estimator_from_config(cfg: RunConfig, sampler: dimod.Sampler | None = None,
         margin_neurons=r.margin_neurons if isinstance(r.margin_neurons, str) else list(r.margin_neurons),
         margin_cap=r.margin_cap, min_output_margin=r.min_output_margin,
         dropout_rounds=r.dropout_rounds, dropout_rate=r.dropout_rate, dropout_strength=r.dropout_strength,
-        random_state=cfg.seed, verbose=verbose)
+        polish_steps=cfg.decoding.polish_steps, random_state=cfg.seed, verbose=verbose)
 
 
 def training_bqm(cfg: RunConfig, X, y) -> dimod.BinaryQuadraticModel:

@@ -177,12 +177,12 @@ def test_sampler_table_with_only_a_name_gets_default_reads():
 def test_estimator_carries_every_setting():
     raw = {"seed": 5, "formulation": {"penalty": 7.5, "loss_weight": 2.0, "hard_fit": True, "builder": "pyqubo"},
            "regularisers": {"margin": 0.5, "margin_neurons": "output", "margin_cap": 2, "min_output_margin": 1},
-           "network": {"hidden_layers": [3, 2]}}
+           "network": {"hidden_layers": [3, 2]}, "decoding": {"polish_steps": 7}}
     clf = C.estimator_from_config(C.config_from_dict(raw))
     p = clf.get_params()
     assert (p["penalty"], p["loss_weight"], p["hard_fit"], p["builder"]) == (7.5, 2.0, True, "pyqubo")
     assert (p["margin"], p["margin_neurons"], p["margin_cap"], p["min_output_margin"]) == (0.5, "output", 2, 1)
-    assert p["random_state"] == 5 and tuple(p["hidden_layer_sizes"]) == (3, 2)
+    assert p["polish_steps"] == 7 and p["random_state"] == 5 and tuple(p["hidden_layer_sizes"]) == (3, 2)
     assert p["sampler_params"] == {"num_reads": 16, "num_sweeps": 2000}
     assert C.estimator_from_config(C.config_from_dict({})).penalty is None  # "auto"
 
@@ -281,6 +281,7 @@ BAD = [
     ('[regularisers]\ndropout_rate = 1.0\n', "regularisers.dropout_rate", "< 1"),
     ('[regularisers]\nmargin_neurons = "some"\n', "regularisers.margin_neurons", "'all', 'hidden', 'output'"),
     ('[output]\nmodel = 3\n', "output.model", "string"),
+    ('[decoding]\npolish_steps = -1\n', "decoding.polish_steps", ">= 0"),
     ('[output]\npath = "m.json"\n', "output.path", "unknown key; allowed: model, results"),
     ('[formulation]\nA = 2.0\n', "formulation.A", "unknown key"),
     ('[regularisers]\nl2 = 0.1\n', "regularisers.l2", "unknown key"),
