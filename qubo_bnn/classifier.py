@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -23,6 +22,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from .formulation import TrainingQUBO
+from .io import atomic_write_text, to_jsonable
 from .network import Network
 from .validation import as_bits, check_labels
 
@@ -31,6 +31,40 @@ MODEL_VERSION = 1
 
 DEFAULT_SAMPLE_PARAMS = {"num_reads": 16, "num_sweeps": 2000}
 """``sample()`` parameters used with a registry sampler name when ``sampler_params`` is None."""
+
+
+def encode_targets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(classes, target bits)``: one output firing for ``classes[1]`` for two classes, else one
+    output per class (one-vs-rest).
+
+    Example:
+        >>> classes, t = encode_targets(np.array(["b", "a", "b"]))
+        >>> classes.tolist(), t.ravel().tolist()
+        (['a', 'b'], [1, 0, 1])
+    """
+    classes = np.unique(y)
+    if len(classes) < 2:
+        raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least two")
+    targets = (y[:, None] == classes[None, :]).astype(np.int8)
+    return classes, (targets[:, 1:] if len(classes) == 2 else targets)
+
+
+def network_for(network: Network | None, hidden_layer_sizes: Sequence[int], n_features: int,
+                n_outputs: int) -> Network:
+    """``network`` checked against the data, or a dense net sized from it (as MLPClassifier does)."""
+    if network is None:
+        net = Network(n_features)
+        for width in hidden_layer_sizes:
+            net.dense(width)
+        return net.dense(n_outputs)
+    if not isinstance(network, Network):
+        raise TypeError(f"network must be a qubo_bnn.Network or None, got {type(network).__name__}")
+    if network.n_inputs != n_features:
+        raise ValueError(f"X has {n_features} features but the network has {network.n_inputs} inputs")
+    if len(network.outputs) != n_outputs:
+        raise ValueError(f"the data needs {n_outputs} output neuron(s) (one for two classes, one per class "
+                         f"otherwise) but the network has {len(network.outputs)}")
+    return network
 
 
 class BNNClassifier(ClassifierMixin, BaseEstimator):
@@ -73,7 +107,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
                  margin_neurons: str | Iterable[int] = "all", margin_cap: int | None = None,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
-                 polish_steps: int = 0, builder: str = "numpy", random_state: int | None = None, verbose: bool = False):
+                 polish_steps: int = 100, builder: str = "numpy", random_state: int | None = None, verbose: bool = False):
         self.network = network
         self.hidden_layer_sizes = hidden_layer_sizes
         self.sampler = sampler
@@ -97,15 +131,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y) -> "BNNClassifier":
         """Compile the training QUBO for ``(X, y)``, sample it, keep the best network."""
-        Xb = as_bits(X)
-        y = check_labels(y, Xb.shape[0])
-        classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least two")
-        targets = (y[:, None] == classes[None, :]).astype(np.int8)
-        if len(classes) == 2:
-            targets = targets[:, 1:]  # one output: fires for classes_[1]
-        network = self._network_for(Xb.shape[1], targets.shape[1])
+        network, Xb, classes, targets = self.training_problem(X, y)
         sampler, params = self._sampler_and_params()
         h = self._weight_bias(network)
         self.classes_ = classes
@@ -123,20 +149,11 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         self.fit_info_ = {**train_info, **info}
         return self
 
-    def _network_for(self, n_features: int, n_outputs: int) -> Network:
-        if self.network is None:
-            net = Network(n_features)
-            for width in self.hidden_layer_sizes:
-                net.dense(width)
-            return net.dense(n_outputs)
-        if not isinstance(self.network, Network):
-            raise TypeError(f"network must be a qubo_bnn.Network or None, got {type(self.network).__name__}")
-        if self.network.n_inputs != n_features:
-            raise ValueError(f"X has {n_features} features but the network has {self.network.n_inputs} inputs")
-        if len(self.network.outputs) != n_outputs:
-            raise ValueError(f"the data needs {n_outputs} output neuron(s) (one for two classes, one per class "
-                             f"otherwise) but the network has {len(self.network.outputs)}")
-        return self.network
+    def training_problem(self, X, y) -> tuple[Network, np.ndarray, np.ndarray, np.ndarray]:
+        """Validated ``(network, X bits, classes, targets)`` that :meth:`fit` trains on."""
+        Xb = as_bits(X)
+        classes, targets = encode_targets(check_labels(y, Xb.shape[0]))
+        return network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], targets.shape[1]), Xb, classes, targets
 
     def _sampler_and_params(self) -> tuple[dimod.Sampler, dict[str, Any]]:
         if isinstance(self.sampler, str):
@@ -150,8 +167,8 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
             raise TypeError("sampler must be a dimod.Sampler instance or a registry name such as 'neal', "
                             f"got {type(self.sampler).__name__}")
         accepted = set(getattr(sampler, "parameters", {}) or {})
-        params = {k: v for k, v in params.items() if not (k in DEFAULT_SAMPLE_PARAMS and k not in accepted
-                                                           and self.sampler_params is None)}
+        if self.sampler_params is None:  # defaults only where this sampler takes them
+            params = {k: v for k, v in params.items() if k in accepted}
         if self.random_state is not None and "seed" in accepted and "seed" not in params:
             params["seed"] = int(self.random_state)
         return sampler, params
@@ -207,7 +224,7 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
             "broken_constraints": len(broken), "broken_examples": [list(b) for b in broken[:10]],
             "raw_train_output_errors": int(errors[best]), "polish_steps_taken": int(steps),
             "train_output_errors": self._bit_errors(network, Xb, targets, weights),
-            "sampler": type(sampler).__name__, "sampler_info": _jsonable(sampleset.info),
+            "sampler": type(sampler).__name__, "sampler_info": to_jsonable(sampleset.info),
         }
         return np.asarray(weights, dtype=np.int8).copy(), info
 
@@ -256,10 +273,10 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
             "network": self.network_.to_dict(),
             "weights": [int(v) for v in self.weights_],
             "classes": self.classes_.tolist(),
-            "params": _jsonable({k: v for k, v in self.get_params().items()
+            "params": to_jsonable({k: v for k, v in self.get_params().items()
                                  if k not in ("network", "sampler", "weight_bias")}),
         }
-        _atomic_write(os.fspath(path), json.dumps(doc, indent=1))
+        atomic_write_text(os.fspath(path), json.dumps(doc, indent=1))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "BNNClassifier":
@@ -290,33 +307,3 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
         clf.network_, clf.weights_, clf.classes_ = net, w.astype(np.int8), classes
         clf.n_features_in_ = net.n_inputs
         return clf
-
-
-def _jsonable(obj: Any) -> Any:
-    """Best-effort conversion to JSON types (numpy scalars/arrays, tuples, nested dicts)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, (str, int, float, bool)) or obj is None:
-        return obj
-    return repr(obj)
-
-
-def _atomic_write(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot write {path!r}: directory {directory!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

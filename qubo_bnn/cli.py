@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from .classifier import BNNClassifier, _atomic_write, _jsonable
+from .classifier import BNNClassifier
+from .io import atomic_write_text, to_jsonable
 from .config import (ConfigError, RunConfig, estimator_from_config, load_config, load_data,
                      parse_override, resolve_sampler, training_bqm)
 
@@ -220,18 +221,18 @@ def train(cfg: RunConfig, *, say: Callable[[str], None] | None = None,
         "format": RESULTS_FORMAT, "version": 1,
         "train_accuracy": train_acc, "test_accuracy": test_acc,
         "n_train": int(len(y_train)), "n_test": int(len(y_test)), "n_features": int(X_train.shape[1]),
-        "classes": _jsonable(clf.classes_), "n_weights": int(clf.network_.n_weights),
+        "classes": to_jsonable(clf.classes_), "n_weights": int(clf.network_.n_weights),
         "num_variables": info["num_variables"], "num_interactions": info["num_interactions"],
         "timings": {"sampler_setup_seconds": t1 - t0, "data_seconds": t2 - t1, "fit_seconds": t3 - t2,
                     "build_seconds": info["build_seconds"], "sample_seconds": info["sample_seconds"],
                     "total_seconds": t4 - t0},
-        "fit_info": _jsonable(info), "config": cfg.to_dict(),
+        "fit_info": to_jsonable(info), "config": cfg.to_dict(),
     }
     if cfg.output.model:
         clf.save(cfg.output.model)
         say(f"model written to {cfg.output.model}")
     if cfg.output.results:
-        _atomic_write(cfg.output.results, json.dumps(results, indent=1))
+        atomic_write_text(cfg.output.results, json.dumps(results, indent=1))
         say(f"results written to {cfg.output.results}")
     return clf, results
 
@@ -246,7 +247,7 @@ def export_bqm(cfg: RunConfig, out: str | os.PathLike) -> Any:
     _check_parent(out)
     X_train, _, y_train, _ = load_data(cfg)
     bqm = training_bqm(cfg, X_train, y_train)
-    _atomic_write(out, json.dumps(bqm.to_serializable()))
+    atomic_write_text(out, json.dumps(bqm.to_serializable()))
     return bqm
 
 

@@ -21,7 +21,7 @@ hidden layer of 4, simulated annealing with 16 reads of 2000 sweeps, seed 0)::
     margin = 0.0
 
     [decoding]
-    polish_steps = 0        # weight-flip descent after sampling
+    polish_steps = 100      # weight-flip descent after sampling
 
     [sampler]               # passed as-is to qubo_bnn.samplers.split_sampler_config
     name = "neal"
@@ -157,7 +157,7 @@ class RegularisersConfig:
 class DecodingConfig:
     """``[decoding]``: ``polish_steps``, weight-flip descent after sampling (0 keeps the raw read)."""
 
-    polish_steps: int = 0
+    polish_steps: int = 100
 
 
 @dataclass(frozen=True)
@@ -628,7 +628,7 @@ def resolve_sampler(cfg: RunConfig) -> tuple[dimod.Sampler, dict[str, Any]]:
     except (ValueError, TypeError, ImportError) as exc:
         key = "sampler.init" if spec.init_params and "init" in str(exc) else "sampler.name"
         raise cfg.error(key, str(exc)) from None
-    accepted = _samplers._accepted_parameters(sampler)
+    accepted = _samplers.accepted_parameters(sampler)
     params = dict(spec.sample_params)
     if not params:
         params = {k: v for k, v in DEFAULT_SAMPLE_PARAMS.items() if k in accepted}
@@ -713,19 +713,8 @@ def training_bqm(cfg: RunConfig, X, y) -> dimod.BinaryQuadraticModel:
         >>> training_bqm(cfg, X, y).num_variables > 0
         True
     """
-    from .validation import as_bits, check_labels
-
     clf = estimator_from_config(cfg, sampler=_NO_SAMPLER, sample_params={})
-    Xb = as_bits(X)
-    y = check_labels(y, Xb.shape[0])
-    classes = np.unique(y)
-    if len(classes) < 2:
-        raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least two")
-    # the classifier's target layout: one output for two classes (fires for classes[1]), else one per class
-    targets = (y[:, None] == classes[None, :]).astype(np.int8)
-    if len(classes) == 2:
-        targets = targets[:, 1:]
-    network = clf._network_for(Xb.shape[1], targets.shape[1])
+    network, Xb, _, targets = clf.training_problem(X, y)
     f, r = cfg.formulation, cfg.regularisers
     return clf.build_qubo(network, Xb, targets).to_bqm(A=f.penalty, B=f.loss_weight, mu=r.margin)
 

@@ -476,13 +476,14 @@ def sampler_from_config(table: Mapping[str, Any]) -> tuple[dimod.Sampler, dict[s
     return make_sampler(spec.name, **spec.init_params), spec.sample_params
 
 
-def _accepted_parameters(sampler: dimod.Sampler) -> set[str]:
+def accepted_parameters(sampler: dimod.Sampler) -> set[str]:
+    """Names ``sampler.sample`` accepts, composites' children's included."""
     accepted = set(sampler.parameters)
     # Composites accept their children's parameters (EmbeddingComposite already
     # lists them, but not every composite does).
     for child in getattr(sampler, "children", None) or ():
         if isinstance(child, dimod.Sampler):
-            accepted |= _accepted_parameters(child)
+            accepted |= accepted_parameters(child)
     return accepted
 
 
@@ -571,7 +572,7 @@ def sample_bqm(
         0
     """
     _reject_tokens(sample_params, "sampler parameters")
-    accepted = _accepted_parameters(sampler)
+    accepted = accepted_parameters(sampler)
     unknown = sorted(set(sample_params) - accepted)
     if unknown:
         raise ValueError(
