@@ -37,8 +37,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import check_is_fitted
 
+from .classifier import NetworkPredictionMixin, encode_targets, network_for
 from .network import Network
 from .validation import as_bits, as_spins, check_labels
 
@@ -107,7 +107,7 @@ class _Plan:
         return g_w
 
 
-class STEClassifier(ClassifierMixin, BaseEstimator):
+class STEClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
     """Binary neural network trained by straight-through-estimator gradients (module docstring).
 
     Args:
@@ -145,21 +145,6 @@ class STEClassifier(ClassifierMixin, BaseEstimator):
         self.keep_best = keep_best
         self.random_state = random_state
 
-    def _network_for(self, n_features: int, n_outputs: int) -> Network:
-        if self.network is None:
-            net = Network(n_features)
-            for width in self.hidden_layer_sizes:
-                net.dense(width)
-            return net.dense(n_outputs)
-        if not isinstance(self.network, Network):
-            raise TypeError(f"network must be a qubo_bnn.Network or None, got {type(self.network).__name__}")
-        if self.network.n_inputs != n_features:
-            raise ValueError(f"X has {n_features} features but the network has {self.network.n_inputs} inputs")
-        if len(self.network.outputs) != n_outputs:
-            raise ValueError(f"the data needs {n_outputs} output neuron(s) but the network has "
-                             f"{len(self.network.outputs)}")
-        return self.network
-
     def _loss_grad(self, z: np.ndarray, T: np.ndarray, scale: np.ndarray) -> tuple[float, np.ndarray]:
         """Mean loss over samples (summed over outputs) and ``dL/dz`` for output pre-activations."""
         m = T * z / scale
@@ -183,13 +168,9 @@ class STEClassifier(ClassifierMixin, BaseEstimator):
         Xb = as_bits(X)
         S = as_spins(Xb).astype(np.float64)
         y = check_labels(y, Xb.shape[0])
-        classes = np.unique(y)
-        if len(classes) < 2:
-            raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least two")
-        T = np.where(y[:, None] == classes[None, :], 1.0, -1.0)
-        if len(classes) == 2:
-            T = T[:, 1:]
-        net = self._network_for(Xb.shape[1], T.shape[1])
+        classes, bits = encode_targets(y)
+        T = 2.0 * bits - 1.0
+        net = network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], T.shape[1])
         net.validate()
         plan = _Plan(net)
         out_scale = plan.scale[plan.out_cols][None, :]
@@ -241,17 +222,3 @@ class STEClassifier(ClassifierMixin, BaseEstimator):
         if T.shape[1] == 1:
             return int(((z[:, 0] >= 0) != (T[:, 0] > 0)).sum())
         return int((np.argmax(z, axis=1) != np.argmax(T, axis=1)).sum())
-
-    def decision_function(self, X) -> np.ndarray:
-        """Output pre-activations: ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)``."""
-        check_is_fitted(self, "weights_")
-        Z, _ = self.network_.forward(as_bits(X, self.n_features_in_), self.weights_)
-        Zo = Z[:, [o - self.network_.n_inputs for o in self.network_.outputs]]
-        return Zo[:, 0] if len(self.classes_) == 2 else Zo
-
-    def predict(self, X) -> np.ndarray:
-        """Two classes: ``classes_[1]`` where the output fires (``z >= 0``); else argmax of ``z``."""
-        z = self.decision_function(X)
-        if len(self.classes_) == 2:
-            return self.classes_[(z >= 0).astype(int)]
-        return self.classes_[np.argmax(z, axis=1)]

@@ -67,7 +67,25 @@ def network_for(network: Network | None, hidden_layer_sizes: Sequence[int], n_fe
     return network
 
 
-class BNNClassifier(ClassifierMixin, BaseEstimator):
+class NetworkPredictionMixin:
+    """``decision_function``/``predict`` of a fitted BNN (``network_``, ``weights_``, ``classes_``)."""
+
+    def decision_function(self, X) -> np.ndarray:
+        """Output pre-activations: ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)``."""
+        check_is_fitted(self, "weights_")
+        Z, _ = self.network_.forward(as_bits(X, self.n_features_in_), self.weights_)
+        Zo = Z[:, [o - self.network_.n_inputs for o in self.network_.outputs]]
+        return Zo[:, 0] if len(self.classes_) == 2 else Zo
+
+    def predict(self, X) -> np.ndarray:
+        """Two classes: ``classes_[1]`` where the output fires (``z >= 0``); else argmax of ``z``."""
+        z = self.decision_function(X)
+        if len(self.classes_) == 2:
+            return self.classes_[(z >= 0).astype(int)]
+        return self.classes_[np.argmax(z, axis=1)]
+
+
+class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
     """Binary neural network classifier whose weights are the ground state of one QUBO.
 
     Args:
@@ -246,23 +264,6 @@ class BNNClassifier(ClassifierMixin, BaseEstimator):
     def _say(self, msg: str) -> None:
         if self.verbose:
             print(f"[qubo-bnn] {msg}", flush=True)
-
-    # ------------------------------------------------------------------ prediction
-    def decision_function(self, X) -> np.ndarray:
-        """Output pre-activations: ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)``."""
-        check_is_fitted(self, "weights_")
-        Xb = as_bits(X, self.n_features_in_)
-        Z, _ = self.network_.forward(Xb, self.weights_)
-        cols = [o - self.network_.n_inputs for o in self.network_.outputs]
-        Zo = Z[:, cols]
-        return Zo[:, 0] if len(self.classes_) == 2 else Zo
-
-    def predict(self, X) -> np.ndarray:
-        """Two classes: ``classes_[1]`` where the output fires (``z >= 0``); else argmax of ``z``."""
-        z = self.decision_function(X)
-        if len(self.classes_) == 2:
-            return self.classes_[(z >= 0).astype(int)]
-        return self.classes_[np.argmax(z, axis=1)]
 
     # ------------------------------------------------------------------ persistence (JSON, no pickle)
     def save(self, path: str | os.PathLike) -> None:

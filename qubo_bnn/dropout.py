@@ -66,7 +66,7 @@ from typing import Any
 
 import numpy as np
 
-from .network import BIAS, Network
+from .network import Network
 
 __all__ = ["SubNetwork", "draw_keep", "subnetwork", "dropout_penalties", "update_penalties"]
 

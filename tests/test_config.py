@@ -48,28 +48,8 @@ def fake_token(tmp_path, monkeypatch):
     monkeypatch.setenv("DWAVE_PROFILE", "prod")
 
 
-@pytest.fixture
-def no_credentials(tmp_path, monkeypatch):
-    empty = tmp_path / "dwave.conf"
-    empty.write_text("")
-    monkeypatch.setenv("DWAVE_CONFIG_FILE", str(empty))
-    for var in ("DWAVE_API_TOKEN", "DWAVE_PROFILE", "DWAVE_API_SOLVER", "DWAVE_API_REGION"):
-        monkeypatch.delenv(var, raising=False)
 
 
-@pytest.fixture
-def mock_qpu(monkeypatch):
-    import dwave.system
-    from dwave.system.testing import MockDWaveSampler
-
-    calls: list[dict] = []
-
-    def fake_dwave_sampler(**kwargs):
-        calls.append(kwargs)
-        return MockDWaveSampler(topology_type="chimera", topology_shape=[4, 4, 4])
-
-    monkeypatch.setattr(dwave.system, "DWaveSampler", fake_dwave_sampler)
-    return calls
 
 
 def write(tmp_path, text: str, name: str = "run.toml") -> pathlib.Path:

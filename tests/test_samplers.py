@@ -43,14 +43,6 @@ def ground_energy(bqm: dimod.BinaryQuadraticModel) -> float:
     return float(dimod.ExactSolver().sample(bqm).first.energy)
 
 
-@pytest.fixture
-def no_credentials(tmp_path, monkeypatch):
-    empty = tmp_path / "dwave.conf"
-    empty.write_text("")
-    monkeypatch.setenv("DWAVE_CONFIG_FILE", str(empty))
-    for var in ("DWAVE_API_TOKEN", "DWAVE_PROFILE", "DWAVE_API_SOLVER", "DWAVE_API_REGION"):
-        monkeypatch.delenv(var, raising=False)
-    return empty
 
 
 @pytest.fixture
@@ -328,19 +320,6 @@ def test_missing_leap_extra_names_it(monkeypatch):
 # ------------------------------------------------------------------ Leap: QPU via MockDWaveSampler
 
 
-@pytest.fixture
-def mock_qpu(monkeypatch):
-    import dwave.system
-    from dwave.system.testing import MockDWaveSampler
-
-    calls: list[dict] = []
-
-    def fake_dwave_sampler(**kwargs):
-        calls.append(kwargs)
-        return MockDWaveSampler(topology_type="chimera", topology_shape=[4, 4, 4])
-
-    monkeypatch.setattr(dwave.system, "DWaveSampler", fake_dwave_sampler)
-    return calls
 
 
 def test_qpu_through_embedding_composite(mock_qpu, profile_config, no_network, caplog, capsys):
