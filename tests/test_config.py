@@ -14,7 +14,7 @@ from qubo_bnn.network import Network
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples" / "configs").glob("*.toml"))
-SECRET = "DEV-0123456789abcdef-SECRET-TOKEN"
+from conftest import SECRET
 
 TINY = {
     "seed": 0,
@@ -36,20 +36,6 @@ def no_work(monkeypatch):
                       (datasets, "load_dataset"), (formulation.TrainingQUBO, "__init__"),
                       (BNNClassifier, "build_qubo")):
         monkeypatch.setattr(mod, name, forbidden)
-
-
-@pytest.fixture
-def fake_token(tmp_path, monkeypatch):
-    conf = tmp_path / "dwave.conf"
-    conf.write_text(f"[prod]\ntoken = {SECRET}\n")
-    monkeypatch.setenv("DWAVE_CONFIG_FILE", str(conf))
-    for var in ("DWAVE_API_TOKEN", "DWAVE_PROFILE", "DWAVE_API_SOLVER", "DWAVE_API_REGION"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("DWAVE_PROFILE", "prod")
-
-
-
-
 
 
 def write(tmp_path, text: str, name: str = "run.toml") -> pathlib.Path:

@@ -24,7 +24,7 @@ needs_ising = pytest.mark.skipif(
     not HAS_ISING, reason="solvers.IsingSampler does not exist yet (bundled `solvers` package)"
 )
 
-SECRET = "DEV-0123456789abcdef-SECRET-TOKEN"
+from conftest import SECRET
 
 
 def random_bqm(n: int = 6, seed: int = 3) -> dimod.BinaryQuadraticModel:
@@ -41,19 +41,6 @@ def random_bqm(n: int = 6, seed: int = 3) -> dimod.BinaryQuadraticModel:
 
 def ground_energy(bqm: dimod.BinaryQuadraticModel) -> float:
     return float(dimod.ExactSolver().sample(bqm).first.energy)
-
-
-
-
-@pytest.fixture
-def profile_config(tmp_path, monkeypatch):
-    """A dwave.conf with a 'prod' profile holding a (fake) token; env token unset."""
-    conf = tmp_path / "dwave.conf"
-    conf.write_text(f"[prod]\ntoken = {SECRET}\n")
-    monkeypatch.setenv("DWAVE_CONFIG_FILE", str(conf))
-    for var in ("DWAVE_API_TOKEN", "DWAVE_PROFILE", "DWAVE_API_SOLVER", "DWAVE_API_REGION"):
-        monkeypatch.delenv(var, raising=False)
-    return conf
 
 
 @pytest.fixture
@@ -318,8 +305,6 @@ def test_missing_leap_extra_names_it(monkeypatch):
 
 
 # ------------------------------------------------------------------ Leap: QPU via MockDWaveSampler
-
-
 
 
 def test_qpu_through_embedding_composite(mock_qpu, profile_config, no_network, caplog, capsys):
