@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from .formulation import TrainingQUBO
 from .io import atomic_write_text, to_jsonable
 from .network import Network
+from .samplers import accepted_parameters, make_sampler, sample_bqm
 from .validation import as_bits, check_labels
 
 MODEL_FORMAT = "qubo-bnn/classifier"
@@ -175,8 +176,6 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     def _sampler_and_params(self) -> tuple[dimod.Sampler, dict[str, Any]]:
         if isinstance(self.sampler, str):
-            from .samplers import make_sampler
-
             sampler = make_sampler(self.sampler)
             params = dict(DEFAULT_SAMPLE_PARAMS if self.sampler_params is None else self.sampler_params)
         elif isinstance(self.sampler, dimod.Sampler):
@@ -184,7 +183,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         else:
             raise TypeError("sampler must be a dimod.Sampler instance or a registry name such as 'neal', "
                             f"got {type(self.sampler).__name__}")
-        accepted = set(getattr(sampler, "parameters", {}) or {})
+        accepted = accepted_parameters(sampler)
         if self.sampler_params is None:  # defaults only where this sampler takes them
             params = {k: v for k, v in params.items() if k in accepted}
         if self.random_state is not None and "seed" in accepted and "seed" not in params:
@@ -208,8 +207,6 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     def _train(self, network, Xb, targets, sampler, params, h):
         """Build, sample, decode; returns the chosen weights and a JSON-ready info dict."""
-        from .samplers import sample_bqm
-
         t0 = time.perf_counter()
         qubo = self.build_qubo(network, Xb, targets)
         bqm = qubo.to_bqm(A=self.penalty, B=self.loss_weight, mu=self.margin, h=h)
