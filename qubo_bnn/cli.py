@@ -38,7 +38,7 @@ import numpy as np
 
 from . import __version__
 from .classifier import BNNClassifier
-from .io import atomic_write_text, to_jsonable
+from .io import atomic_write_text, check_parent_dir, to_jsonable
 from .config import (ConfigError, RunConfig, estimator_from_config, load_config, load_data,
                      parse_override, resolve_sampler, training_bqm)
 
@@ -201,7 +201,7 @@ def train(cfg: RunConfig, *, say: Callable[[str], None] | None = None,
         say = (lambda msg: print(f"[qubo-bnn] {msg}", flush=True)) if verbose else (lambda msg: None)
     for path in (cfg.output.model, cfg.output.results):
         if path:
-            _check_parent(path)
+            check_parent_dir(path)
     t0 = time.perf_counter()
     sampler, params = resolve_sampler(cfg)
     t1 = time.perf_counter()
@@ -244,17 +244,11 @@ def export_bqm(cfg: RunConfig, out: str | os.PathLike) -> Any:
     directory and moved into place, so a failure leaves no partial file.
     """
     out = os.fspath(out)
-    _check_parent(out)
+    check_parent_dir(out)
     X_train, _, y_train, _ = load_data(cfg)
     bqm = training_bqm(cfg, X_train, y_train)
     atomic_write_text(out, json.dumps(bqm.to_serializable()))
     return bqm
-
-
-def _check_parent(path: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot write {path!r}: directory {directory!r} does not exist")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -299,9 +293,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except ConfigError as exc:
-        print(f"error: {_one_line(exc)}", file=sys.stderr)
-    except (ValueError, OSError, ImportError) as exc:  # bad data file, credentials, unwritable output
+    except (ConfigError, ValueError, OSError, ImportError) as exc:  # config, data, credentials, output
         print(f"error: {_one_line(exc)}", file=sys.stderr)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

@@ -67,6 +67,7 @@ from typing import Any
 import numpy as np
 
 from .network import Network
+from .samplers import accepted_parameters
 
 __all__ = ["SubNetwork", "draw_keep", "subnetwork", "dropout_penalties", "update_penalties"]
 
@@ -173,8 +174,7 @@ def update_penalties(h0: np.ndarray, weight_sum: np.ndarray, kept_count: np.ndar
 
 
 def _round_seed(sampler: Any, params: Mapping[str, Any], seed: int | None, r: int) -> int | None:
-    accepted = set(getattr(sampler, "parameters", {}) or {})
-    if "seed" not in params and "seed" not in accepted:
+    if "seed" not in params and "seed" not in accepted_parameters(sampler):
         return None
     base = params.get("seed", seed)
     if base is None:

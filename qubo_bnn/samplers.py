@@ -477,8 +477,8 @@ def sampler_from_config(table: Mapping[str, Any]) -> tuple[dimod.Sampler, dict[s
 
 
 def accepted_parameters(sampler: dimod.Sampler) -> set[str]:
-    """Names ``sampler.sample`` accepts, composites' children's included."""
-    accepted = set(sampler.parameters)
+    """Names ``sampler.sample`` accepts, composites' children's included (none for a non-sampler)."""
+    accepted = set(getattr(sampler, "parameters", None) or ())
     # Composites accept their children's parameters (EmbeddingComposite already
     # lists them, but not every composite does).
     for child in getattr(sampler, "children", None) or ():
