@@ -49,6 +49,20 @@ def _resolve_device(device: str) -> str:
     return "cpu"
 
 
+def _anneal_on_gpu(model, betas: np.ndarray, states: np.ndarray,
+                   seed: int) -> tuple[np.ndarray, dict]:
+    """Cooperative single-launch anneal; per-colour launches where that fails."""
+    from ._cuda import anneal_cuda
+    vertices, colour_ptr = greedy_colouring(model)
+    try:
+        return anneal_cuda(model, vertices, colour_ptr, betas, states, seed)
+    except Exception as exc:  # e.g. a driver or toolkit without cooperative launch
+        logger.warning("cooperative CUDA launch failed (%s: %s); using one launch "
+                       "per colour class", type(exc).__name__, exc)
+        return anneal_cuda(model, vertices, colour_ptr, betas, states, seed,
+                           cooperative=False)
+
+
 def _check_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
         raise ValueError(f"{name!r} must be an integer >= {minimum}, got {value!r}")
@@ -153,7 +167,9 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
         Returns:
             A :class:`dimod.SampleSet`; ``info`` holds ``timing`` (seconds),
             ``device``, ``beta_range``, ``beta_schedule_type``, ``algorithm``,
-            ``num_sweeps`` (and ``num_colours`` on CUDA, ``num_threads`` on CPU).
+            ``num_sweeps``; on CPU ``num_threads``; on CUDA ``num_colours``,
+            ``heavy_variables`` (updated by a block each), ``threads_per_block``,
+            ``blocks`` and ``launch`` (``"cooperative"`` or ``"per-colour"``).
         """
         t0 = time.perf_counter()
         if kwargs:
@@ -200,10 +216,8 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
         if model.num_variables == 0 or num_sweeps == 0:
             pass
         elif self.device == "cuda":
-            from ._cuda import anneal_cuda
-            vertices, colour_ptr = greedy_colouring(model)
-            info["num_colours"] = int(colour_ptr.size - 1)
-            states = anneal_cuda(model, vertices, colour_ptr, betas, states, seed)
+            states, launch = _anneal_on_gpu(model, betas, states, seed)
+            info.update(launch)
         else:
             info["num_threads"] = int(numba.get_num_threads())
             anneal_cpu(model.h, model.indptr, model.indices, model.data, betas,

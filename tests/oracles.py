@@ -56,3 +56,53 @@ def forward_numpy(n_inputs: int, neurons: list[tuple[list[int], bool]], X01: np.
             Z[n, k] = z
             act.append(1 if z >= 0 else -1)
     return Z
+
+
+# ------------------------------------------------- colour-parallel Metropolis reference
+
+_M32 = np.uint64(0xFFFFFFFF)
+
+
+def _mix32(x: np.ndarray) -> np.ndarray:
+    """lowbias32-style avalanche hash of 32-bit values held in uint64 arrays."""
+    x = x ^ (x >> np.uint64(16))
+    x = (x * np.uint64(0x7FEB352D)) & _M32
+    x = x ^ (x >> np.uint64(15))
+    x = (x * np.uint64(0x846CA68B)) & _M32
+    return x ^ (x >> np.uint64(16))
+
+
+def counter_uniform(key0: int, key1: int, counter: np.ndarray) -> np.ndarray:
+    """The CUDA kernel's uniform in (0, 1) for each 64-bit ``counter``, in numpy."""
+    c = np.asarray(counter, dtype=np.uint64)
+    x = _mix32((c & _M32) ^ np.uint64(key0))
+    x = _mix32(x ^ (c >> np.uint64(32)) ^ np.uint64(key1))
+    return (x.astype(np.float64) + 0.5) * 2.0**-32
+
+
+def colour_sweep_anneal(bqm: dimod.BinaryQuadraticModel, classes: list[np.ndarray],
+                        betas: np.ndarray, states: np.ndarray, key0: int, key1: int) -> np.ndarray:
+    """Metropolis annealing of a SPIN ``bqm``, one colour class at a time, in dense numpy.
+
+    ``states`` is ``(num_reads, n)`` in ``bqm.variables`` order; the test of
+    variable ``i`` in read ``r`` at sweep ``b`` uses
+    ``counter_uniform(key0, key1, (b * n + i) * num_reads + r)``.
+    """
+    n = len(bqm.variables)
+    h, (row, col, q), _ = bqm.to_numpy_vectors(variable_order=list(bqm.variables))
+    J = np.zeros((n, n))
+    np.add.at(J, (row, col), q)
+    J = J + J.T
+    s = np.array(states, dtype=np.float64)
+    num_reads = s.shape[0]
+    reads = np.arange(num_reads)[:, None]
+    for b, beta in enumerate(betas):
+        for cls in classes:
+            assert not J[np.ix_(cls, cls)].any(), "a colour class must be an independent set"
+            field = h[cls] + s @ J[:, cls]
+            de = -2.0 * s[:, cls] * field
+            u = counter_uniform(key0, key1, (b * n + cls[None, :]) * num_reads + reads)
+            with np.errstate(over="ignore"):
+                accept = (de <= 0) | ((beta * de < 44.36142) & (u < np.exp(-beta * de)))
+            s[:, cls] = np.where(accept, -s[:, cls], s[:, cls])
+    return s.astype(np.int8)

@@ -6,6 +6,7 @@ subprocess with ``NUMBA_ENABLE_CUDASIM=1`` (tiny inputs: the simulator does
 larger instances are enabled too.
 """
 
+import json
 import unittest
 
 import dimod
@@ -20,7 +21,10 @@ if not cuda.is_available():
 
 from dimod.testing import assert_sampler_api, load_sampler_bqm_tests  # noqa: E402
 
+from oracles import colour_sweep_anneal, counter_uniform  # noqa: E402
 from solvers import IsingSampler  # noqa: E402
+from solvers._cuda import anneal_cuda, seed_keys  # noqa: E402
+from solvers._ising import beta_schedule, greedy_colouring, ising_csr_from_bqm  # noqa: E402
 from test_solvers import boltzmann_gap, uphill_acceptance  # noqa: E402
 
 SIM = bool(config.ENABLE_CUDASIM)
@@ -60,7 +64,22 @@ def test_info_and_vartype():
     assert ss.vartype is dimod.BINARY
     assert ss.info["device"] == "cuda"
     assert ss.info["num_colours"] >= 2
+    assert ss.info["launch"] == "cooperative" and ss.info["blocks"] >= 1
+    json.dumps(ss.info)
     dimod.testing.assert_sampleset_energies(ss, bqm)
+
+
+def test_falls_back_to_per_colour_launches(monkeypatch, caplog):
+    import solvers._cuda as cuda_module
+    bqm = hub_bqm()
+    kw = dict(num_reads=3, num_sweeps=4, beta_range=(0.1, 0.5), seed=9)
+    want = IsingSampler(device="cuda").sample(bqm, **kw)
+    monkeypatch.setattr(cuda_module, "_max_cooperative_blocks", lambda args, threads: 0)
+    with caplog.at_level("WARNING", logger="solvers.sampler"):
+        got = IsingSampler(device="cuda").sample(bqm, **kw)
+    assert got.info["launch"] == "per-colour"
+    assert "cooperative CUDA launch failed" in caplog.text
+    np.testing.assert_array_equal(got.record.sample, want.record.sample)
 
 
 @pytest.mark.parametrize("vartype", ["SPIN", "BINARY"])
@@ -101,6 +120,55 @@ def test_initial_states_zero_sweeps_and_close():
         ss = sampler.sample(bqm, num_reads=2, num_sweeps=10, seed=0)
         assert ss.first.energy == -2.0 and ss.info["device"] == "cuda"
     sampler.close()  # idempotent
+
+
+def hub_bqm(n=12, seed=0):
+    """Integer SPIN couplings (exact float sums) around hub 0, which meets everyone."""
+    rng = np.random.default_rng(seed)
+    edges = {(0, j): float(rng.integers(-3, 4) or 1) for j in range(1, n)}
+    for _ in range(2 * n):
+        i, j = sorted(rng.choice(np.arange(1, n), 2, replace=False).tolist())
+        edges[(i, j)] = float(rng.integers(-3, 4) or 1)
+    h = {i: float(rng.integers(-2, 3)) for i in range(n)}
+    return dimod.BQM(h, edges, 0.0, "SPIN")
+
+
+@pytest.mark.parametrize("threads, heavy_degree, chunk, cooperative, max_blocks, reads", [
+    (16, 10**9, 1, True, None, 5),  # all light, one cooperative launch
+    (16, 3, 2, True, None, 5),      # hub and busy variables in chunks of 2 couplings
+    (16, 0, 4, True, None, 2),      # all heavy: 8 groups of 2 reads, 3-level tree
+    (8, 3, 3, False, 3, 5),         # per-colour launches, grid-stride over 3 blocks
+    (4, 0, 100, False, None, 5),    # all heavy, one chunk each, tile of 4 reads < 5
+])
+def test_kernel_equals_numpy_reference(threads, heavy_degree, chunk, cooperative,
+                                       max_blocks, reads):
+    bqm = hub_bqm()
+    model = ising_csr_from_bqm(bqm)
+    vertices, ptr = greedy_colouring(model)
+    classes = [vertices[ptr[c]:ptr[c + 1]] for c in range(ptr.size - 1)]
+    betas = beta_schedule((0.05, 0.6), 6, "geometric")  # warm: the uniforms decide
+    init = np.random.default_rng(1).choice(np.array([-1, 1], dtype=np.int8), (reads, len(bqm)))
+    got, info = anneal_cuda(model, vertices, ptr, betas, init, seed=123, threads=threads,
+                            heavy_degree=heavy_degree, chunk=chunk, cooperative=cooperative,
+                            max_blocks=max_blocks)
+    want = colour_sweep_anneal(bqm, classes, betas, init, *seed_keys(123))
+    np.testing.assert_array_equal(got, want)
+    assert not np.array_equal(want, init)
+    assert info["heavy_variables"] == int(np.sum(np.diff(model.indptr) > heavy_degree))
+    assert info["launch"] == ("cooperative" if cooperative else "per-colour")
+
+
+def test_counter_uniforms_are_uniform_and_uncorrelated():
+    key0, key1 = seed_keys(2024)
+    u = counter_uniform(key0, key1, np.arange(2**20) + 3 * 2**32)  # high word in use
+    assert 0.0 < u.min() and u.max() < 1.0
+    counts = np.bincount((u * 64).astype(int), minlength=64)
+    expected = u.size / 64
+    chi2 = float(np.sum((counts - expected) ** 2 / expected))
+    assert chi2 < 120  # 63 degrees of freedom: p < 1e-5 above this
+    assert abs(np.corrcoef(u[:-1], u[1:])[0, 1]) < 0.01  # neighbouring counters
+    other = counter_uniform(*seed_keys(2025), np.arange(2**20) + 3 * 2**32)
+    assert abs(np.corrcoef(u, other)[0, 1]) < 0.01  # neighbouring seeds
 
 
 def test_uphill_acceptance_probability():
