@@ -9,12 +9,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ -n "${OUT:-}" ]; then exec > >(tee "$OUT/gpu_check.log") 2>&1; fi
 
-if compgen -G ".whl/*.whl" > /dev/null; then
+install() {
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
-        --upgrade --target /tmp/site .whl/*.whl
-    export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
+        --upgrade --target /tmp/site "$@"
+}
+if compgen -G ".whl/*.whl" > /dev/null; then install .whl/*.whl; fi
+export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+# numba-cuda's real-GPU target fails to load with numpy >= 2.5 (np.row_stack)
+if ! python3 -c "from numba.cuda.np import arrayobj" 2> /dev/null \
+        && compgen -G ".whl/numpy/*.whl" > /dev/null; then
+    echo "numba-cuda does not load with this numpy; installing the carried one"
+    install .whl/numpy/*.whl
 fi
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 unset NUMBA_ENABLE_CUDASIM
 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
