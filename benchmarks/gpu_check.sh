@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real-GPU check of solvers.IsingSampler (no simulator), for a GPU machine
-# without network access; about 3 minutes. Run from anywhere:
+# without network access; about 3 to 4 minutes. Run from anywhere:
 #   bash benchmarks/gpu_check.sh
 # Wheels for packages that machine lacks go in .whl/ at the repository root
 # (bash benchmarks/fetch_gpu_wheels.sh fetches them). Where $OUT is set, the
@@ -38,3 +38,7 @@ timeout 180 python3 benchmarks/bench_sampler.py --device cuda --mode ttt \
 echo "== flip rate, >= 100,000-spin planted frustrated loop"
 timeout 90 python3 benchmarks/bench_sampler.py --device cuda --mode rate \
     --instances loop --size 100000 --reads 32 --sweeps 200
+
+echo "== end to end: qubo-bnn train --config examples/configs/gpu.toml"
+timeout 60 python3 -c "import sys; from qubo_bnn.cli import main; sys.exit(main(sys.argv[1:]))" \
+    train --config examples/configs/gpu.toml
