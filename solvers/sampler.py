@@ -49,20 +49,6 @@ def _resolve_device(device: str) -> str:
     return "cpu"
 
 
-def _anneal_on_gpu(model, betas: np.ndarray, states: np.ndarray,
-                   seed: int) -> tuple[np.ndarray, dict]:
-    """Cooperative single-launch anneal; per-colour launches where that fails."""
-    from ._cuda import anneal_cuda
-    vertices, colour_ptr = greedy_colouring(model)
-    try:
-        return anneal_cuda(model, vertices, colour_ptr, betas, states, seed)
-    except Exception as exc:  # e.g. a driver or toolkit without cooperative launch
-        logger.warning("cooperative CUDA launch failed (%s: %s); using one launch "
-                       "per colour class", type(exc).__name__, exc)
-        return anneal_cuda(model, vertices, colour_ptr, betas, states, seed,
-                           cooperative=False)
-
-
 def _check_int(name: str, value: Any, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
         raise ValueError(f"{name!r} must be an integer >= {minimum}, got {value!r}")
@@ -109,6 +95,7 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
 
     def __init__(self, device: str = "auto") -> None:
         self.device = _resolve_device(device)
+        self._cooperative = True  # until a cooperative CUDA launch fails
         self._parameters = {
             "num_reads": [],
             "num_sweeps": [],
@@ -223,7 +210,7 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
         if model.num_variables == 0 or num_sweeps == 0:
             pass
         elif self.device == "cuda":
-            states, launch = _anneal_on_gpu(model, betas, states, seed)
+            states, launch = self._anneal_on_gpu(model, betas, states, seed)
             info.update(launch)
         else:
             info["num_threads"] = int(numba.get_num_threads())
@@ -240,6 +227,22 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
             "postprocessing_s": time.perf_counter() - t2,
         }
         return sampleset
+
+    def _anneal_on_gpu(self, model, betas: np.ndarray, states: np.ndarray,
+                       seed: int) -> tuple[np.ndarray, dict]:
+        """One cooperative launch; per-colour launches once that has failed."""
+        from ._cuda import anneal_cuda
+        vertices, colour_ptr = greedy_colouring(model)
+        if self._cooperative:
+            try:
+                return anneal_cuda(model, vertices, colour_ptr, betas, states, seed)
+            except Exception as exc:  # e.g. a driver or toolkit without cooperative launch
+                logger.warning("cooperative CUDA launch failed (%s: %s); this sampler uses "
+                               "one launch per colour class from now on",
+                               type(exc).__name__, exc)
+                self._cooperative = False
+        return anneal_cuda(model, vertices, colour_ptr, betas, states, seed,
+                           cooperative=False)
 
     def close(self) -> None:
         """Release GPU memory held by Numba for this process (no-op on CPU)."""

@@ -75,11 +75,16 @@ def test_falls_back_to_per_colour_launches(monkeypatch, caplog):
     kw = dict(num_reads=3, num_sweeps=4, beta_range=(0.1, 0.5), seed=9)
     want = IsingSampler(device="cuda").sample(bqm, **kw)
     monkeypatch.setattr(cuda_module, "_max_cooperative_blocks", lambda args, threads: 0)
+    sampler = IsingSampler(device="cuda")
     with caplog.at_level("WARNING", logger="solvers.sampler"):
-        got = IsingSampler(device="cuda").sample(bqm, **kw)
+        got = sampler.sample(bqm, **kw)
     assert got.info["launch"] == "per-colour"
     assert "cooperative CUDA launch failed" in caplog.text
     np.testing.assert_array_equal(got.record.sample, want.record.sample)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="solvers.sampler"):
+        again = sampler.sample(bqm, **kw)  # no second try, no second warning
+    assert again.info["launch"] == "per-colour" and caplog.text == ""
 
 
 @pytest.mark.parametrize("vartype", ["SPIN", "BINARY"])
