@@ -198,6 +198,19 @@ def _anneal_colour_finish(spins, h, vertices, chunk_ptr, scratch, split, end, be
                    key0, key1)
 
 
+@cuda.jit
+def _probe_kernel(out):
+    out[0] += 1.0
+
+
+def probe() -> None:
+    """Compile and run a trivial kernel; raises where Numba-CUDA cannot run kernels."""
+    out = cuda.to_device(np.zeros(1))
+    _probe_kernel[1, 1](out)
+    if out.copy_to_host()[0] != 1.0:
+        raise RuntimeError("the CUDA probe kernel returned a wrong value")
+
+
 def seed_keys(seed: int) -> tuple[int, int]:
     """The two 32-bit hash keys derived from a seed in ``[0, 2**32)``."""
     seed = int(seed) & _MASK32

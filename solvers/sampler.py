@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -25,13 +26,24 @@ DEVICES = ("auto", "cpu", "cuda")
 ALGORITHM = "metropolis-simulated-annealing"
 
 
-def _cuda_available() -> bool:
-    """True when Numba-CUDA is importable and sees a GPU (or the simulator)."""
+@functools.lru_cache(maxsize=None)
+def _cuda_unusable() -> Optional[str]:
+    """Why the CUDA path cannot run here, or None when it can (checked once per process).
+
+    Seeing a GPU is not enough: a trivial kernel must also compile and run
+    (a missing toolkit, or numba-cuda <= 0.30.4 with numpy >= 2.5, fail there).
+    """
     try:
         from numba import cuda
-        return bool(cuda.is_available())
-    except Exception:  # numba-cuda missing or a broken driver: use the CPU
-        return False
+        if not cuda.is_available():
+            return "no CUDA GPU is visible to Numba"
+        from ._cuda import probe
+        probe()
+    except ImportError as exc:
+        return f"numba-cuda is not installed (pip install 'qubo-bnn[cuda]'): {exc}"
+    except Exception as exc:  # broken driver, toolkit or package versions
+        return f"Numba-CUDA cannot run kernels here ({type(exc).__name__}: {exc})"
+    return None
 
 
 def _resolve_device(device: str) -> str:
@@ -39,13 +51,14 @@ def _resolve_device(device: str) -> str:
         raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
     if device == "cpu":
         return "cpu"
-    if _cuda_available():
+    problem = _cuda_unusable()
+    if problem is None:
         return "cuda"
     if device == "cuda":
-        warnings.warn("device='cuda' requested but no CUDA GPU is available; "
-                      "falling back to the CPU sampler", RuntimeWarning, stacklevel=3)
+        warnings.warn(f"device='cuda' requested but {problem}; falling back to the CPU sampler",
+                      RuntimeWarning, stacklevel=3)
     else:
-        logger.info("no CUDA GPU available; IsingSampler runs on the CPU")
+        logger.info("IsingSampler runs on the CPU: %s", problem)
     return "cpu"
 
 

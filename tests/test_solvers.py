@@ -221,8 +221,8 @@ def test_initial_states_tiled_and_annealed():
 # ---------------------------------------------------------------- device choice
 
 def test_cuda_requested_without_gpu_falls_back_with_warning(monkeypatch):
-    monkeypatch.setattr(sampler_module, "_cuda_available", lambda: False)
-    with pytest.warns(RuntimeWarning, match="falling back to the CPU"):
+    monkeypatch.setattr(sampler_module, "_cuda_unusable", lambda: "no CUDA GPU is visible")
+    with pytest.warns(RuntimeWarning, match="no CUDA GPU is visible; falling back to the CPU"):
         sampler = IsingSampler(device="cuda")
     assert sampler.device == "cpu"
     ss = sampler.sample(dimod.BQM({"a": 1.0}, {}, 0, "SPIN"), num_reads=2, seed=0)
@@ -231,15 +231,40 @@ def test_cuda_requested_without_gpu_falls_back_with_warning(monkeypatch):
 
 
 def test_auto_without_gpu_is_cpu_and_silent(monkeypatch):
-    monkeypatch.setattr(sampler_module, "_cuda_available", lambda: False)
+    monkeypatch.setattr(sampler_module, "_cuda_unusable", lambda: "no CUDA GPU is visible")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert IsingSampler().device == "cpu"
 
 
 def test_auto_with_gpu_is_cuda(monkeypatch):
-    monkeypatch.setattr(sampler_module, "_cuda_available", lambda: True)
+    monkeypatch.setattr(sampler_module, "_cuda_unusable", lambda: None)
     assert IsingSampler(device="auto").device == "cuda"
+
+
+def test_gpu_that_cannot_compile_kernels_falls_back(monkeypatch):
+    # e.g. numba-cuda <= 0.30.4 with numpy >= 2.5: the GPU is visible, compiling fails
+    from numba import cuda
+    import solvers._cuda as cuda_module
+
+    def broken_probe():
+        raise AttributeError("module 'numpy' has no attribute 'row_stack'")
+
+    monkeypatch.setattr(cuda, "is_available", lambda: True)
+    monkeypatch.setattr(cuda_module, "probe", broken_probe)
+    sampler_module._cuda_unusable.cache_clear()
+    try:
+        with pytest.warns(RuntimeWarning, match="cannot run kernels here.*row_stack"):
+            assert IsingSampler(device="cuda").device == "cpu"
+    finally:
+        sampler_module._cuda_unusable.cache_clear()
+
+
+def test_no_gpu_reason_is_cached_and_named():
+    sampler_module._cuda_unusable.cache_clear()
+    reason = sampler_module._cuda_unusable()
+    assert reason is None or "GPU" in reason or "numba-cuda" in reason
+    assert sampler_module._cuda_unusable() is reason
 
 
 def test_context_manager_cpu():
