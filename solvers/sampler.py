@@ -16,7 +16,7 @@ import numpy as np
 
 from ._cpu import anneal_cpu, read_seeds
 from ._ising import (SCHEDULE_TYPES, beta_schedule, default_beta_range,
-                     greedy_colouring, ising_csr_from_bqm)
+                     greedy_colouring, ising_csr_from_bqm, ising_energies)
 
 __all__ = ["IsingSampler"]
 
@@ -231,9 +231,17 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
                        states, read_seeds(seed, states.shape[0]))
         t2 = time.perf_counter()
 
+        energies = ising_energies(model, states)
         if bqm.vartype is dimod.BINARY:
             states = (states + 1) // 2
-        sampleset = dimod.SampleSet.from_samples_bqm((states, bqm.variables), bqm, info=info)
+        # the record directly: from_samples_bqm spends ~0.3 s on 10^5 labels
+        record = np.rec.array(np.empty(states.shape[0], dtype=[
+            ("sample", np.int8, (states.shape[1],)), ("energy", np.float64),
+            ("num_occurrences", np.int64)]))
+        record["sample"] = states
+        record["energy"] = energies
+        record["num_occurrences"] = 1
+        sampleset = dimod.SampleSet(record, bqm.variables, info, bqm.vartype)
         sampleset.info["timing"] = {
             "preprocessing_s": t1 - t0,
             "sampling_s": t2 - t1,

@@ -20,7 +20,7 @@ import solvers
 from solvers import IsingSampler
 from solvers import sampler as sampler_module
 from solvers._ising import (beta_schedule, default_beta_range, greedy_colouring,
-                            ising_csr_from_bqm)
+                            ising_csr_from_bqm, ising_energies)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,6 +63,28 @@ def test_csr_matches_bqm_energy():
                    for k in range(model.indptr[i], model.indptr[i + 1])) / 2
         e = model.offset + model.h @ s + quad
         assert e == pytest.approx(spin.energy(dict(zip(bqm.variables, s))))
+
+
+@pytest.mark.parametrize("vartype", ["SPIN", "BINARY"])
+def test_csr_and_energies_match_dimod(vartype):
+    from scipy.sparse import coo_matrix
+    bqm = dimod.generators.gnp_random_bqm(40, 0.3, vartype, random_state=4)  # non-dyadic
+    bqm.offset = 0.3
+    model = ising_csr_from_bqm(bqm)
+    spin = bqm.spin
+    order = list(bqm.variables)
+    rows, cols, vals = zip(*[(order.index(u), order.index(v), b)
+                             for (u, v), b in spin.quadratic.items()])
+    dense = coo_matrix((vals, (rows, cols)), shape=(40, 40)).toarray()
+    ours = np.zeros((40, 40))
+    for i in range(40):
+        ours[i, model.indices[model.indptr[i]:model.indptr[i + 1]]] = \
+            model.data[model.indptr[i]:model.indptr[i + 1]]
+    np.testing.assert_allclose(ours, dense + dense.T)
+    states = np.random.default_rng(0).choice(np.array([-1, 1], dtype=np.int8), (6, 40))
+    samples = states if vartype == "SPIN" else (states + 1) // 2
+    np.testing.assert_allclose(ising_energies(model, states), bqm.energies((samples, order)),
+                               rtol=1e-12, atol=1e-12)
 
 
 def test_default_beta_range_matches_neal():
