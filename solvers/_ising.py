@@ -136,6 +136,25 @@ def ising_energies(model: IsingCSR, states: np.ndarray) -> np.ndarray:
     return _energies(model.h, model.indptr, model.indices, model.data, model.offset, states)
 
 
+@njit(cache=True)
+def _field_bounds(h, indptr, data):
+    """Per variable: ``|h_i| + sum_j |J_ij|`` and the smallest non-zero ``|h_i|``, ``|J_ij|``."""
+    n = h.shape[0]
+    sum_abs = np.empty(n)
+    min_abs = np.empty(n)
+    for i in range(n):
+        total = abs(h[i])
+        smallest = total if total != 0.0 else np.inf
+        for k in range(indptr[i], indptr[i + 1]):
+            a = abs(data[k])
+            total += a
+            if a != 0.0 and a < smallest:
+                smallest = a
+        sum_abs[i] = total
+        min_abs[i] = smallest
+    return sum_abs, min_abs
+
+
 def default_beta_range(model: IsingCSR) -> tuple[float, float]:
     """Default ``(hot, cold)`` inverse temperatures, as dwave-samplers computes them.
 
@@ -154,14 +173,7 @@ def default_beta_range(model: IsingCSR) -> tuple[float, float]:
     [0.3466, 2.3026]
     """
     n = model.num_variables
-    abs_h = np.abs(model.h)
-    abs_j = np.abs(model.data)
-    rows = np.repeat(np.arange(n), np.diff(model.indptr))
-    sum_abs = abs_h + np.bincount(rows, weights=abs_j, minlength=n)
-
-    min_abs = np.where(abs_h != 0, abs_h, np.inf)
-    nz = abs_j != 0
-    np.minimum.at(min_abs, rows[nz], abs_j[nz])
+    sum_abs, min_abs = _field_bounds(model.h, model.indptr, model.data)
     finite = min_abs[np.isfinite(min_abs)]
     if finite.size == 0:
         if n:
