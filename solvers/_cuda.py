@@ -14,19 +14,20 @@ auxiliaries):
   consecutive reads read its CSR row once and gather each neighbour's spins
   from one contiguous segment;
 * a *light* variable (degree <= ``heavy_degree``) is updated by one thread
-  per read; a *heavy* one by one block per tile of reads, the block's thread
-  groups splitting the CSR row and summing the local field in shared memory
-  (a fixed tree, so the result does not depend on timing);
+  per read; a *heavy* one (a weight) has its CSR row cut into chunks, one
+  block per (chunk, tile of reads) sums a chunk in shared memory (a fixed
+  tree), and after a grid barrier one thread per read adds the chunks in
+  order and applies the Metropolis test;
 * the whole anneal is one cooperative launch that loops over sweeps and
-  colours with a grid-wide barrier between colours (no per-colour launch
-  overhead); where cooperative launch is unavailable, one launch per colour
-  per sweep does the same work.
+  colours with grid-wide barriers (no per-colour launch overhead); where
+  cooperative launch is unavailable, two launches per colour and sweep do
+  the same work.
 
 Random numbers are counter based: the uniform for the Metropolis test of
 variable ``i`` in read ``r`` at sweep ``b`` is a hash of ``(seed, b, i, r)``.
 Samples therefore depend on the seed only, not on the grid size, block size,
-launch mode or the heavy/light split (up to floating-point rounding of the
-local field). Importing this module needs numba-cuda but no GPU; the kernels
+launch mode or the heavy/light split and chunk size (up to floating-point
+rounding of the local field). Importing this module needs numba-cuda but no GPU; the kernels
 also run under ``NUMBA_ENABLE_CUDASIM=1``.
 """
 
