@@ -44,4 +44,4 @@ timeout 60 python3 -c "import sys; from qubo_bnn.cli import main; sys.exit(main(
 
 echo "== flip rate, >= 100,000-spin planted frustrated loop"
 timeout 90 python3 benchmarks/bench_sampler.py --device cuda --mode rate \
-    --instances loop --size 100000 --reads 32 --sweeps 200 || echo "!! step failed"
+    --instances loop --size 100000 --reads 16 --sweeps 200 || echo "!! step failed"
