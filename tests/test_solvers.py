@@ -192,17 +192,22 @@ def test_info_is_json_serialisable():
 
 # ---------------------------------------------------------------- reproducibility
 
+def assert_seed_decides(sampler: IsingSampler, bqm, seed: int, **kw) -> None:
+    """Equal seeds give equal samples; seed + 1 gives different ones."""
+    a = sampler.sample(bqm, seed=seed, **kw).record.sample
+    b = sampler.sample(bqm, seed=seed, **kw).record.sample
+    c = sampler.sample(bqm, seed=seed + 1, **kw).record.sample
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
 def test_same_seed_same_samples_different_seed_differs():
     bqm, _ = planted_loop(10, 5)
     sampler = IsingSampler(device="cpu")
     # same initial states for every call, so only the kernel RNG seed differs;
     # a short anneal keeps the reads diverse
     kw = dict(initial_states=np.ones((6, len(bqm)), dtype=np.int8), num_sweeps=20)
-    a = sampler.sample(bqm, seed=11, **kw).record.sample
-    b = sampler.sample(bqm, seed=11, **kw).record.sample
-    c = sampler.sample(bqm, seed=12, **kw).record.sample
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, c)
+    assert_seed_decides(sampler, bqm, seed=11, **kw)
 
 
 def test_same_seed_independent_of_thread_count():

@@ -25,7 +25,7 @@ from oracles import colour_sweep_anneal, counter_uniform  # noqa: E402
 from solvers import IsingSampler  # noqa: E402
 from solvers._cuda import anneal_cuda, seed_keys  # noqa: E402
 from solvers._ising import beta_schedule, greedy_colouring, ising_csr_from_bqm  # noqa: E402
-from test_solvers import boltzmann_gap, uphill_acceptance  # noqa: E402
+from test_solvers import assert_seed_decides, boltzmann_gap, uphill_acceptance  # noqa: E402
 
 SIM = bool(config.ENABLE_CUDASIM)
 SWEEPS = 8 if SIM else 1000
@@ -108,13 +108,8 @@ def test_seed_reproducible_and_matters():
     # outcome depends on the kernel's random numbers only
     bqm = dimod.BQM({}, {(i, (i + 1) % 6): -1.0 for i in range(6)}, 0, "SPIN")
     init = np.ones((2, 6), dtype=np.int8)
-    sampler = IsingSampler(device="cuda")
-    kw = dict(initial_states=init, num_sweeps=3, beta_range=(0.17, 0.17))
-    a = sampler.sample(bqm, seed=5, **kw).record.sample
-    b = sampler.sample(bqm, seed=5, **kw).record.sample
-    c = sampler.sample(bqm, seed=6, **kw).record.sample
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, c)
+    assert_seed_decides(IsingSampler(device="cuda"), bqm, seed=5, initial_states=init,
+                        num_sweeps=3, beta_range=(0.17, 0.17))
 
 
 def test_initial_states_zero_sweeps_and_close():
