@@ -2,7 +2,7 @@
 
 Runs, on the same BQMs with the same beta schedule and number of reads, the
 CPU path of ``solvers.IsingSampler`` (sequential sweeps, as neal) and a plain
-scipy/numpy annealer that visits the classes of the greedy colouring in
+scipy/numpy annealer (tests/oracles.py) that visits the colour classes in
 order and uses the CUDA kernels' counter-based random numbers (the reference
 the CUDA tests compare the kernels against). Prints median and best energy
 of each, for several sweep counts. No GPU needed.
@@ -18,39 +18,18 @@ import argparse
 import sys
 from pathlib import Path
 
+import dimod
 import numpy as np
-import scipy.sparse as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from bench_sampler import planted_loop_instance, training_instances  # noqa: E402
-from oracles import counter_uniform  # noqa: E402
+from oracles import colour_sweep_anneal  # noqa: E402
 from solvers import IsingSampler  # noqa: E402
 from solvers._cuda import seed_keys  # noqa: E402
 from solvers._ising import (beta_schedule, default_beta_range, greedy_colouring,  # noqa: E402
-                            ising_csr_from_bqm, ising_energies)
-
-
-def colour_order_anneal(model, betas: np.ndarray, reads: int, seed: int) -> np.ndarray:
-    """Energies after annealing ``reads`` random states one colour class at a time."""
-    n = model.num_variables
-    J = sp.csr_matrix((model.data, model.indices, model.indptr), shape=(n, n))
-    vertices, ptr = greedy_colouring(model)
-    classes = [vertices[ptr[c]:ptr[c + 1]] for c in range(ptr.size - 1)]
-    columns = [J[:, cls].T.tocsr() for cls in classes]  # rows: the class's variables
-    key0, key1 = seed_keys(seed)
-    s = np.random.default_rng(seed).choice([-1.0, 1.0], (reads, n))
-    read_index = np.arange(reads)[:, None]
-    for b, beta in enumerate(betas):
-        for cls, rows in zip(classes, columns):
-            field = model.h[cls] + (rows @ s.T).T
-            de = -2.0 * s[:, cls] * field
-            u = counter_uniform(key0, key1, (b * n + cls[None, :]) * reads + read_index)
-            with np.errstate(over="ignore"):
-                accept = (de <= 0) | ((beta * de < 44.36142) & (u < np.exp(-beta * de)))
-            s[:, cls] = np.where(accept, -s[:, cls], s[:, cls])
-    return ising_energies(model, s.astype(np.int8))
+                            ising_csr_from_bqm)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -65,11 +44,19 @@ def main(argv: list[str] | None = None) -> None:
     print(head + "\n" + "-" * len(head))
     for bqm, _, label in instances:
         model = ising_csr_from_bqm(bqm)
+        vertices, ptr = greedy_colouring(model)
+        classes = [vertices[ptr[c]:ptr[c + 1]] for c in range(ptr.size - 1)]
+        init = np.random.default_rng(args.seed).choice(np.array([-1, 1], dtype=np.int8),
+                                                       (args.reads, len(bqm)))
+        spins = list(bqm.variables)
         for sweeps in (int(v) for v in args.sweeps.split(",")):
             betas = beta_schedule(default_beta_range(model), sweeps, "geometric")
             seq = sampler.sample(bqm, num_reads=args.reads, num_sweeps=sweeps,
                                  beta_range=(betas[0], betas[-1]), seed=args.seed).record.energy
-            col = colour_order_anneal(model, betas, args.reads, args.seed)
+            final = colour_sweep_anneal(bqm, classes, betas, init, *seed_keys(args.seed))
+            if bqm.vartype is dimod.BINARY:
+                final = (final + 1) // 2
+            col = bqm.energies((final, spins))
             print(f"{label[:43]:<44}{sweeps:>7}{np.median(seq):>19.6g}{np.median(col):>21.6g}"
                   f"{seq.min():>10.6g}{col.min():>10.6g}")
 

@@ -82,24 +82,26 @@ def counter_uniform(key0: int, key1: int, counter: np.ndarray) -> np.ndarray:
 
 def colour_sweep_anneal(bqm: dimod.BinaryQuadraticModel, classes: list[np.ndarray],
                         betas: np.ndarray, states: np.ndarray, key0: int, key1: int) -> np.ndarray:
-    """Metropolis annealing of a SPIN ``bqm``, one colour class at a time, in dense numpy.
+    """Metropolis annealing of ``bqm`` (as Ising), one colour class at a time, in scipy/numpy.
 
-    ``states`` is ``(num_reads, n)`` in ``bqm.variables`` order; the test of
-    variable ``i`` in read ``r`` at sweep ``b`` uses
+    ``states`` is ``(num_reads, n)`` of +-1 in ``bqm.variables`` order; the
+    test of variable ``i`` in read ``r`` at sweep ``b`` uses
     ``counter_uniform(key0, key1, (b * n + i) * num_reads + r)``.
     """
     n = len(bqm.variables)
-    h, (row, col, q), _ = bqm.to_numpy_vectors(variable_order=list(bqm.variables))
-    J = np.zeros((n, n))
-    np.add.at(J, (row, col), q)
-    J = J + J.T
+    h, (row, col, q), _ = bqm.spin.to_numpy_vectors(variable_order=list(bqm.variables))
+    J = coo_matrix((q, (row, col)), shape=(n, n)).tocsr()
+    J = (J + J.T).tocsr()
+    # per class, the rows of J for its variables (J is symmetric)
+    class_rows = [J[cls] for cls in classes]
+    for cls, rows in zip(classes, class_rows):
+        assert rows[:, cls].nnz == 0, "a colour class must be an independent set"
     s = np.array(states, dtype=np.float64)
     num_reads = s.shape[0]
     reads = np.arange(num_reads)[:, None]
     for b, beta in enumerate(betas):
-        for cls in classes:
-            assert not J[np.ix_(cls, cls)].any(), "a colour class must be an independent set"
-            field = h[cls] + s @ J[:, cls]
+        for cls, rows in zip(classes, class_rows):
+            field = h[cls] + (rows @ s.T).T
             de = -2.0 * s[:, cls] * field
             u = counter_uniform(key0, key1, (b * n + cls[None, :]) * num_reads + reads)
             with np.errstate(over="ignore"):
