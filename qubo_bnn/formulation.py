@@ -17,7 +17,7 @@ Example:
     >>> q = TrainingQUBO(net, X, y)
     >>> bqm = q.to_bqm()
     >>> (q.n_weights, bqm.num_variables)
-    (3, 5)
+    (3, 7)
 """
 from __future__ import annotations
 
@@ -33,6 +33,42 @@ from .polynomial import Polynomial
 from .validation import as_bits, check_weights
 
 COMPONENTS = ("penalty", "loss", "margin")
+
+_ORIGIN_ATTR = "_qubo_bnn_origin"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a training BQM came from: the problem and the coefficients it was emitted with."""
+
+    problem: "TrainingQUBO"
+    A: float
+    B: float
+    mu: float
+    h: np.ndarray = field(repr=False)
+
+
+def origin_of(bqm: dimod.BinaryQuadraticModel) -> Origin:
+    """The :class:`Origin` of a BQM emitted by :meth:`TrainingQUBO.to_bqm`.
+
+    Samplers that know the formulation (``collapsed``, ``cpsat``, ``cqm-hybrid``) use it to
+    work on the training problem behind the BQM while returning ordinary QUBO samples.
+
+    Raises:
+        ValueError: the BQM was not emitted by ``TrainingQUBO.to_bqm`` (copies and derived
+            models carry no origin), or its variables no longer match the problem's.
+    """
+    origin = getattr(bqm, _ORIGIN_ATTR, None)
+    if origin is None:
+        raise ValueError("this BQM was not emitted by qubo_bnn's TrainingQUBO.to_bqm (copies and derived "
+                         "models do not count): samplers that work on the training problem need the BQM "
+                         "to_bqm returned; use a generic sampler such as 'neal' for other BQMs")
+    q = origin.problem
+    if bqm.num_variables != q.n_variables or bqm.vartype is not dimod.BINARY:
+        raise ValueError("this training BQM was modified after TrainingQUBO.to_bqm emitted it "
+                         f"({bqm.num_variables} {bqm.vartype.name} variables, expected {q.n_variables} BINARY); "
+                         "sample the BQM as emitted")
+    return origin
 
 
 def slack_coefficients(R: int) -> np.ndarray:
@@ -98,6 +134,28 @@ class NeuronEncoding:
         return self.fan_in - 2 * self.R
 
 
+def settle_auxiliaries(enc: NeuronEncoding, u: np.ndarray, x: np.ndarray):
+    """Tie bit ``e``, slack ``t`` and its margin part ``ta`` of neuron ``enc`` at agreement count(s)
+    ``u`` and activation bit(s) ``x``: the auxiliaries of a consistent state.
+
+    ``t + e`` takes up ``u - threshold·x`` (clipped to the slack's range when the weights break a
+    hard constraint), the tie bit is used only where the neuron fires, and the slack is split to
+    maximise the margin reward (docs/FORMULATION.md, "Margin").
+
+    Example:
+        >>> enc = _encoding(5, 4, 0, None, True)          # even fan-in: a tie bit
+        >>> [v.tolist() for v in settle_auxiliaries(enc, np.array([1, 3]), np.array([0, 1]))]
+        [[0, 1], [1, 0], [1, 0]]
+    """
+    u = np.asarray(u, dtype=np.int64)
+    x = np.asarray(x, dtype=np.int64)
+    s = u - enc.threshold * x
+    e = ((x == 1) & (s >= 1)).astype(np.int64) if enc.tie else np.zeros_like(s)
+    t = np.clip(s - e, 0, enc.R)
+    ta = np.where(x == 1, np.minimum(t, enc.a), np.maximum(0, t - (enc.R - enc.a)))
+    return e, t, ta
+
+
 def _encoding(neuron: int, F: int, hard_margin: int, cap: int | None, reward: bool) -> NeuronEncoding:
     if hard_margin > F:
         raise ValueError(f"neuron {neuron}: a hard margin |z| >= {hard_margin} is impossible with fan-in {F}; "
@@ -130,24 +188,36 @@ class TrainingQUBO:
             ``"output"``, ``"none"`` or a list of neuron ids.
         margin_cap: if set, reward ``min(|z|, margin_cap)`` (rounded down to |z|'s parity).
         min_output_margin: hard constraint ``|z_o| >= min_output_margin`` on the outputs.
+        merge_duplicates: one block of auxiliaries per distinct input row (under ``hard_fit``:
+            per distinct (row, target) pair), its terms weighted by how many samples share it:
+            the loss by the row's count of each target, the penalties and margin by its count.
+            For every weight assignment the minimum over the auxiliaries is unchanged
+            (docs/FORMULATION.md, "Duplicate rows"); the QUBO shrinks.
         builder: ``"numpy"`` (vectorised) or ``"pyqubo"`` (PyQUBO compile; same BQM).
 
     Attributes:
-        labels: the BQM's variable labels (weights first, ``"w{e}"`` for edge ``e``).
+        labels: the BQM's variable labels (weights first, ``"w{e}"`` for edge ``e``; auxiliaries
+            ``"x{j}_{r}"`` etc. indexed by row ``r`` of :attr:`X`).
         encodings: per neuron, the :class:`NeuronEncoding` used.
+        X: ``(n_rows, n_inputs)`` bits, the rows the QUBO has a block for.
+        row_counts: ``(n_rows,)`` training samples in each row.
+        positive_counts: ``(n_rows, n_outputs)`` samples of each row whose output-``k`` target is 1.
+        targets: ``(n_rows, n_outputs)`` the majority target of each row (ties fire); exact when
+            rows are not merged or under hard fit, where merged rows share their targets.
+        row_of_sample: ``(n_samples,)`` the row each training sample was merged into.
     """
 
     def __init__(self, network: Network, X, targets, *, hard_fit: bool = False,
                  margin_neurons: str | Iterable[int] = "all", margin_cap: int | None = None,
-                 min_output_margin: int = 0, builder: str = "numpy"):
+                 min_output_margin: int = 0, merge_duplicates: bool = True, builder: str = "numpy"):
         if not isinstance(network, Network):
             raise TypeError(f"network must be a qubo_bnn.Network, got {type(network).__name__}")
         network.validate()
         if builder not in ("numpy", "pyqubo"):
             raise ValueError(f"builder must be 'numpy' or 'pyqubo', got {builder!r}")
         self.network = network
-        self.X = as_bits(X, network.n_inputs)
-        n = self.X.shape[0]
+        Xs = as_bits(X, network.n_inputs)
+        n = Xs.shape[0]
         tau = np.asarray(targets)
         if tau.ndim == 1:
             tau = tau[:, None]
@@ -156,8 +226,11 @@ class TrainingQUBO:
                              f"(samples, outputs), got {np.asarray(targets).shape}")
         if not np.isin(tau, (0, 1)).all():
             raise ValueError("targets must be bits (1 = the output should fire)")
-        self.targets = tau.astype(np.int8)
+        tau = tau.astype(np.int8)
         self.hard_fit = bool(hard_fit)
+        self.merge_duplicates = bool(merge_duplicates)
+        self.n_samples = n
+        self._merge_rows(Xs, tau)
         self.margin_neurons = self._margin_set(margin_neurons)
         if margin_cap is not None and (int(margin_cap) != margin_cap or margin_cap < 1):
             raise ValueError(f"margin_cap must be a positive integer or None, got {margin_cap!r}")
@@ -172,6 +245,29 @@ class TrainingQUBO:
         self._expanded: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ setup
+    def _merge_rows(self, Xs: np.ndarray, tau: np.ndarray) -> None:
+        """Rows of the QUBO and their per-target counts (docs/FORMULATION.md, "Duplicate rows")."""
+        n = Xs.shape[0]
+        if self.merge_duplicates:
+            key = np.concatenate([Xs, tau], axis=1) if self.hard_fit else Xs
+            _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+            inverse = inverse.ravel()
+            # keep rows in order of first appearance, so labels do not depend on sorting
+            order = np.argsort(first, kind="stable")
+            rank = np.empty_like(order)
+            rank[order] = np.arange(len(order))
+            rows, inverse = first[order], rank[inverse]
+        else:
+            rows, inverse = np.arange(n), np.arange(n)
+        R = len(rows)
+        self.X = Xs[rows]
+        self.row_of_sample = inverse.astype(np.int64)
+        self.row_counts = np.bincount(inverse, minlength=R).astype(np.int64)
+        self.positive_counts = np.stack(
+            [np.bincount(inverse, weights=tau[:, k], minlength=R) for k in range(tau.shape[1])],
+            axis=1).astype(np.int64)
+        self.targets = (2 * self.positive_counts >= self.row_counts[:, None]).astype(np.int8)
+
     def _margin_set(self, which) -> frozenset[int]:
         net = self.network
         if isinstance(which, str):
@@ -188,7 +284,7 @@ class TrainingQUBO:
     def _layout(self) -> None:
         """Assign integer ids and labels to every binary variable (weights first)."""
         net, n = self.network, self.X.shape[0]
-        self.n_samples = n
+        self.n_rows = n
         self.n_weights = net.n_weights
         labels = [f"w{e}" for e in range(net.n_weights)]
         nxt = [net.n_weights]
@@ -218,7 +314,7 @@ class TrainingQUBO:
             ka = len(enc.ca)
             self.ta_ids[j] = block((n, ka), lambda s, k, j=j: f"t{j}_{s}_{k}")
             self.tb_ids[j] = block((n, len(enc.cb)), lambda s, k, j=j, ka=ka: f"t{j}_{s}_{ka + k}")
-            self.e_ids[j] = block((n,), lambda s, j=j: f"e{j}_{s}") if enc.tie else None
+            self.e_ids[j] = block((n,), lambda s, j=j: f"tie{j}_{s}") if enc.tie else None
         # AND auxiliaries y = w ∧ x_src, only where the source is a neuron with a variable x
         self.y_ids: dict[int, np.ndarray] = {}
         for e, (s, j) in enumerate(net.edges):
@@ -229,7 +325,8 @@ class TrainingQUBO:
 
     def _state_terms(self) -> None:
         """State every term of H once, as polynomials over the variable ids (FORMULATION.md)."""
-        net, n, Xb = self.network, self.n_samples, self.X
+        net, n, Xb = self.network, self.n_rows, self.X
+        cnt = self.row_counts.astype(np.float64)   # every term of a merged row counts its samples
         P, L, M = Polynomial(), Polynomial(), Polynomial()
         slices = net.edge_slices()
         self._residual_forms: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -253,10 +350,10 @@ class TrainingQUBO:
                     cols_i += [w, x, y]; cols_c += [-np.ones(n), -np.ones(n), 2 * np.ones(n)]
                     const += 1
                     # Rosenberg R(ω, x, y) = ωx - 2y(ω + x) + 3y  (0 iff y = ω∧x)
-                    P.add_quadratic(w, x, 1.0)
-                    P.add_quadratic(y, w, -2.0)
-                    P.add_quadratic(y, x, -2.0)
-                    P.add_linear(y, 3.0)
+                    P.add_quadratic(w, x, cnt)
+                    P.add_quadratic(y, w, -2.0 * cnt)
+                    P.add_quadratic(y, x, -2.0 * cnt)
+                    P.add_linear(y, 3.0 * cnt)
                     continue
                 cols_i.append(w); cols_c.append(2 * c - 1)  # g = ω if c = 1, 1 - ω if c = 0
                 const += 1 - c
@@ -272,22 +369,23 @@ class TrainingQUBO:
             if enc.tie:
                 cols_i.append(self.e_ids[j]); cols_c.append(-np.ones(n))
             idx, coef = np.stack(cols_i, axis=1), np.stack(cols_c, axis=1)
-            P.add_square(idx, coef, const)
+            P.add_square(idx, coef, const, weight=cnt)
             self._residual_forms[j] = (idx, coef, const)
             if enc.tie:  # e·(1 - x): the tie bit only where the neuron fires
                 if x is None:
-                    P.add_linear(self.e_ids[j], 1.0 - self.x_fixed[j])
+                    P.add_linear(self.e_ids[j], cnt * (1.0 - self.x_fixed[j]))
                 else:
-                    P.add_linear(self.e_ids[j], 1.0)
-                    P.add_quadratic(self.e_ids[j], x, -1.0)
+                    P.add_linear(self.e_ids[j], cnt)
+                    P.add_quadratic(self.e_ids[j], x, -cnt)
             if enc.reward:
                 self._state_margin(M, j, enc)
-        # 0-1 loss: (1 - x_o) if τ = 1 else x_o  (constant 0 under hard fit)
+        # 0-1 loss: (1 - x_o) if τ = 1 else x_o, per sample; a row with n1 positives and n0
+        # negatives pays n1·(1 - x) + n0·x  (constant 0 under hard fit)
         for k, o in enumerate(net.outputs):
             if self.x_ids[o] is not None:
-                tau = self.targets[:, k].astype(np.float64)
-                L.add_linear(self.x_ids[o], 1.0 - 2.0 * tau)
-                L.add_offset(tau.sum())
+                n1 = self.positive_counts[:, k].astype(np.float64)
+                L.add_linear(self.x_ids[o], cnt - 2.0 * n1)
+                L.add_offset(n1.sum())
         self.polynomials = {"penalty": P, "loss": L, "margin": M}
 
     def _state_margin(self, M: Polynomial, j: int, enc: NeuronEncoding) -> None:
@@ -297,26 +395,26 @@ class TrainingQUBO:
         reward = x·(base1 + 2ta + 2e) + (1 - x)·(base0 + 2a - 2ta); maximised over the split it
         equals min(|z|, cap), and |z| untruncated (a = R; FORMULATION.md, Objective).
         """
-        n = self.n_samples
+        cnt = self.row_counts.astype(np.float64)
         base = enc.base0 + 2 * enc.a                      # reward when x = 0 and ta = 0
         slope_x = enc.base1 - enc.base0 - 2 * enc.a       # x·(...) constant part
         x = self.x_ids[j]
         xf = None if x is not None else self.x_fixed[j].astype(np.float64)
-        M.add_offset(-base * n if xf is None else -(base + slope_x * xf).sum())
+        M.add_offset(-(cnt * base).sum() if xf is None else -(cnt * (base + slope_x * xf)).sum())
         if xf is None:
-            M.add_linear(x, -float(slope_x))
+            M.add_linear(x, -float(slope_x) * cnt)
         for k, c in enumerate(enc.ca):
             t = self.ta_ids[j][:, k]
             if xf is None:
-                M.add_linear(t, 2.0 * c)
-                M.add_quadratic(x, t, -4.0 * c)
+                M.add_linear(t, 2.0 * c * cnt)
+                M.add_quadratic(x, t, -4.0 * c * cnt)
             else:
-                M.add_linear(t, 2.0 * c - 4.0 * c * xf)
+                M.add_linear(t, cnt * (2.0 * c - 4.0 * c * xf))
         if enc.tie:
             if xf is None:
-                M.add_quadratic(x, self.e_ids[j], -2.0)
+                M.add_quadratic(x, self.e_ids[j], -2.0 * cnt)
             else:
-                M.add_linear(self.e_ids[j], -2.0 * xf)
+                M.add_linear(self.e_ids[j], -2.0 * xf * cnt)
 
     def _compile_pyqubo(self):
         import pyqubo
@@ -371,10 +469,12 @@ class TrainingQUBO:
             if not np.isfinite(val):
                 raise ValueError(f"{name} must be finite, got {val}")
         h = self._check_h(h)
+        origin = Origin(self, A, float(B), float(mu), h)
         if self._model is not None:
             feed = {"A": A, "B": float(B), "mu": float(mu), **{f"h{e}": float(h[e]) for e in range(self.n_weights)}}
             bqm = self._model.to_bqm(feed_dict=feed)
             bqm.add_variables_from((lb, 0.0) for lb in self.labels if lb not in bqm.variables)
+            setattr(bqm, _ORIGIN_ATTR, origin)
             return bqm
         m = self._merged()
         coef = {"penalty": A, "loss": float(B), "margin": float(mu)}
@@ -384,8 +484,16 @@ class TrainingQUBO:
         lin = lin.copy()
         lin[: self.n_weights] += 2.0 * h   # h·w = h·(2ω - 1)
         off -= h.sum()
-        return dimod.BinaryQuadraticModel.from_numpy_vectors(
+        bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
             lin, (m["qi"], m["qj"], qv), off, dimod.BINARY, variable_order=self.labels)
+        setattr(bqm, _ORIGIN_ATTR, origin)
+        return bqm
+
+    def to_cqm(self, B: float = 1.0, mu: float = 0.0, h=None) -> "dimod.ConstrainedQuadraticModel":
+        """The same problem as a CQM with hard constraints (no ``A``): :func:`qubo_bnn.cqm.training_cqm`."""
+        from .cqm import training_cqm   # cqm imports this module
+
+        return training_cqm(self, B, mu, h)
 
     # ------------------------------------------------------------------ samples
     def states(self, samples) -> np.ndarray:
@@ -415,32 +523,27 @@ class TrainingQUBO:
         """The 0/1 state of every variable for ``weights`` with auxiliaries set by the forward pass.
 
         Slack is split to maximise the margin reward and the tie bit is used where the neuron
-        fires, so the energy of this state is the minimum over the auxiliaries whenever the
-        network satisfies the hard constraints (always, without hard fit or hard margins).
+        fires (:func:`settle_auxiliaries`), so the energy of this state is the minimum over the
+        auxiliaries whenever the network satisfies the hard constraints (always, without hard
+        fit or hard margins). Under hard fit the outputs hold their targets, also as inputs of
+        later neurons.
         """
-        net, n = self.network, self.n_samples
-        Z, A = net.forward(self.X, weights)
+        net = self.network
+        Z, A = net.forward(self.X, weights, clamp=self.x_fixed)
         w01 = (check_weights(weights, self.n_weights) > 0).astype(np.int8)
         state = np.zeros(self.n_variables, dtype=np.int8)
         state[: self.n_weights] = w01
         xbits = {}
         for j in net.neurons:
             col = j - net.n_inputs
-            if self.x_ids[j] is None:
-                x = self.x_fixed[j].astype(np.int8)
-            else:
-                x = (A[:, col] > 0).astype(np.int8)
+            x = (A[:, col] > 0).astype(np.int8)
+            if self.x_ids[j] is not None:
                 state[self.x_ids[j]] = x
             xbits[j] = x
             enc = self.encodings[j]
-            u = (Z[:, col] + net.fan_in(j)) // 2   # z = 2u - F
-            s = u - enc.threshold * x              # t + e (x = 1) or t (x = 0)
-            e = np.zeros(n, dtype=np.int64)
+            e, t, ta = settle_auxiliaries(enc, (Z[:, col] + net.fan_in(j)) // 2, x)   # z = 2u - F
             if enc.tie:
-                e = ((x == 1) & (s >= 1)).astype(np.int64)
                 state[self.e_ids[j]] = e
-            t = np.clip(s - e, 0, enc.R)
-            ta = np.where(x == 1, np.minimum(t, enc.a), np.maximum(0, t - (enc.R - enc.a)))
             state[self.ta_ids[j]] = encode_slack(ta, enc.ca)
             state[self.tb_ids[j]] = encode_slack(t - ta, enc.cb)
         for e, ids in self.y_ids.items():
@@ -472,24 +575,41 @@ class TrainingQUBO:
         split = self.energy_split(S, h)
         return A * split["penalty"] + B * split["loss"] + mu * split["margin"] + split["h_term"]
 
-    def descend_weights(self, w, A: float | None = None, B: float = 1.0, mu: float = 0.0, h=None,
-                        max_steps: int = 100) -> tuple[np.ndarray, int]:
-        """Steepest descent over single weight flips on :meth:`weight_energies`.
+    def settled_costs(self, A: float | None = None, B: float = 1.0, mu: float = 0.0):
+        """Per-neuron cost tables of the settled auxiliaries, and each row's weight on them.
 
-        A large-neighbourhood move of the QUBO: flip one weight and reset every auxiliary to
-        its conditional optimum. Returns the local minimum reached and the steps taken.
+        Returns ``(G, Wt)``: ``G[k, τ, u]`` (``(n_neurons, 2, max F + 1)``) is the energy of
+        neuron ``k``'s terms on one sample with agreement count ``u`` and target ``τ``, with its
+        auxiliaries at :func:`settle_auxiliaries` (penalty, loss, margin; hidden neurons ignore
+        ``τ``); ``Wt[r, k, τ]`` (``(n_rows, n_neurons, 2)``) counts the samples of row ``r``
+        with target ``τ`` (hidden neurons: all on ``τ = 0``). Then the energy of the consistent
+        state of any weights is ``Σ_r Σ_k Σ_τ Wt[r,k,τ]·G[k,τ,u_k^r] + h·w``
+        (docs/FORMULATION.md, "Collapsed energy").
         """
-        w = np.asarray(w, dtype=np.int8).copy()
-        e = self.weight_energies(w, A, B, mu, h)[0]
-        flips = np.where(np.eye(self.n_weights, dtype=bool), -1, 1).astype(np.int8)
-        for step in range(int(max_steps)):
-            cand = flips * w[None, :]
-            ec = self.weight_energies(cand, A, B, mu, h)
-            k = int(np.argmin(ec))
-            if ec[k] >= e - 1e-9:
-                return w, step
-            w, e = cand[k], ec[k]
-        return w, int(max_steps)
+        A = self.default_penalty(B, mu) if A is None else float(A)
+        net = self.network
+        J, Fmax = net.n_neurons, max(net.fan_in(j) for j in net.neurons)
+        out_col = {o: k for k, o in enumerate(net.outputs)}
+        G = np.zeros((J, 2, Fmax + 1))
+        Wt = np.zeros((self.n_rows, J, 2))
+        for j in net.neurons:
+            k, enc = j - net.n_inputs, self.encodings[j]
+            u = np.arange(enc.fan_in + 1)
+            for tau in (0, 1):
+                fixed = self.x_ids[j] is None
+                x = np.full_like(u, tau) if fixed else (2 * u >= enc.fan_in).astype(np.int64)  # sign(0) = +1
+                e, t, ta = settle_auxiliaries(enc, u, x)
+                pen = (u - enc.threshold * x - t - e) ** 2 + e * (1 - x)
+                loss = (x != tau) if (j in out_col and not fixed) else 0
+                reward = (x * (enc.base1 + 2 * ta + 2 * e) + (1 - x) * (enc.base0 + 2 * enc.a - 2 * ta)
+                          if enc.reward else 0)
+                G[k, tau, : enc.fan_in + 1] = A * pen + B * loss - mu * reward
+            if j in out_col:
+                pos = self.positive_counts[:, out_col[j]]
+                Wt[:, k, 0], Wt[:, k, 1] = self.row_counts - pos, pos
+            else:
+                Wt[:, k, 0] = self.row_counts
+        return G, Wt
 
     def broken_constraints(self, sample) -> list[tuple[str, int, int]]:
         """Constraints one sample breaks: ``(kind, neuron or edge, sample index)``.

@@ -182,12 +182,15 @@ class Network:
             raise ValueError("the network has no output neuron")
 
     # ------------------------------------------------------------------ forward pass
-    def forward(self, X: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def forward(self, X: np.ndarray, weights: np.ndarray,
+                clamp: dict[int, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Pre-activations and activations of every neuron for a batch.
 
         Args:
             X: ``(n_samples, n_inputs)`` binary inputs, {0, 1} or {-1, +1}.
             weights: ``(n_weights,)`` weights in {-1, +1} (or bits {0, 1}, read as ``2b - 1``).
+            clamp: optional ``{neuron: (n_samples,) bits}``: activations held at these values
+                whatever their pre-activation (the outputs of a hard-fit QUBO).
 
         Returns:
             ``(Z, A)``: both ``(n_samples, n_neurons)``, columns in neuron order; ``Z`` integer
@@ -208,7 +211,7 @@ class Network:
             if self.has_bias(j):
                 z = z + wj[-1]
             Z[:, j - self.n_inputs] = z
-            act[:, j] = np.where(z >= 0, 1, -1)
+            act[:, j] = np.where(z >= 0, 1, -1) if not clamp or j not in clamp else 2 * clamp[j].astype(np.int64) - 1
         return Z, act[:, self.n_inputs:].astype(np.int8)
 
     def predict_outputs(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray:

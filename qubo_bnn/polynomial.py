@@ -32,11 +32,13 @@ class Polynomial:
         self._qv: list[np.ndarray] = []
         self.offset = 0.0
 
-    def add_square(self, idx: np.ndarray, coef: np.ndarray, const: np.ndarray) -> None:
+    def add_square(self, idx: np.ndarray, coef: np.ndarray, const: np.ndarray, weight=1.0) -> None:
+        """Add ``Σ_r weight[r]·(Σ_k coef[r,k]·v[idx[r,k]] + const[r])²``."""
         idx = np.asarray(idx, dtype=np.int64)
         coef = np.broadcast_to(np.asarray(coef, dtype=np.float64), idx.shape)
         const = np.broadcast_to(np.asarray(const, dtype=np.float64), idx.shape[:1])
-        self.squares.append((idx, coef, const))
+        weight = np.broadcast_to(np.asarray(weight, dtype=np.float64), idx.shape[:1])
+        self.squares.append((idx, coef, const, weight))
 
     def add_linear(self, i, v) -> None:
         i = np.atleast_1d(np.asarray(i, dtype=np.int64))
@@ -59,15 +61,16 @@ class Polynomial:
         li, lv = list(self._li), list(self._lv)
         qi, qj, qv = list(self._qi), list(self._qj), list(self._qv)
         off = self.offset
-        for idx, coef, const in self.squares:
+        for idx, coef, const, weight in self.squares:
             # (Σ a_k v_k + c)^2 = Σ a_k^2 v_k + 2 Σ_{k<l} a_k a_l v_k v_l + 2c Σ a_k v_k + c^2  (v^2 = v)
+            wr = weight[:, None]
             li.append(idx.ravel())
-            lv.append((coef * coef + 2.0 * coef * const[:, None]).ravel())
+            lv.append((wr * (coef * coef + 2.0 * coef * const[:, None])).ravel())
             a, b = np.triu_indices(idx.shape[1], 1)
             qi.append(idx[:, a].ravel())
             qj.append(idx[:, b].ravel())
-            qv.append((2.0 * coef[:, a] * coef[:, b]).ravel())
-            off += float(np.dot(const, const))
+            qv.append((2.0 * wr * coef[:, a] * coef[:, b]).ravel())
+            off += float(np.dot(weight * const, const))
         cat = lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt)  # noqa: E731
         return (cat(li, np.int64), cat(lv, np.float64), cat(qi, np.int64), cat(qj, np.int64),
                 cat(qv, np.float64), off)
@@ -90,10 +93,10 @@ class Polynomial:
     def to_pyqubo(self, variables: Sequence):
         """The same polynomial as a PyQUBO expression over ``variables[i]`` (``pyqubo.Binary``)."""
         terms = []
-        for idx, coef, const in self.squares:
+        for idx, coef, const, weight in self.squares:
             for r in range(idx.shape[0]):
                 form = sum(float(a) * variables[int(i)] for i, a in zip(idx[r], coef[r]) if a != 0)
-                terms.append((form + float(const[r])) ** 2)
+                terms.append(float(weight[r]) * (form + float(const[r])) ** 2)
         for i, v in zip(np.concatenate(self._li) if self._li else [], np.concatenate(self._lv) if self._lv else []):
             terms.append(float(v) * variables[int(i)])
         if self._qi:

@@ -177,22 +177,33 @@ def test_bad_inputs_are_rejected():
         TrainingQUBO("net", X, [1, 0])
 
 
-def test_weight_energies_and_descent_reach_a_true_local_minimum():
+def test_weight_energies_are_the_minimum_over_the_auxiliaries():
     net = _skip_net()
     rng = np.random.default_rng(5)
     X, t = rng.integers(0, 2, (4, 3)), rng.integers(0, 2, (4, 1))
     q = TrainingQUBO(net, X, t)
     bqm = q.to_bqm(B=1.0, mu=0.3)
+    W = rng.choice([-1, 1], (6, net.n_weights))
+    expect = [min_over_free_variables(bqm, {f"w{e}": int(w[e] > 0) for e in range(net.n_weights)}) for w in W]
+    assert q.weight_energies(W, B=1.0, mu=0.3) == pytest.approx(expect)
 
-    def oracle(w):
-        return min_over_free_variables(bqm, {f"w{e}": int(w[e] > 0) for e in range(net.n_weights)})
 
-    W = rng.choice([-1, 1], (3, net.n_weights))
-    assert q.weight_energies(W, B=1.0, mu=0.3) == pytest.approx([oracle(w) for w in W])
-    w, steps = q.descend_weights(W[0], B=1.0, mu=0.3)
-    best = oracle(w)
-    assert best <= oracle(W[0])
-    for e in range(net.n_weights):
-        flipped = w.copy()
-        flipped[e] *= -1
-        assert oracle(flipped) >= best - 1e-9
+@pytest.mark.parametrize("kw", [{}, {"margin_cap": 2}, {"hard_fit": True}])
+def test_merged_rows_keep_every_minimum_over_the_auxiliaries(kw):
+    """Duplicate rows merged into one weighted block: same min over auxiliaries for all weights."""
+    net = Network(2).dense(2).dense(1)
+    rng = np.random.default_rng(8)
+    X = rng.integers(0, 2, (9, 2))                       # 9 samples over at most 4 distinct rows
+    t = (X[:, :1] ^ X[:, 1:]) if kw.get("hard_fit") else rng.integers(0, 2, (9, 1))
+    merged = TrainingQUBO(net, X, t, **kw)
+    plain = TrainingQUBO(net, X, t, merge_duplicates=False, **kw)
+    assert merged.n_rows == len(np.unique(X, axis=0)) < plain.n_rows == 9
+    assert merged.row_counts.sum() == 9 and merged.positive_counts.sum() == t.sum()
+    assert merged.n_variables < plain.n_variables
+    bm, bp = merged.to_bqm(mu=0.5), plain.to_bqm(mu=0.5)
+    for w in rng.choice([-1, 1], (24, net.n_weights)):
+        fixed = {f"w{e}": int(v > 0) for e, v in enumerate(w)}
+        got = min_over_free_variables(bm, fixed)
+        assert got == pytest.approx(min_over_free_variables(bp, fixed))
+        if not kw.get("hard_fit"):   # hard fit: infeasible weights pay penalties instead
+            assert got == pytest.approx(_expected(net, X, t, w, 1.0, 0.5, kw.get("margin_cap"), net.neurons))
