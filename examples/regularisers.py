@@ -154,7 +154,7 @@ def markdown(summary, records, args, command: str, wall: float) -> str:
         "", "## Settings (fixed a priori, nothing tuned on test data)", "",
         f"- QUBO sampler: dwave-samplers simulated annealing (`neal`), num_reads={args.num_reads}, "
         f"num_sweeps={args.num_sweeps}, seed = split seed; penalty A = exact-safe default; B = 1; "
-        "BNNClassifier defaults otherwise (polish_steps = 100: steepest descent over single weight flips "
+        "BNNClassifier defaults otherwise (refine_sweeps = 100: steepest descent over single weight flips "
         "after sampling); the read with the fewest forward-pass training errors is kept.",
         f"- margin: mu = {args.mu} on all neurons (mu·ΣF = {args.mu * (17 * args.hidden + args.hidden + 1):.2f} < B).",
         f"- dropout: K = {args.rounds} rounds, p = {args.rate}, rho = {args.strength}; "

@@ -30,7 +30,7 @@ from .validation import as_bits, check_labels
 MODEL_FORMAT = "qubo-bnn/classifier"
 MODEL_VERSION = 1
 
-DEFAULT_SAMPLE_PARAMS = {"num_reads": 16, "num_sweeps": 2000}
+DEFAULT_SAMPLE_PARAMS = {"num_reads": 16, "num_sweeps": 500}
 """``sample()`` parameters used with a registry sampler name when ``sampler_params`` is None."""
 
 
@@ -107,10 +107,11 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         weight_bias: fixed linear penalties ``h`` on the weights (one per edge).
         dropout_rounds, dropout_rate, dropout_strength: the dropout-inspired scheme
             (:mod:`qubo_bnn.dropout`); ``dropout_rounds=0`` disables it.
-        polish_steps: after sampling, at most this many steepest-descent steps over single
-            weight flips with auxiliaries at their conditional optimum
-            (:meth:`TrainingQUBO.descend_weights`), applied to the best reads; 0 keeps the
-            sampler's raw result. ``fit_info_`` reports the errors before and after.
+        refine_sweeps: with any sampler but the collapsed annealer, anneal the weights of
+            its reads on the collapsed energy (:class:`~qubo_bnn.collapsed.CollapsedSampler`
+            started from them) for this many sweeps, and keep the better network; 0 keeps the
+            sampler's raw result. ``fit_info_`` reports the raw and refined figures apart, so
+            samplers stay comparable on their own.
         builder: ``"numpy"`` or ``"pyqubo"`` (identical BQMs; numpy is much faster).
         random_state: seed for the sampler (when it takes ``seed``) and the dropout masks.
         verbose: print progress.
@@ -121,12 +122,12 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, network: Network | None = None, hidden_layer_sizes: Sequence[int] = (4,), *,
-                 sampler: Any = "neal", sampler_params: Mapping[str, Any] | None = None,
+                 sampler: Any = "collapsed", sampler_params: Mapping[str, Any] | None = None,
                  penalty: float | None = None, loss_weight: float = 1.0, margin: float = 0.0,
                  margin_neurons: str | Iterable[int] = "all", margin_cap: int | None = None,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
-                 polish_steps: int = 100, builder: str = "numpy", random_state: int | None = None, verbose: bool = False):
+                 refine_sweeps: int = 1000, builder: str = "numpy", random_state: int | None = None, verbose: bool = False):
         self.network = network
         self.hidden_layer_sizes = hidden_layer_sizes
         self.sampler = sampler
@@ -142,7 +143,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         self.dropout_rounds = dropout_rounds
         self.dropout_rate = dropout_rate
         self.dropout_strength = dropout_strength
-        self.polish_steps = polish_steps
+        self.refine_sweeps = refine_sweeps
         self.builder = builder
         self.random_state = random_state
         self.verbose = verbose
@@ -206,52 +207,67 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                             builder=self.builder)
 
     def _train(self, network, Xb, targets, sampler, params, h):
-        """Build, sample, decode; returns the chosen weights and a JSON-ready info dict."""
+        """Build, sample, decode, refine; returns the chosen weights and a JSON-ready info dict."""
+        from .collapsed import CollapsedSampler
+
         t0 = time.perf_counter()
         qubo = self.build_qubo(network, Xb, targets)
         bqm = qubo.to_bqm(A=self.penalty, B=self.loss_weight, mu=self.margin, h=h)
         t1 = time.perf_counter()
         self._say(f"QUBO: {bqm.num_variables} variables, {bqm.num_interactions} couplings "
-                  f"(built in {t1 - t0:.2f} s); sampling with {type(sampler).__name__} {params}")
+                  f"({qubo.n_samples} samples in {qubo.n_rows} distinct rows; built in {t1 - t0:.2f} s); "
+                  f"sampling with {type(sampler).__name__} {params}")
         sampleset = sample_bqm(sampler, bqm, **params)
         t2 = time.perf_counter()
+        raw = self._judge(qubo, network, Xb, targets, sampleset, h)
+        self._say(f"sampled in {t2 - t1:.2f} s; best read {raw['read']}: energy {raw['energy']:.3f}, "
+                  f"{raw['broken']} broken constraints, {raw['errors']} output errors on the training set")
+        chosen, refined = raw, None
+        if self.refine_sweeps and not isinstance(sampler, CollapsedSampler):
+            # The network is its weights: anneal them from the sampler's best reads on the
+            # collapsed energy (docs/FORMULATION.md, "Collapsed energy"); raw figures stay apart.
+            starts = (sampleset.record.sample[raw["order"][:16]], sampleset.variables)
+            refined_set = CollapsedSampler().sample(
+                bqm, initial_states=starts, num_sweeps=int(self.refine_sweeps),
+                seed=None if self.random_state is None else int(self.random_state))
+            refined = self._judge(qubo, network, Xb, targets, refined_set, h)
+            self._say(f"refined {len(starts[0])} reads with {self.refine_sweeps} collapsed-annealing sweeps "
+                      f"in {time.perf_counter() - t2:.2f} s: {raw['errors']} -> {refined['errors']} output errors")
+            if (refined["errors"], refined["energy"]) <= (raw["errors"], raw["energy"]):
+                chosen = refined
+        t3 = time.perf_counter()
+        info = {
+            "num_variables": bqm.num_variables, "num_interactions": bqm.num_interactions,
+            "num_samples": qubo.n_samples, "num_rows": qubo.n_rows,
+            "penalty_A": qubo.default_penalty(self.loss_weight, self.margin) if self.penalty is None
+            else float(self.penalty),
+            "build_seconds": t1 - t0, "sample_seconds": t2 - t1, "refine_seconds": t3 - t2,
+            "num_reads": len(sampleset), "chosen_read": raw["read"] if chosen is raw else None,
+            "energy": chosen["energy"], "energy_split": chosen["split"],
+            "broken_constraints": chosen["broken"], "broken_examples": chosen["broken_examples"],
+            "raw_energy": raw["energy"], "raw_broken_constraints": raw["broken"],
+            "raw_train_output_errors": raw["errors"],
+            "refined_train_output_errors": None if refined is None else refined["errors"],
+            "refined": chosen is refined, "refine_sweeps_run": 0 if refined is None else int(self.refine_sweeps),
+            "train_output_errors": chosen["errors"],
+            "sampler": type(sampler).__name__, "sampler_info": to_jsonable(sampleset.info),
+        }
+        return chosen["weights"], info
+
+    def _judge(self, qubo: TrainingQUBO, network: Network, Xb: np.ndarray, targets: np.ndarray,
+               sampleset: dimod.SampleSet, h: np.ndarray | None) -> dict[str, Any]:
+        """The best read of ``sampleset`` by true forward-pass training errors, ties by energy."""
         W = qubo.weights_from(sampleset)
-        # The network is its weights: judge every read by its true forward-pass training loss
-        # (FORMULATION.md, Decoding), ties broken by energy.
+        # The network is its weights (FORMULATION.md, Decoding): judge reads by their true loss.
         errors = np.array([self._bit_errors(network, Xb, targets, w) for w in W])
         order = np.lexsort((sampleset.record.energy, errors))
         best = int(order[0])
         chosen = sampleset.slice(best, best + 1, sorted_by=None)
         broken = qubo.broken_constraints(chosen)
-        self._say(f"sampled in {t2 - t1:.2f} s; best read {best}: energy {chosen.first.energy:.3f}, "
-                  f"{len(broken)} broken constraints, {errors[best]} output errors on the training set")
-        weights, steps = W[best], 0
-        if self.polish_steps:
-            weights, steps = self._polish(qubo, network, Xb, targets, W[order[:8]], h, int(errors[best]))
-        t3 = time.perf_counter()
-        info = {
-            "num_variables": bqm.num_variables, "num_interactions": bqm.num_interactions,
-            "penalty_A": qubo.default_penalty(self.loss_weight, self.margin) if self.penalty is None
-            else float(self.penalty),
-            "build_seconds": t1 - t0, "sample_seconds": t2 - t1, "decode_seconds": t3 - t2,
-            "num_reads": len(sampleset), "chosen_read": best, "energy": float(chosen.first.energy),
-            "energy_split": {k: float(v[0]) for k, v in qubo.energy_split(chosen, h=h).items()},
-            "broken_constraints": len(broken), "broken_examples": [list(b) for b in broken[:10]],
-            "raw_train_output_errors": int(errors[best]), "polish_steps_taken": int(steps),
-            "train_output_errors": self._bit_errors(network, Xb, targets, weights),
-            "sampler": type(sampler).__name__, "sampler_info": to_jsonable(sampleset.info),
-        }
-        return np.asarray(weights, dtype=np.int8).copy(), info
-
-    def _polish(self, qubo, network, Xb, targets, candidates, h, raw_errors):
-        """Descend from each candidate read; keep the best if it is no worse than the raw one."""
-        args = (self.penalty, self.loss_weight, self.margin, h, self.polish_steps)
-        polished = [qubo.descend_weights(w, *args) for w in candidates]
-        energies = qubo.weight_energies(np.array([p[0] for p in polished]), *args[:4])
-        errs = np.array([self._bit_errors(network, Xb, targets, p[0]) for p in polished])
-        k = int(np.lexsort((energies, errs))[0])
-        self._say(f"polished the {len(polished)} best reads: {raw_errors} -> {min(raw_errors, errs[k])} output errors")
-        return (polished[k] if errs[k] <= raw_errors else (candidates[0], 0))
+        return {"read": best, "order": order, "weights": W[best].astype(np.int8).copy(),
+                "errors": int(errors[best]), "energy": float(sampleset.record.energy[best]),
+                "split": {k: float(v[0]) for k, v in qubo.energy_split(chosen, h=h).items()},
+                "broken": len(broken), "broken_examples": [list(b) for b in broken[:10]]}
 
     @staticmethod
     def _bit_errors(network: Network, Xb: np.ndarray, targets: np.ndarray, w: np.ndarray) -> int:

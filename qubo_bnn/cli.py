@@ -83,7 +83,7 @@ def _set(text: str) -> tuple[str, Any]:
 _PROBLEM_OPTIONS = {"n_train": "data.n_train", "classes": "data.classes",
                     "hidden": "network.hidden_layers", "margin": "regularisers.margin",
                     "penalty": "formulation.penalty", "dropout_rounds": "regularisers.dropout_rounds",
-                    "polish_steps": "decoding.polish_steps",
+                    "refine_sweeps": "decoding.refine_sweeps",
                     "seed": "seed"}
 _TRAIN_OPTIONS = {"num_reads": "sampler.num_reads", "num_sweeps": "sampler.num_sweeps",
                   "model_out": "output.model", "results_out": "output.results"}
@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = problem.add_argument_group("run file and overrides (command-line values win over the file)")
     g.add_argument("--config", metavar="FILE",
                    help="TOML run file (default: the packaged default.toml: digits 3 vs 8, "
-                        "100 training images, hidden layer of 4, neal 16 reads x 2000 sweeps)")
+                        "100 training images, hidden layer of 4, collapsed annealer 16 reads x 500 sweeps)")
     g.add_argument("--n-train", type=int, metavar="N", help="training set size ([data] n_train)")
     g.add_argument("--classes", type=_classes, metavar="C1,C2,...|all",
                    help="classes to keep, e.g. 3,8 ([data] classes)")
@@ -114,9 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="constraint penalty A ([formulation] penalty)")
     g.add_argument("--dropout-rounds", type=int, metavar="N",
                    help="dropout-inspired rounds, 0 disables ([regularisers] dropout_rounds)")
-    g.add_argument("--polish-steps", type=int, metavar="N",
-                   help="weight-flip descent steps after sampling, 0 keeps the raw read "
-                        "([decoding] polish_steps; train only)")
+    g.add_argument("--refine-sweeps", type=int, metavar="N",
+                   help="samplers other than collapsed: collapsed-annealing sweeps from their reads, "
+                        "0 keeps the raw reads ([decoding] refine_sweeps; train only)")
     g.add_argument("--seed", type=int, metavar="N", help="run seed (top-level seed)")
     g.add_argument("--set", dest="sets", type=_set, action="append", default=[], metavar="KEY=VALUE",
                    help="set any dotted key, VALUE read as TOML (a bare word is a string), e.g. "
@@ -127,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and timings.")
     s = t.add_argument_group("sampler and output")
     s.add_argument("--sampler", metavar="NAME",
-                   help="sampler registry name (neal, tabu, gpu, qpu, hybrid, ...) or module:Class; "
+                   help="sampler registry name (collapsed, neal, tabu, gpu, cpsat, qpu, hybrid, ...) or module:Class; "
                         "a different name than the file's drops the file's [sampler] parameters "
                         "and [sampler.init] (they belong to the other sampler)")
     s.add_argument("--num-reads", type=int, metavar="N", help="[sampler] num_reads")

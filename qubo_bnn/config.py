@@ -2,7 +2,7 @@
 
 Every section and key is optional; an empty file is the packaged default run
 (``qubo_bnn/configs/default.toml``: digits 3 vs 8 pooled to 4x4, 100 training images, one
-hidden layer of 4, simulated annealing with 16 reads of 2000 sweeps, seed 0)::
+hidden layer of 4, the collapsed annealer with 16 reads of 500 sweeps, seed 0)::
 
     seed = 0
 
@@ -21,12 +21,12 @@ hidden layer of 4, simulated annealing with 16 reads of 2000 sweeps, seed 0)::
     margin = 0.0
 
     [decoding]
-    polish_steps = 100      # weight-flip descent after sampling
+    refine_sweeps = 1000    # other samplers: collapsed annealing from their reads
 
     [sampler]               # passed as-is to qubo_bnn.samplers.split_sampler_config
-    name = "neal"
+    name = "collapsed"
     num_reads = 16
-    num_sweeps = 2000
+    num_sweeps = 500
 
     [output]
     model = "model.json"    # optional
@@ -155,9 +155,9 @@ class RegularisersConfig:
 
 @dataclass(frozen=True)
 class DecodingConfig:
-    """``[decoding]``: ``polish_steps``, weight-flip descent after sampling (0 keeps the raw read)."""
+    """``[decoding]``: ``refine_sweeps``, collapsed annealing from another sampler's reads (0: raw)."""
 
-    polish_steps: int = 100
+    refine_sweeps: int = 1000
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ class OutputConfig:
     results: str | None = None
 
 
-DEFAULT_SAMPLER: dict[str, Any] = {"name": "neal", **DEFAULT_SAMPLE_PARAMS}
+DEFAULT_SAMPLER: dict[str, Any] = {"name": "collapsed", **DEFAULT_SAMPLE_PARAMS}
 """The ``[sampler]`` table used when a config has none (a given table replaces it whole)."""
 
 
@@ -227,7 +227,7 @@ class RunConfig:
         return {"seed": self.seed, "data": data, "network": network,
                 "formulation": {"penalty": "auto" if f.penalty is None else f.penalty,
                                 "loss_weight": f.loss_weight, "hard_fit": f.hard_fit, "builder": f.builder},
-                "regularisers": regularisers, "decoding": {"polish_steps": self.decoding.polish_steps},
+                "regularisers": regularisers, "decoding": {"refine_sweeps": self.decoding.refine_sweeps},
                 "sampler": _copy_tables(self.sampler), "output": output}
 
 
@@ -344,7 +344,7 @@ _REGULARISER_KEYS = {"margin": _float(0.0), "margin_neurons": _margin_neurons, "
                      "min_output_margin": _int(0), "dropout_rounds": _int(0),
                      "dropout_rate": _float(0.0, above=True, maximum=1.0, below=True),
                      "dropout_strength": _float(0.0)}
-_DECODING_KEYS = {"polish_steps": _int(0)}
+_DECODING_KEYS = {"refine_sweeps": _int(0)}
 _OUTPUT_KEYS = {"model": _string, "results": _string}
 _NETWORK_SPEC_KEYS = ("n_inputs", "neurons", "outputs")
 _SECTIONS = ("data", "network", "formulation", "regularisers", "decoding", "sampler", "output")
@@ -586,7 +586,7 @@ def load_config(path: str | os.PathLike | None = None,
     Example:
         >>> cfg = load_config(overrides=[("data.n_train", 20), ("sampler.num_reads", 2)])
         >>> cfg.data.n_train, cfg.sampler
-        (20, {'name': 'neal', 'num_reads': 2, 'num_sweeps': 2000})
+        (20, {'name': 'collapsed', 'num_reads': 2, 'num_sweeps': 500})
     """
     path = default_config_path() if path is None else os.fspath(path)
     try:
@@ -698,7 +698,7 @@ def estimator_from_config(cfg: RunConfig, sampler: dimod.Sampler | None = None,
         margin_neurons=r.margin_neurons if isinstance(r.margin_neurons, str) else list(r.margin_neurons),
         margin_cap=r.margin_cap, min_output_margin=r.min_output_margin,
         dropout_rounds=r.dropout_rounds, dropout_rate=r.dropout_rate, dropout_strength=r.dropout_strength,
-        polish_steps=cfg.decoding.polish_steps, random_state=cfg.seed, verbose=verbose)
+        refine_sweeps=cfg.decoding.refine_sweeps, random_state=cfg.seed, verbose=verbose)
 
 
 def training_bqm(cfg: RunConfig, X, y) -> dimod.BinaryQuadraticModel:

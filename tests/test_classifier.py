@@ -141,10 +141,19 @@ def test_network_shape_mismatch_and_bad_sampler():
         clf.predict(np.zeros((2, 5)))
 
 
-def test_polish_never_worsens_the_training_fit():
+def test_refinement_keeps_raw_figures_and_never_worsens_the_fit():
     X, _, y, _ = load_digits_task(classes=(3, 8), n_train=40, n_test=10)
-    raw = BNNClassifier(sampler_params=FAST, random_state=0, polish_steps=0).fit(X, y)
-    pol = BNNClassifier(sampler_params=FAST, random_state=0, polish_steps=50).fit(X, y)
-    assert pol.fit_info_["raw_train_output_errors"] == raw.fit_info_["train_output_errors"]
-    assert pol.fit_info_["train_output_errors"] <= raw.fit_info_["train_output_errors"]
-    assert pol.score(X, y) >= raw.score(X, y)
+    raw = BNNClassifier(sampler="neal", sampler_params=FAST, random_state=0, refine_sweeps=0).fit(X, y)
+    ref = BNNClassifier(sampler="neal", sampler_params=FAST, random_state=0, refine_sweeps=100).fit(X, y)
+    info = ref.fit_info_
+    assert info["raw_train_output_errors"] == raw.fit_info_["train_output_errors"]
+    assert raw.fit_info_["refined_train_output_errors"] is None and info["refine_sweeps_run"] == 100
+    assert info["train_output_errors"] == min(info["raw_train_output_errors"], info["refined_train_output_errors"])
+    # the forward pass of the chosen weights has exactly the reported errors
+    assert (ref.predict(X) != y).sum() == info["train_output_errors"]
+
+
+def test_collapsed_default_is_not_refined_again():
+    X, _, y, _ = load_digits_task(classes=(3, 8), n_train=40, n_test=10)
+    clf = BNNClassifier(sampler_params=FAST, random_state=0).fit(X, y)
+    assert clf.fit_info_["sampler"] == "CollapsedSampler" and clf.fit_info_["refine_sweeps_run"] == 0

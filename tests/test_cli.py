@@ -53,7 +53,7 @@ def test_train_overrides_and_outputs(small, tmp_path, capsys):
     model, results = tmp_path / "m.json", tmp_path / "r.json"
     rc = cli.main(["train", "--config", str(small), "--sampler", "tabu", "--num-reads", "3",
                    "--n-train", "12", "--classes", "0,1,2", "--hidden", "3", "--margin", "0.5",
-                   "--penalty", "9", "--seed", "4", "--polish-steps", "5", "--set", "sampler.timeout=5",
+                   "--penalty", "9", "--seed", "4", "--refine-sweeps", "5", "--set", "sampler.timeout=5",
                    "--model-out", str(model), "--results-out", str(results), "--quiet"])
     out = capsys.readouterr().out
     assert rc == 0 and ACC.search(out) and "[qubo-bnn]" not in out  # --quiet: no progress lines
@@ -62,7 +62,7 @@ def test_train_overrides_and_outputs(small, tmp_path, capsys):
     assert res["config"]["sampler"] == {"name": "tabu", "num_reads": 3, "timeout": 5}  # file's num_sweeps dropped
     assert res["config"]["network"] == {"hidden_layers": [3]} and res["config"]["seed"] == 4
     assert res["config"]["formulation"]["penalty"] == 9.0 and res["config"]["regularisers"]["margin"] == 0.5
-    assert res["config"]["decoding"] == {"polish_steps": 5} and res["fit_info"]["polish_steps_taken"] <= 5
+    assert res["config"]["decoding"] == {"refine_sweeps": 5} and res["fit_info"]["refine_sweeps_run"] <= 5
     assert res["fit_info"]["sampler"] == "TabuSampler" and res["fit_info"]["penalty_A"] == 9.0
     assert res["num_variables"] == res["fit_info"]["num_variables"] > 0
     clf = BNNClassifier.load(model)
@@ -84,7 +84,7 @@ def test_help_documents_every_option(capsys):
     out = capsys.readouterr().out
     for opt in ("--config", "--sampler", "--num-reads", "--num-sweeps", "--n-train", "--classes",
                 "--hidden", "--margin", "--penalty", "--dropout-rounds", "--seed", "--model-out",
-                "--results-out", "--set", "--quiet", "--polish-steps"):
+                "--results-out", "--set", "--quiet", "--refine-sweeps"):
         assert opt in out
     with pytest.raises(SystemExit):
         cli.main(["--help"])

@@ -54,7 +54,7 @@ def test_packaged_default_is_the_empty_config(tmp_path):
     d = packaged.data
     assert (d.task, d.classes, d.pool, d.n_train) == ("digits", (3, 8), True, 100)
     assert packaged.network.hidden_layers == (4,) and packaged.seed == 0
-    assert packaged.sampler == {"name": "neal", "num_reads": 16, "num_sweeps": 2000}
+    assert packaged.sampler == {"name": "collapsed", "num_reads": 16, "num_sweeps": 500}
 
 
 def test_examples_default_matches_packaged():
@@ -137,19 +137,19 @@ def test_sampler_table_with_only_a_name_gets_default_reads():
     _, params = C.resolve_sampler(cfg)
     assert params == {"num_reads": 16}  # tabu takes num_reads but not num_sweeps
     _, params = C.resolve_sampler(C.config_from_dict({"sampler": {"name": "neal"}}))
-    assert params == {"num_reads": 16, "num_sweeps": 2000}
+    assert params == {"num_reads": 16, "num_sweeps": 500}
 
 
 def test_estimator_carries_every_setting():
     raw = {"seed": 5, "formulation": {"penalty": 7.5, "loss_weight": 2.0, "hard_fit": True, "builder": "pyqubo"},
            "regularisers": {"margin": 0.5, "margin_neurons": "output", "margin_cap": 2, "min_output_margin": 1},
-           "network": {"hidden_layers": [3, 2]}, "decoding": {"polish_steps": 7}}
+           "network": {"hidden_layers": [3, 2]}, "decoding": {"refine_sweeps": 7}}
     clf = C.estimator_from_config(C.config_from_dict(raw))
     p = clf.get_params()
     assert (p["penalty"], p["loss_weight"], p["hard_fit"], p["builder"]) == (7.5, 2.0, True, "pyqubo")
     assert (p["margin"], p["margin_neurons"], p["margin_cap"], p["min_output_margin"]) == (0.5, "output", 2, 1)
-    assert p["polish_steps"] == 7 and p["random_state"] == 5 and tuple(p["hidden_layer_sizes"]) == (3, 2)
-    assert p["sampler_params"] == {"num_reads": 16, "num_sweeps": 2000}
+    assert p["refine_sweeps"] == 7 and p["random_state"] == 5 and tuple(p["hidden_layer_sizes"]) == (3, 2)
+    assert p["sampler_params"] == {"num_reads": 16, "num_sweeps": 500}
     assert C.estimator_from_config(C.config_from_dict({})).penalty is None  # "auto"
 
 
@@ -247,7 +247,7 @@ BAD = [
     ('[regularisers]\ndropout_rate = 1.0\n', "regularisers.dropout_rate", "< 1"),
     ('[regularisers]\nmargin_neurons = "some"\n', "regularisers.margin_neurons", "'all', 'hidden', 'output'"),
     ('[output]\nmodel = 3\n', "output.model", "string"),
-    ('[decoding]\npolish_steps = -1\n', "decoding.polish_steps", ">= 0"),
+    ('[decoding]\nrefine_sweeps = -1\n', "decoding.refine_sweeps", ">= 0"),
     ('[output]\npath = "m.json"\n', "output.path", "unknown key; allowed: model, results"),
     ('[formulation]\nA = 2.0\n', "formulation.A", "unknown key"),
     ('[regularisers]\nl2 = 0.1\n', "regularisers.l2", "unknown key"),

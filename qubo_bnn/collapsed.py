@@ -1,0 +1,256 @@
+"""``CollapsedSampler``: simulated annealing of the training QUBO over the weights alone.
+
+Single-flip samplers move one QUBO variable at a time; flipping a weight with the per-sample
+auxiliaries frozen breaks a constraint in every sample (a barrier of about ``A·N``), so they
+stall far from any good network. This sampler anneals the *collapsed* energy instead
+
+    E(w) = min over the auxiliaries of H(w, aux)
+
+evaluated by settling every auxiliary at its conditional optimum: a forward pass gives the
+activations, :func:`~qubo_bnn.formulation.settle_auxiliaries` the slack and tie bits, and the
+per-neuron cost tables of :meth:`~qubo_bnn.formulation.TrainingQUBO.settled_costs` the energy
+(docs/FORMULATION.md, "Collapsed energy"). Without hard fit or hard margins ``E(w)`` is exactly
+``B·errors − mu·margin + h·w``; a flip only recomputes the flipped edge's neuron and its
+descendants, on the distinct rows of the data. Every read is returned as a full, consistent
+QUBO state, so ``bqm.energies(sampleset)`` equals the reported energies and any Ocean tool can
+read the result.
+
+It is a ``dimod.Sampler`` for the BQMs that :meth:`TrainingQUBO.to_bqm` emits (it finds the
+problem through :func:`~qubo_bnn.formulation.origin_of`), with dwave-samplers' SA parameters.
+
+Example:
+    >>> import numpy as np
+    >>> from qubo_bnn import Network, TrainingQUBO
+    >>> from qubo_bnn.datasets import bars_and_stripes
+    >>> X, y = bars_and_stripes(3)
+    >>> q = TrainingQUBO(Network(9).dense(2).dense(1), X, y)
+    >>> bqm = q.to_bqm()
+    >>> ss = CollapsedSampler().sample(bqm, num_reads=4, num_sweeps=100, seed=1)
+    >>> bool(np.allclose(bqm.energies(ss), ss.record.energy))
+    True
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import dimod
+import numpy as np
+
+from .formulation import TrainingQUBO, origin_of
+
+__all__ = ["CollapsedSampler", "CollapsedModel"]
+
+DEVICES = ("cpu", "auto", "cuda")
+SCHEDULE_TYPES = ("geometric", "linear")
+
+
+@dataclass(frozen=True)
+class CollapsedModel:
+    """The training problem as plain arrays for the kernels.
+
+    ``src[e]``/``dst[e]``: source node (``-1`` bias, ``< n_inputs`` an input, else
+    ``n_inputs + k`` for neuron ``k``) and target neuron index of edge ``e``; ``out_ptr``/
+    ``out_edge``: CSR of the edges leaving each neuron; ``thr[k] = ⌈F_k/2⌉`` (fires iff
+    ``u >= thr``); ``fixed``/``fixed_act``: hard-fit outputs held at the row's target (±1);
+    ``X`` rows as ±1; ``G``, ``Wt``: :meth:`TrainingQUBO.settled_costs`; ``h`` per weight.
+    """
+
+    X: np.ndarray
+    src: np.ndarray
+    dst: np.ndarray
+    thr: np.ndarray
+    fixed: np.ndarray
+    fixed_act: np.ndarray
+    out_ptr: np.ndarray
+    out_edge: np.ndarray
+    G: np.ndarray
+    Wt: np.ndarray
+    h: np.ndarray
+
+    @classmethod
+    def from_problem(cls, q: TrainingQUBO, A: float | None = None, B: float = 1.0, mu: float = 0.0,
+                     h=None) -> "CollapsedModel":
+        net = q.network
+        n_in, J = net.n_inputs, net.n_neurons
+        edges = net.edges
+        src = np.where(edges[:, 0] == -1, -1, edges[:, 0]).astype(np.int32)
+        dst = (edges[:, 1] - n_in).astype(np.int32)
+        from_neuron = np.flatnonzero(src >= n_in)
+        order = from_neuron[np.argsort(src[from_neuron], kind="stable")]
+        out_ptr = np.zeros(J + 1, dtype=np.int32)
+        np.add.at(out_ptr, src[order] - n_in + 1, 1)
+        fixed = np.array([q.x_ids[j] is None for j in net.neurons])
+        fixed_act = np.zeros((q.n_rows, J), dtype=np.int8)
+        for j, bits in q.x_fixed.items():
+            fixed_act[:, j - n_in] = 2 * bits.astype(np.int8) - 1
+        G, Wt = q.settled_costs(A, B, mu)
+        return cls(
+            X=(2 * q.X.astype(np.int8) - 1).astype(np.int8), src=src, dst=dst,
+            thr=np.array([-(-net.fan_in(j) // 2) for j in net.neurons], dtype=np.int32),
+            fixed=fixed, fixed_act=fixed_act, out_ptr=np.cumsum(out_ptr).astype(np.int32),
+            out_edge=order.astype(np.int32), G=G, Wt=Wt, h=q._check_h(h).astype(np.float64))
+
+    @property
+    def kernel_args(self) -> tuple:
+        return (self.X, self.src, self.dst, self.thr, self.fixed, self.fixed_act, self.out_ptr,
+                self.out_edge, self.G, self.Wt, self.h)
+
+    def energies(self, W: np.ndarray) -> np.ndarray:
+        """Collapsed energy of each row of ``W`` (±1 weights, ``(n, n_weights)``)."""
+        from ._collapsed_cpu import energies
+
+        return energies(np.atleast_2d(np.asarray(W, dtype=np.int8)), *self.kernel_args)
+
+    def flip_deltas(self, w: np.ndarray) -> np.ndarray:
+        """Energy change of each single weight flip from ``w`` (±1)."""
+        from ._collapsed_cpu import flip_deltas
+
+        return flip_deltas(np.asarray(w, dtype=np.int8), *self.kernel_args)
+
+    def default_beta_range(self, rng: np.random.Generator, probes: int = 4) -> tuple[float, float]:
+        """``(hot, cold)`` inverse temperatures from the collapsed energy's scale.
+
+        Hot: a typical uphill single flip from random weights (the median positive change)
+        is accepted with probability 1/2. Cold: the smallest possible change (one sample's
+        cost step, or an ``h`` step) is accepted with probability 1/100.
+        """
+        ups = []
+        for _ in range(probes):
+            d = self.flip_deltas(rng.choice(np.array([-1, 1], dtype=np.int8), len(self.src)))
+            ups.append(d[d > 1e-12])
+        ups = np.concatenate(ups)
+        steps = np.abs(np.diff(self.G, axis=2)).ravel()
+        counts = self.Wt[self.Wt > 0]
+        smallest = [steps[steps > 1e-12].min() * counts.min()] if counts.size and (steps > 1e-12).any() else []
+        hs = 2 * np.abs(self.h[np.abs(self.h) > 1e-12])
+        smallest += [hs.min()] if hs.size else []
+        cold_step = min(smallest) if smallest else 1.0
+        hot_step = float(np.median(ups)) if ups.size else cold_step
+        hot = math.log(2.0) / max(hot_step, cold_step)
+        cold = math.log(100.0) / cold_step
+        return hot, max(cold, hot)
+
+
+def beta_schedule(beta_range: tuple[float, float], num_sweeps: int, kind: str = "geometric") -> np.ndarray:
+    """``num_sweeps`` inverse temperatures from ``beta_range[0]`` to ``beta_range[1]``."""
+    lo, hi = beta_range
+    if num_sweeps == 1:
+        return np.array([hi], dtype=np.float64)
+    if kind == "geometric":
+        return np.geomspace(lo, hi, num_sweeps)
+    return np.linspace(lo, hi, num_sweeps)
+
+
+class CollapsedSampler(dimod.Sampler, dimod.Initialized):
+    """Anneal a training BQM over its weights with every auxiliary at its conditional optimum.
+
+    Args:
+        device: ``"cpu"`` (Numba, parallel over reads), ``"cuda"`` (Numba-CUDA; falls back to
+            the CPU with a warning when no usable GPU exists) or ``"auto"`` (CUDA when usable).
+
+    ``sample(bqm, ...)`` takes dwave-samplers' SA parameters: ``num_reads``, ``num_sweeps``
+    (one sweep proposes every weight once), ``beta_range`` (``None``: from the collapsed
+    energy's scale, :meth:`CollapsedModel.default_beta_range`), ``beta_schedule_type``
+    (``"geometric"`` or ``"linear"``), ``seed``, ``initial_states`` (any QUBO states: only
+    their weights are read, so another sampler's reads can be refined) and
+    ``initial_states_generator``. The result holds full QUBO states; ``info`` has
+    ``beta_range`` and ``timing`` (nanoseconds, as dwave-samplers).
+    """
+
+    def __init__(self, device: str = "cpu"):
+        if device not in DEVICES:
+            raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
+        self.device = device
+
+    @property
+    def parameters(self) -> dict[str, list]:
+        return {"num_reads": [], "num_sweeps": [], "beta_range": [], "beta_schedule_type": ["schedule_types"],
+                "seed": [], "initial_states": [], "initial_states_generator": []}
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return {"device": self.device, "schedule_types": SCHEDULE_TYPES,
+                "algorithm": "collapsed-weight-annealing"}
+
+    def sample(self, bqm: dimod.BinaryQuadraticModel, num_reads: int | None = None, num_sweeps: int = 1000,
+               beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
+               seed: int | None = None, initial_states=None, initial_states_generator: str = "random",
+               **kwargs) -> dimod.SampleSet:
+        self.remove_unknown_kwargs(**kwargs)
+        t0 = time.perf_counter_ns()
+        origin = origin_of(bqm)
+        q = origin.problem
+        num_sweeps = _positive_int("num_sweeps", num_sweeps)
+        if beta_schedule_type not in SCHEDULE_TYPES:
+            raise ValueError(f"beta_schedule_type must be one of {SCHEDULE_TYPES}, got {beta_schedule_type!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
+                                 or not 0 <= seed < 2**32):
+            raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+        parsed = self.parse_initial_states(bqm, initial_states=initial_states,
+                                           initial_states_generator=initial_states_generator,
+                                           num_reads=num_reads, seed=seed)
+        W = q.weights_from(parsed.initial_states).astype(np.int8)
+        model = CollapsedModel.from_problem(q, origin.A, origin.B, origin.mu, origin.h)
+        key = int(np.random.randint(2**32, dtype=np.uint64)) if seed is None else int(seed)
+        rng = np.random.default_rng(key)
+        if beta_range is None:
+            beta_range = model.default_beta_range(rng)
+        beta_range = _check_beta_range(beta_range)
+        betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
+        t1 = time.perf_counter_ns()
+        energies = self._anneal(model, W, betas, key)
+        t2 = time.perf_counter_ns()
+        states = np.stack([q.consistent_state(w) for w in W])
+        sampleset = dimod.SampleSet.from_samples_bqm((states, q.labels), bqm)
+        # the kernel's energies and the BQM's must agree: the BQM is the one to_bqm emitted
+        scale = 1.0 + np.abs(sampleset.record.energy).max()
+        if not np.allclose(sampleset.record.energy, energies, rtol=0, atol=1e-7 * scale):
+            raise ValueError("this training BQM's biases no longer match its TrainingQUBO (was it modified "
+                             "after to_bqm?); sample the BQM as emitted")
+        t3 = time.perf_counter_ns()
+        sampleset.info.update(beta_range=[float(b) for b in beta_range], beta_schedule_type=beta_schedule_type,
+                              device=self._last_device,
+                              timing={"preprocessing_ns": t1 - t0, "sampling_ns": t2 - t1,
+                                      "postprocessing_ns": t3 - t2})
+        return sampleset
+
+    def _anneal(self, model: CollapsedModel, W: np.ndarray, betas: np.ndarray, key: int) -> np.ndarray:
+        energies = np.empty(len(W))
+        device = self.device
+        if device != "cpu":
+            from solvers.sampler import _cuda_unusable
+
+            problem = _cuda_unusable()
+            if problem is None:
+                from ._collapsed_cuda import anneal_cuda
+
+                self._last_device = "cuda"
+                return anneal_cuda(model, W, betas, key)
+            if device == "cuda":
+                warnings.warn(f"device='cuda' requested but {problem}; falling back to the CPU "
+                              "collapsed annealer", RuntimeWarning, stacklevel=3)
+        from ._collapsed_cpu import anneal
+
+        self._last_device = "cpu"
+        anneal(W, *model.kernel_args, betas, key, energies)
+        return energies
+
+
+def _positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_beta_range(beta_range) -> tuple[float, float]:
+    try:
+        lo, hi = (float(b) for b in beta_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"beta_range must be a pair (hot, cold) of numbers, got {beta_range!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo <= hi and hi > 0):
+        raise ValueError(f"beta_range must satisfy 0 <= hot <= cold, cold > 0, got {beta_range!r}")
+    return lo, hi

@@ -1,0 +1,156 @@
+"""The collapsed annealer against independent oracles: brute force over weights, ExactSolver
+over the auxiliaries, a plain numpy forward pass."""
+import itertools
+
+import dimod
+import numba
+import numpy as np
+import pytest
+
+from oracles import forward_numpy, min_over_free_variables
+from qubo_bnn.collapsed import CollapsedModel, CollapsedSampler
+from qubo_bnn.formulation import TrainingQUBO
+from qubo_bnn.network import Network
+from qubo_bnn.samplers import make_sampler
+
+
+def _skip_net():
+    net = Network(3)
+    h1 = net.add_neuron([0, 1])                 # F = 3
+    h2 = net.add_neuron([1, 2, h1], bias=False)  # F = 3, hidden -> hidden
+    net.add_neuron([h1, h2, 0])                 # F = 4 (even), skip from input 0
+    return net
+
+
+def _two_outputs():
+    net = Network(2)
+    h = net.add_neuron([0, 1], bias=False)      # F = 2 (even)
+    net.add_neuron([h, 0])
+    net.add_neuron([h], bias=True)
+    return net
+
+
+NETS = {"perceptron-even": lambda: Network(3).dense(1), "skip": _skip_net, "two-outputs": _two_outputs,
+        "dense-2-2-1": lambda: Network(2).dense(2, bias=False).dense(1)}
+SETTINGS = [dict(mu=0.0), dict(mu=0.5), dict(mu=0.25, cap=2, h=True)]
+
+
+def _problem(name, n_rows=4, seed=0, cap=None, **kw):
+    net = NETS[name]()
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 2, (n_rows, net.n_inputs))
+    X = np.concatenate([X, X[:2]])                      # duplicate rows, merged by the QUBO
+    t = rng.integers(0, 2, (len(X), len(net.outputs)))
+    return net, X, t, TrainingQUBO(net, X, t, margin_cap=cap, **kw)
+
+
+def _all_weights(n):
+    return np.array(list(itertools.product([-1, 1], repeat=n)), dtype=np.int8)
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+@pytest.mark.parametrize("setting", range(len(SETTINGS)))
+def test_collapsed_energy_is_the_minimum_over_the_auxiliaries(name, setting):
+    s = SETTINGS[setting]
+    net, X, t, q = _problem(name, cap=s.get("cap"))
+    h = np.random.default_rng(1).normal(size=net.n_weights).round(2) if s.get("h") else None
+    bqm = q.to_bqm(B=1.5, mu=s["mu"], h=h)
+    model = CollapsedModel.from_problem(q, B=1.5, mu=s["mu"], h=h)
+    W = _all_weights(net.n_weights)
+    if len(W) > 160:  # keep ExactSolver's work small: a fixed random subset of the assignments
+        W = W[np.random.default_rng(2).choice(len(W), 160, replace=False)]
+    got = model.energies(W)
+    for w, e in zip(W, got):
+        expect = min_over_free_variables(bqm, {f"w{i}": int(v > 0) for i, v in enumerate(w)})
+        assert e == pytest.approx(expect), w
+    # single-flip energy changes agree with the energies themselves
+    for w in W[:: max(1, len(W) // 8)]:
+        flipped = np.where(np.eye(len(w), dtype=bool), -w, w)
+        assert model.flip_deltas(w) == pytest.approx(model.energies(flipped) - model.energies(w)[0])
+
+
+def test_plain_loss_is_the_forward_pass_error_count():
+    """mu = 0, h = 0: the collapsed energy is B x (misclassified samples), by a numpy forward pass."""
+    net = Network(4).dense(2).dense(1)
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 2, (12, 4))
+    t = rng.integers(0, 2, (12, 1))
+    q = TrainingQUBO(net, X, t)
+    model = CollapsedModel.from_problem(q, B=2.0)
+    spec = [(net.sources(j), net.has_bias(j)) for j in net.neurons]
+    W = rng.choice(np.array([-1, 1], dtype=np.int8), (20, net.n_weights))
+    for w, e in zip(W, model.energies(W)):
+        z = forward_numpy(net.n_inputs, spec, X, w)[:, -1]
+        assert e == 2.0 * ((z >= 0) != t[:, 0].astype(bool)).sum()
+
+
+@pytest.mark.parametrize("kw", [dict(hard_fit=True), dict(min_output_margin=2)])
+def test_hard_constraints_energy_is_that_of_the_consistent_state(kw):
+    net, X, t, q = _problem("skip", **kw)
+    bqm = q.to_bqm(mu=0.5)
+    model = CollapsedModel.from_problem(q, mu=0.5)
+    W = _all_weights(net.n_weights)
+    states = np.stack([q.consistent_state(w) for w in W])
+    assert model.energies(W) == pytest.approx(bqm.energies((states, q.labels)))
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+def test_sampler_reaches_the_brute_force_optimum_with_consistent_states(name):
+    net, X, t, q = _problem(name, n_rows=6, seed=3)
+    bqm = q.to_bqm(mu=0.25)
+    # brute force over every weight assignment of the collapsed energy (itself checked against
+    # ExactSolver over the auxiliaries above)
+    optimum = CollapsedModel.from_problem(q, mu=0.25).energies(_all_weights(net.n_weights)).min()
+    ss = CollapsedSampler().sample(bqm, num_reads=4, num_sweeps=100, seed=7)
+    assert ss.first.energy == pytest.approx(optimum)
+    assert np.allclose(bqm.energies(ss), ss.record.energy)
+    assert set(ss.variables) == set(bqm.variables)
+    for sample in ss.samples():
+        assert q.broken_constraints(sample) == []
+
+
+def test_results_do_not_depend_on_the_thread_count_and_seed_repeats():
+    net, X, t, q = _problem("skip", n_rows=8)
+    bqm = q.to_bqm(mu=0.5)
+    runs = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(threads)
+        try:
+            runs.append(CollapsedSampler().sample(bqm, num_reads=5, num_sweeps=20, seed=11))
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert np.array_equal(runs[0].record.sample, runs[1].record.sample)
+    other = CollapsedSampler().sample(bqm, num_reads=5, num_sweeps=20, seed=12)
+    assert not np.array_equal(runs[0].record.sample, other.record.sample)
+
+
+def test_initial_states_are_refined_downhill_at_zero_temperature():
+    net, X, t, q = _problem("dense-2-2-1", n_rows=6)
+    bqm = q.to_bqm()
+    start = dimod.SampleSet.from_samples_bqm((np.zeros((3, q.n_variables), dtype=np.int8), q.labels), bqm)
+    ss = CollapsedSampler().sample(bqm, initial_states=start, num_sweeps=3, beta_range=(1e9, 1e9), seed=0)
+    model = CollapsedModel.from_problem(q)
+    w0 = q.weights_from(start)
+    assert len(ss) == 3
+    assert (ss.record.energy <= model.energies(w0) + 1e-9).all()
+
+
+def test_registry_parameters_and_clear_errors():
+    net, X, t, q = _problem("skip")
+    sampler = make_sampler("collapsed")
+    assert isinstance(sampler, CollapsedSampler)
+    assert {"num_reads", "num_sweeps", "beta_range", "seed", "initial_states"} <= set(sampler.parameters)
+    bqm = q.to_bqm()
+    with pytest.raises(ValueError, match="not emitted by"):
+        sampler.sample(bqm.copy())
+    with pytest.raises(ValueError, match="not emitted by"):
+        sampler.sample(dimod.BinaryQuadraticModel({"a": 1.0}, {}, 0.0, "BINARY"))
+    bqm.add_linear("w0", 5.0)
+    with pytest.raises(ValueError, match="modified"):
+        sampler.sample(bqm, num_reads=2, num_sweeps=2, seed=0)
+    with pytest.raises(ValueError, match="num_sweeps"):
+        sampler.sample(q.to_bqm(), num_sweeps=0)
+    with pytest.raises(ValueError, match="beta_range"):
+        sampler.sample(q.to_bqm(), beta_range=(2.0, 1.0))
+    with pytest.raises(ValueError, match="device"):
+        CollapsedSampler(device="tpu")
