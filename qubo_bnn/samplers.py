@@ -15,6 +15,10 @@ Users pick the sampler in their TOML config, not in code::
 Registry names (``SAMPLERS``):
 
 ========================  ======================================================
+``collapsed``             :class:`qubo_bnn.collapsed.CollapsedSampler` (the default):
+                          anneals the weights of a training BQM with every
+                          auxiliary at its conditional optimum; ``device`` in
+                          ``[sampler.init]`` as for ``gpu``
 ``neal``, ``sa``          :class:`dwave.samplers.SimulatedAnnealingSampler`
 ``tabu``                  :class:`dwave.samplers.TabuSampler`
 ``steepest-descent``      :class:`dwave.samplers.SteepestDescentSolver`
@@ -25,6 +29,14 @@ Registry names (``SAMPLERS``):
 ``qpu``                   ``EmbeddingComposite(DWaveSampler(**init))``
                           (needs ``pip install 'qubo-bnn[leap]'`` and Leap access)
 ``hybrid``                ``LeapHybridSampler(**init)`` (same requirements)
+``cqm-hybrid``            :class:`qubo_bnn.cqm.CQMTrainingSampler` around
+                          ``LeapHybridCQMSampler(**init)``: the training problem
+                          as a CQM with hard constraints (same requirements;
+                          training BQMs only)
+``cpsat``                 :class:`qubo_bnn.cpsat.CPSATSampler`: exact optimum
+                          (or bound and gap) over the weights with OR-Tools
+                          CP-SAT (``pip install 'qubo-bnn[exact]'``; training
+                          BQMs only)
 ========================  ======================================================
 
 Any other name containing ``:`` is imported as ``"module:Attribute"``; it must
@@ -225,6 +237,12 @@ def _ising_cpu(**init_params: Any) -> dimod.Sampler:
     return _ising_sampler_class("cpu-annealer")(device="cpu", **init_params)
 
 
+def _collapsed(**init_params: Any) -> dimod.Sampler:
+    from .collapsed import CollapsedSampler
+
+    return CollapsedSampler(**init_params)
+
+
 def _dwave_system(name: str):
     try:
         return importlib.import_module("dwave.system")
@@ -293,9 +311,26 @@ def _hybrid(**client_kwargs: Any) -> dimod.Sampler:
     return _leap_construct("hybrid", system.LeapHybridSampler, client_kwargs)
 
 
+def _cqm_hybrid(**client_kwargs: Any) -> dimod.Sampler:
+    system = _dwave_system("cqm-hybrid")
+    _check_leap_credentials("cqm-hybrid", client_kwargs)
+    child = _leap_construct("cqm-hybrid", system.LeapHybridCQMSampler, client_kwargs)
+    from .cqm import CQMTrainingSampler
+
+    return CQMTrainingSampler(child)
+
+
+def _cpsat(**init_params: Any) -> dimod.Sampler:
+    _no_init_params("cpsat", init_params)
+    from .cpsat import CPSATSampler   # imports OR-Tools lazily; names the extra if missing
+
+    return CPSATSampler()
+
+
 #: Registry: sampler name -> factory ``(**init_params) -> dimod.Sampler``.
 #: Names are matched case-insensitively with ``_`` and ``-`` interchangeable.
 SAMPLERS: dict[str, SamplerFactory] = {
+    "collapsed": _collapsed,
     "neal": _simulated_annealing,
     "sa": _simulated_annealing,
     "tabu": _tabu,
@@ -305,9 +340,11 @@ SAMPLERS: dict[str, SamplerFactory] = {
     "cpu-annealer": _ising_cpu,
     "qpu": _qpu,
     "hybrid": _hybrid,
+    "cqm-hybrid": _cqm_hybrid,
+    "cpsat": _cpsat,
 }
 
-_LEAP_SAMPLERS = frozenset({"qpu", "hybrid"})
+_LEAP_SAMPLERS = frozenset({"qpu", "hybrid", "cqm-hybrid"})
 
 
 # --------------------------------------------------------------------------- helpers

@@ -1,0 +1,363 @@
+"""An exact reference backend: the training problem solved over the weights with OR-Tools CP-SAT.
+
+The energy of the consistent QUBO state of weights ``w`` is a sum of per-neuron tables
+(:meth:`~qubo_bnn.formulation.TrainingQUBO.settled_costs`, docs/FORMULATION.md "Collapsed
+energy")::
+
+    E(w) = Σ_r Σ_k Σ_τ Wt[r,k,τ]·G[k,τ,u_k^r] + h·w
+
+with ``u_k^r`` the agreement count of neuron ``k`` on row ``r``. :class:`CPSATSampler` states
+exactly this as a CP-SAT model over boolean weights ``ω_e``:
+
+* agreement literals ``g_e``: ``ω_e`` for a bias, ``ω_e`` / ``¬ω_e`` for an input (or a hard-fit
+  output, a constant) that is on / off in the row, ``XNOR(ω_e, a_s)`` for a neuron source ``s``
+  (four clauses);
+* ``u_k^r = Σ_e g_e`` and the activation ``a_k^r ⇔ u_k^r ≥ ⌈F_k/2⌉`` (``sign(0) = +1``), except
+  hard-fit outputs, clamped to the row's target;
+* the cost of ``(k, r)``: a constant; ``lo + (hi - lo)·a`` when the table only depends on the
+  side of the threshold (the 0-1 loss); a cost variable tied to ``u`` by one linear equality per
+  side, enforced by ``a`` / ``¬a``, when the table is affine on each side (the untruncated margin
+  reward ``|z| = |2u - F|``); otherwise an ``AddElement`` on the integer table (truncated
+  margins, the penalties of hard fit and hard margins).
+
+Identical neuron instances (the same literals, e.g. a sparse neuron on rows that agree on its
+inputs) share their variables and their tables are summed. CP-SAT needs integers: the
+coefficients ``A, B, mu, h`` are scaled to integers, exactly by a power of two when they are
+dyadic (e.g. 1.0, 0.25), else by a small rational (0.1 -> 10), else rounded; ``info``
+reports the scale and the resulting ``tolerance``.
+
+Example:
+    >>> import numpy as np
+    >>> from qubo_bnn.network import Network
+    >>> from qubo_bnn.formulation import TrainingQUBO
+    >>> X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]]); y = np.array([0, 1, 1, 1])  # OR
+    >>> bqm = TrainingQUBO(Network(2).dense(1), X, y).to_bqm()
+    >>> ss = CPSATSampler().sample(bqm, seed=0)
+    >>> float(ss.first.energy), ss.info["status"], ss.info["optimal"]
+    (0.0, 'OPTIMAL', True)
+"""
+from __future__ import annotations
+
+import math
+import time
+from fractions import Fraction
+from typing import Any
+
+import dimod
+import numpy as np
+
+from .formulation import BIAS, TrainingQUBO, origin_of
+
+__all__ = ["CPSATSampler"]
+
+_EXACT_EXTRA = "pip install 'qubo-bnn[exact]'"
+# Largest |scaled objective| we let CP-SAT see: exact in float64 (bound, objective values),
+# and far from CP-SAT's int64 overflow checks.
+_MAX_SCALED = 2.0 ** 50
+
+
+def _cp_model():
+    try:
+        from ortools.sat.python import cp_model
+    except ImportError as exc:
+        raise ImportError(f"the 'cpsat' sampler needs OR-Tools CP-SAT: {_EXACT_EXTRA}") from exc
+    return cp_model
+
+
+def _integer_scale(coefs: np.ndarray, magnitude: np.ndarray) -> tuple[int | Fraction, np.ndarray, str]:
+    """A scale ``S`` and integers ``round(S·coefs)``, ``Σ |S·coefs|·magnitude <= 2^50``.
+
+    Tried in order: the smallest power of two making every coefficient an exact integer
+    (``"exact"``); the least common denominator of close rationals (``limit_denominator(10^6)``,
+    within 1e-12 relatively: ``"rational"``); the largest power of two that fits (``"rounded"``).
+    """
+    coefs = np.asarray(coefs, dtype=np.float64)
+    size = float(np.abs(coefs) @ magnitude)
+    if size == 0.0:
+        return 1, np.zeros(len(coefs), dtype=np.int64), "exact"
+
+    def fits(S) -> bool:
+        return size * float(S) <= _MAX_SCALED
+
+    for p in range(0, 64):
+        S = 2 ** p
+        if not fits(S):
+            break
+        scaled = coefs * S                           # exact: a power-of-two product
+        if np.all(scaled == np.round(scaled)):
+            return S, scaled.astype(np.int64), "exact"
+    fracs = [Fraction(float(c)).limit_denominator(10 ** 6) for c in coefs]
+    if all(abs(float(f) - c) <= 1e-12 * max(1.0, abs(c)) for f, c in zip(fracs, coefs)):
+        S = 1
+        for f in fracs:
+            S = S * f.denominator // math.gcd(S, f.denominator)
+        if fits(S):
+            return S, np.array([int(f * S) for f in fracs], dtype=np.int64), "rational"
+    p = int(math.floor(math.log2(_MAX_SCALED / size)))
+    S = Fraction(2) ** p                             # p may be negative for huge coefficients
+    return S, np.array([round(Fraction(float(c)) * S) for c in coefs], dtype=np.int64), "rounded"
+
+
+class CPSATSampler(dimod.Sampler):
+    """Exact training with CP-SAT: the optimal weights of a training BQM, with a proof or a gap.
+
+    Samples BQMs emitted by :meth:`~qubo_bnn.formulation.TrainingQUBO.to_bqm` (the training
+    problem is read with :func:`~qubo_bnn.formulation.origin_of`) and returns one sample: the
+    consistent QUBO state (:meth:`~qubo_bnn.formulation.TrainingQUBO.consistent_state`) of the
+    best weights found, with its BQM energy. Registry name ``cpsat``; needs
+    ``pip install 'qubo-bnn[exact]'``.
+
+    ``info``:
+        ``status`` (``"OPTIMAL"``, ``"FEASIBLE"``, or ``"UNKNOWN"`` when no solution was found in
+        time, the hint or all-``+1`` weights are then returned), ``optimal`` (CP-SAT proved the
+        integer model optimal), ``objective`` (the returned state's BQM energy), ``bound`` (a
+        lower bound on the BQM energy of every consistent state, in BQM units; the BQM's ground
+        state is consistent whenever ``A`` is at least the default and some weights meet the hard
+        constraints, always without hard fit or hard margins), ``gap`` (``objective - bound``),
+        ``wall_time_s``, ``scale`` / ``scaling`` / ``tolerance`` (the integer model is the BQM
+        energy times ``scale`` within ``tolerance`` BQM units for every weight assignment; 0 when
+        ``scaling == "exact"``; an optimum of the integer model is within ``2·tolerance`` of the
+        true one), ``num_conflicts``, ``num_branches``.
+
+    Example:
+        >>> import numpy as np
+        >>> from qubo_bnn.network import Network
+        >>> from qubo_bnn.formulation import TrainingQUBO
+        >>> X = np.array([[0, 1], [1, 0], [1, 1], [1, 1]]); y = np.array([1, 1, 0, 1])
+        >>> bqm = TrainingQUBO(Network(2).dense(1), X, y).to_bqm(mu=0.1)
+        >>> info = CPSATSampler().sample(bqm, seed=0).info
+        >>> info["optimal"], info["scaling"], round(info["objective"], 6), round(info["bound"], 6)
+        (True, 'rational', 0.2, 0.2)
+    """
+
+    def __init__(self) -> None:
+        _cp_model()   # fail early, naming the extra
+
+    @property
+    def parameters(self) -> dict[str, list]:
+        return {"time_limit": [], "num_workers": [], "seed": [], "initial_states": [], "log_progress": []}
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        return {"exact": True, "backend": "ortools.sat CP-SAT"}
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0, num_workers: int = 2,
+               seed: int | None = None, initial_states=None, log_progress: bool = False) -> dimod.SampleSet:
+        """Solve the training problem behind ``bqm``; one sample (see the class docstring).
+
+        Args:
+            bqm: a BQM emitted by ``TrainingQUBO.to_bqm``.
+            time_limit: seconds CP-SAT may run (it stops earlier once optimality is proved).
+            num_workers: CP-SAT's parallel workers.
+            seed: CP-SAT's random seed.
+            initial_states: optional samples-like over the BQM's variables; the weights of the
+                lowest-energy one are a solution hint (with their forward pass).
+            log_progress: print CP-SAT's search log.
+
+        Raises:
+            ValueError: ``bqm`` was not emitted by ``TrainingQUBO.to_bqm``, or a bad parameter.
+        """
+        try:
+            origin = origin_of(bqm)
+        except ValueError as exc:
+            raise ValueError(f"CPSATSampler solves training BQMs only: {exc}") from None
+        if not (isinstance(time_limit, (int, float)) and math.isfinite(time_limit) and time_limit > 0):
+            raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
+        if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 1:
+            raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
+        q = origin.problem
+        hint = self._hint_weights(q, bqm, initial_states)
+        cp_model = _cp_model()
+        model, w_vars, offset, floor, S, tol, scaling = _build(cp_model, q, origin, hint)
+
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = float(time_limit)
+        solver.parameters.num_workers = int(num_workers)
+        if seed is not None:
+            solver.parameters.random_seed = int(seed) % (2 ** 31)
+        solver.parameters.log_search_progress = bool(log_progress)
+        t0 = time.perf_counter()
+        status = solver.solve(model)
+        wall = time.perf_counter() - t0
+        name = solver.status_name(status)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            w = np.array([1 if solver.boolean_value(v) else -1 for v in w_vars], dtype=np.int8)
+            bound_scaled = max(float(solver.best_objective_bound), float(floor))
+        else:
+            if status != cp_model.UNKNOWN:   # the model is always feasible: a bug if not
+                raise RuntimeError(f"CP-SAT returned {name} on the training model")
+            # stopped before any solution (e.g. in presolve): its bound is not meaningful
+            w = hint if hint is not None else np.ones(q.n_weights, dtype=np.int8)
+            bound_scaled = float(floor)
+        state = q.consistent_state(w)
+        pos = {lb: i for i, lb in enumerate(q.labels)}
+        order = list(bqm.variables)
+        state = state[[pos[v] for v in order]]
+        energy = float(bqm.energies((state[None, :], order))[0])
+        bound = (bound_scaled + offset) / float(S) - tol
+        info = {
+            "status": name,
+            "optimal": status == cp_model.OPTIMAL,
+            "objective": energy,
+            "bound": bound,
+            "gap": max(0.0, energy - bound),
+            "wall_time_s": wall,
+            "scale": float(S),
+            "scaling": scaling,
+            "tolerance": tol,
+            "num_conflicts": int(solver.num_conflicts),
+            "num_branches": int(solver.num_branches),
+            "hinted": hint is not None,
+        }
+        return dimod.SampleSet.from_samples((state[None, :], order), dimod.BINARY, energy=[energy], info=info,
+                                          sort_labels=False)
+
+    @staticmethod
+    def _hint_weights(q: TrainingQUBO, bqm: dimod.BinaryQuadraticModel, initial_states) -> np.ndarray | None:
+        if initial_states is None:
+            return None
+        arr, labels = dimod.as_samples(initial_states)
+        if arr.shape[0] == 0:
+            return None
+        pos = {lb: i for i, lb in enumerate(labels)}
+        missing = [lb for lb in q.labels[: q.n_weights] if lb not in pos]
+        if missing:
+            raise ValueError(f"initial_states lack weight variables, e.g. {missing[:3]}")
+        best = 0
+        if arr.shape[0] > 1 and all(v in pos for v in bqm.variables):
+            best = int(np.argmin(bqm.energies((arr, labels))))
+        bits = np.asarray(arr[best])[[pos[lb] for lb in q.labels[: q.n_weights]]]
+        return np.where(bits > 0, 1, -1).astype(np.int8)
+
+
+def _build(cp_model, q: TrainingQUBO, origin, hint: np.ndarray | None):
+    """The CP-SAT model of ``E(w)`` (module docstring); returns what :meth:`sample` needs."""
+    net = q.network
+    ni, edges, slices = net.n_inputs, net.edges, net.edge_slices()
+    # Unit tables: E is linear in (A, B, mu), and each table is an integer (docs/FORMULATION.md,
+    # "Collapsed energy": squared residuals, error counts, |z| rewards).
+    units = []
+    for a, b, m in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)):
+        G, Wt = q.settled_costs(a, b, m)
+        Gi = np.rint(G).astype(np.int64)
+        assert np.array_equal(Gi, G), "settled cost tables must be integers per unit coefficient"
+        units.append(Gi)
+    Wi = np.rint(Wt).astype(np.int64)
+    # size of each coefficient's contribution: Σ_{r,k} max_u |Σ_τ Wt·table|, and 1 per h_e
+    mags = [float(np.abs(np.einsum("rkt,ktu->rku", Wi, U)).max(axis=2).sum()) for U in units]
+    h = origin.h
+    coefs = np.concatenate([[origin.A, origin.B, origin.mu], h])
+    S, ints, scaling = _integer_scale(coefs, np.concatenate([mags, np.ones(len(h))]))
+    # |scaled model - S·E(w)| <= Σ_i |S·c_i - round(S·c_i)|·magnitude_i, for every w
+    err = [abs(Fraction(float(c)) * S - int(i)) for c, i in zip(coefs, ints)]
+    tol = float(sum(e * Fraction(m) for e, m in zip(err, mags + [1.0] * len(h))) / S)
+    Ai, Bi, mi = (int(v) for v in ints[:3])
+    hi = [int(v) for v in ints[3:]]
+    Gint = Ai * units[0] + Bi * units[1] + mi * units[2]            # (n_neurons, 2, Fmax + 1)
+
+    model = cp_model.CpModel()
+    xnor_at: list[tuple[Any, int, int, int]] = []     # (g, edge, source, row) for the hint
+    w = [model.new_bool_var(f"w{e}") for e in range(q.n_weights)]
+    xnor: dict[tuple[int, int], Any] = {}
+    groups: dict[tuple, dict] = {}          # (neuron, literal indices) -> shared instance
+    act: dict[tuple[int, int], Any] = {}    # (neuron, row) -> activation literal
+    n_rows = q.n_rows
+    for j in net.neurons:
+        k, F = j - ni, net.fan_in(j)
+        T = (F + 1) // 2                    # a = 1 iff z = 2u - F >= 0 iff u >= ceil(F/2)
+        clamped = q.x_ids[j] is None
+        row_cost = Wi[:, k, 0, None] * Gint[k, 0, : F + 1] + Wi[:, k, 1, None] * Gint[k, 1, : F + 1]
+        for r in range(n_rows):
+            lits = []
+            for e in range(slices[j].start, slices[j].stop):
+                s = int(edges[e, 0])
+                if s == BIAS:
+                    lits.append(w[e])
+                elif s < ni or q.x_ids[s] is None:          # input, or a clamped output: a constant
+                    on = q.X[r, s] if s < ni else q.x_fixed[s][r]
+                    lits.append(w[e] if on else w[e].negated())
+                else:                                       # g = XNOR(ω, a_s)
+                    a = act[(s, r)]
+                    key = (e, a.index)
+                    g = xnor.get(key)
+                    if g is None:
+                        g = model.new_bool_var(f"g{e}_{r}")
+                        model.add_bool_or([g.negated(), w[e].negated(), a])
+                        model.add_bool_or([g.negated(), w[e], a.negated()])
+                        model.add_bool_or([g, w[e], a])
+                        model.add_bool_or([g, w[e].negated(), a.negated()])
+                        xnor[key] = g
+                        xnor_at.append((g, e, s, r))
+                    lits.append(g)
+            key = (j, tuple(lit.index for lit in lits))
+            grp = groups.get(key)
+            if grp is None:
+                expr = sum(lits)
+                a = None
+                if not clamped:
+                    a = model.new_bool_var(f"a{j}_{r}")
+                    model.add(expr >= T).only_enforce_if(a)
+                    model.add(expr <= T - 1).only_enforce_if(a.negated())
+                grp = groups[key] = {"j": j, "r": r, "F": F, "T": T, "expr": expr, "a": a,
+                                     "table": np.zeros(F + 1, dtype=np.int64)}
+            grp["table"] += row_cost[r]
+            if not clamped:
+                act[(j, r)] = grp["a"]
+
+    # objective: Σ group costs + h·w, integers; the constant part stays in `offset`, and
+    # `floor` (a valid lower bound of the rest: every term at its smallest) backs up CP-SAT's bound
+    terms_v, terms_c, offset, floor = [], [], 0, 0
+    for grp in groups.values():
+        t, F, T, a = grp["table"], grp["F"], grp["T"], grp["a"]
+        lo = int(t.min())
+        if (t == t[0]).all():
+            offset += int(t[0])
+            continue
+        g = int(np.gcd.reduce(t - lo))
+        red = (t - lo) // g                              # cost = lo + g·red[u], red >= 0
+        offset += lo
+        if a is not None and (red[:T] == red[0]).all() and (red[T:] == red[T]).all():
+            # cost depends on the side only (e.g. the 0-1 loss): lo + g·(red_0 + (red_T - red_0)·a)
+            offset += g * int(red[0])
+            terms_v.append(a); terms_c.append(g * int(red[T] - red[0]))
+            floor += min(0, g * int(red[T] - red[0]))
+            continue
+        c = model.new_int_var(0, int(red.max()), f"c{grp['j']}_{grp['r']}")
+        terms_v.append(c); terms_c.append(g)
+        grp["c"], grp["red"] = c, red.tolist()
+        s0, s1 = np.diff(red[:T]), np.diff(red[T:])
+        if a is not None and (s0 == (s0[0] if len(s0) else 0)).all() and (s1 == (s1[0] if len(s1) else 0)).all():
+            # affine on each side of the threshold (e.g. the margin reward |z| = |2u - F|):
+            # two enforced linear equalities instead of an element (no encoding of u)
+            b0, b1 = (int(s0[0]) if len(s0) else 0), (int(s1[0]) if len(s1) else 0)
+            model.add(c == int(red[0]) + b0 * grp["expr"]).only_enforce_if(a.negated())
+            model.add(c == int(red[T]) + b1 * (grp["expr"] - T)).only_enforce_if(a)
+        else:                                            # general table: c = red[u]
+            u = model.new_int_var(0, F, f"u{grp['j']}_{grp['r']}")
+            model.add(u == grp["expr"])
+            model.add_element(u, grp["red"], c)
+            grp["u"] = u
+    for e, he in enumerate(hi):                          # h·w = h·(2ω - 1)
+        if he:
+            terms_v.append(w[e]); terms_c.append(2 * he)
+            offset -= he
+            floor += min(0, 2 * he)
+    model.minimize(cp_model.LinearExpr.weighted_sum(terms_v, terms_c))
+
+    if hint is not None:
+        Z, Aact = net.forward(q.X, hint, clamp=q.x_fixed)
+        for e in range(q.n_weights):
+            model.add_hint(w[e], bool(hint[e] > 0))
+        for grp in groups.values():
+            kk, r = grp["j"] - ni, grp["r"]
+            if grp["a"] is not None:
+                model.add_hint(grp["a"], bool(Aact[r, kk] > 0))
+            u = int((Z[r, kk] + grp["F"]) // 2)
+            if "u" in grp:
+                model.add_hint(grp["u"], u)
+            if "c" in grp:
+                model.add_hint(grp["c"], grp["red"][u])
+        for g, e, s, r in xnor_at:
+            model.add_hint(g, bool((hint[e] > 0) == (Aact[r, s - ni] > 0)))
+    return model, w, offset, floor, S, tol, scaling
