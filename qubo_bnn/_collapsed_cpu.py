@@ -128,9 +128,11 @@ def _propose(e, w, X, src, dst, thr, fixed, out_ptr, out_edge, G, Wt, u, a,
 
 @njit(cache=True, parallel=True)
 def anneal(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-           energies):
+           sweep0, energies):
     """Anneal the weights ``W`` (int8 ``(num_reads, n_weights)``, ±1) in place.
 
+    ``betas`` are the sweeps ``sweep0, sweep0 + 1, ...`` of the schedule (the random numbers
+    are keyed by the absolute sweep, so a schedule run in chunks gives the same result).
     ``energies[r]`` receives read ``r``'s final collapsed energy.
     """
     num_reads, E = W.shape
@@ -153,7 +155,7 @@ def anneal(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, b
                 de += -2.0 * h[e] * w[e]          # h·w with w -> -w
                 accept = de <= 0.0
                 if not accept and beta * de < MAX_BETA_DE:
-                    accept = uniform(key, rd, b, e) < np.exp(-beta * de)
+                    accept = uniform(key, rd, sweep0 + b, e) < np.exp(-beta * de)
                 if accept:
                     w[e] = -w[e]
                     for c in range(n_chg):

@@ -97,7 +97,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         sampler: a ``dimod.Sampler`` instance or a registry name (:mod:`qubo_bnn.samplers`).
         sampler_params: keyword arguments of ``sampler.sample`` (default
             :data:`DEFAULT_SAMPLE_PARAMS` for a registry name, none for an instance).
-        penalty: ``A``; ``None`` computes the exact-safe value (FORMULATION.md, Exactness).
+        penalty: ``A``; ``None`` computes the exact-safe value (docs/FORMULATION.md, Exactness).
         loss_weight: ``B``, weight of the 0-1 training loss.
         margin: ``mu``, weight of the margin reward (0 disables it).
         margin_neurons: where the margin is rewarded: ``"all"``, ``"hidden"``, ``"output"``.
@@ -258,7 +258,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                sampleset: dimod.SampleSet, h: np.ndarray | None) -> dict[str, Any]:
         """The best read of ``sampleset`` by true forward-pass training errors, ties by energy."""
         W = qubo.weights_from(sampleset)
-        # The network is its weights (FORMULATION.md, Decoding): judge reads by their true loss.
+        # The network is its weights (docs/FORMULATION.md, Decoding): judge reads by their true loss.
         errors = np.array([self._bit_errors(network, Xb, targets, w) for w in W])
         order = np.lexsort((sampleset.record.energy, errors))
         best = int(order[0])

@@ -46,6 +46,8 @@ __all__ = ["CollapsedSampler", "CollapsedModel"]
 
 DEVICES = ("cpu", "auto", "cuda")
 SCHEDULE_TYPES = ("geometric", "linear")
+CHUNK_SECONDS = 0.2
+"""Target wall time of one kernel call (the sampler answers Ctrl-C between calls)."""
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,15 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
         from ._collapsed_cpu import anneal
 
         self._last_device = "cpu"
-        anneal(W, *model.kernel_args, betas, key, energies)
+        # Run the schedule in chunks of about CHUNK_SECONDS, so Ctrl-C is answered between
+        # chunks; the result does not depend on the chunking (random numbers are keyed by sweep).
+        done, chunk = 0, 1
+        while done < len(betas):
+            t = time.perf_counter()
+            anneal(W, *model.kernel_args, betas[done: done + chunk], key, done, energies)
+            done += chunk
+            elapsed = time.perf_counter() - t
+            chunk = max(1, min(2 * chunk, int(chunk * CHUNK_SECONDS / max(elapsed, 1e-6))))
         return energies
 
 

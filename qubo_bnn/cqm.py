@@ -106,7 +106,7 @@ def training_cqm(q: TrainingQUBO, B: float = 1.0, mu: float = 0.0, h=None) -> di
     label_arr = np.asarray(labels, dtype=object)
     cqm = dimod.ConstrainedQuadraticModel()
     cqm.set_objective(_objective(q, B, mu, h))   # declares every variable, in label order
-    # sign consistency: Σ_k coef[r,k]·v[idx[r,k]] + const[r] = 0  (FORMULATION.md, Sign consistency)
+    # sign consistency: Σ_k coef[r,k]·v[idx[r,k]] + const[r] = 0  (docs/FORMULATION.md, Sign consistency)
     for j, (idx, coef, const) in q._residual_forms.items():
         lab = label_arr[idx]                                  # (n_rows, K) labels
         for r in range(idx.shape[0]):

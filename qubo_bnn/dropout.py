@@ -1,4 +1,4 @@
-"""Dropout-inspired linear weight penalties (FORMULATION.md, "Dropout-inspired regulariser").
+"""Dropout-inspired linear weight penalties (docs/FORMULATION.md, "Dropout-inspired regulariser").
 
 This is *our reading* of arXiv 2601.00449, not a reproduction of its code. Before the full
 network is trained, ``K = rounds`` reduced networks are trained one after the other:

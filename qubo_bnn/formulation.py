@@ -1,4 +1,4 @@
-"""The training QUBO of ``shared/FORMULATION.md``: network + data -> ``dimod.BinaryQuadraticModel``.
+"""The training QUBO of ``docs/FORMULATION.md``: network + data -> ``dimod.BinaryQuadraticModel``.
 
     H = A·P + B·L + mu·M + Σ_e h_e·w_e
 
@@ -72,7 +72,7 @@ def origin_of(bqm: dimod.BinaryQuadraticModel) -> Origin:
 
 
 def slack_coefficients(R: int) -> np.ndarray:
-    """Bounded-coefficient encoding of an integer in ``[0, R]`` (FORMULATION.md, Sign consistency).
+    """Bounded-coefficient encoding of an integer in ``[0, R]`` (docs/FORMULATION.md, Sign consistency).
 
     Coefficients ``1, 2, ..., 2^(K-2)`` and a last one ``R - (2^(K-1) - 1)``, ``K = ⌊log2 R⌋ + 1``;
     every value in ``[0, R]`` is reachable and none above. ``R = 0`` needs no bit.
@@ -104,7 +104,7 @@ def encode_slack(values: np.ndarray, coefs: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class NeuronEncoding:
-    """How neuron ``j``'s sign is encoded (FORMULATION.md, Sign consistency; margin variants).
+    """How neuron ``j``'s sign is encoded (docs/FORMULATION.md, Sign consistency; margin variants).
 
     Residual ``u - threshold·x - Σ ca·ta - Σ cb·tb - e = 0``, ``u`` the agreement count, so
     ``x = 1`` covers ``u ∈ [threshold, F]`` and ``x = 0`` covers ``u ∈ [0, R]``. The slack
@@ -324,7 +324,7 @@ class TrainingQUBO:
         self.n_variables = len(labels)
 
     def _state_terms(self) -> None:
-        """State every term of H once, as polynomials over the variable ids (FORMULATION.md)."""
+        """State every term of H once, as polynomials over the variable ids (docs/FORMULATION.md)."""
         net, n, Xb = self.network, self.n_rows, self.X
         cnt = self.row_counts.astype(np.float64)   # every term of a merged row counts its samples
         P, L, M = Polynomial(), Polynomial(), Polynomial()
@@ -334,7 +334,7 @@ class TrainingQUBO:
             enc = self.encodings[j]
             cols_i, cols_c = [], []
             const = np.zeros(n)
-            # agreement count u_j = Σ_e g_e (FORMULATION.md, Agreement count)
+            # agreement count u_j = Σ_e g_e (docs/FORMULATION.md, Agreement count)
             for e in range(slices[j].start, slices[j].stop):
                 s = int(net.edges[e, 0])
                 w = np.full(n, e, dtype=np.int64)
@@ -393,7 +393,7 @@ class TrainingQUBO:
 
         x = 1: |z| = base1 + 2t + 2e;  x = 0: |z| = base0 + 2(R - t). With t = ta + tb,
         reward = x·(base1 + 2ta + 2e) + (1 - x)·(base0 + 2a - 2ta); maximised over the split it
-        equals min(|z|, cap), and |z| untruncated (a = R; FORMULATION.md, Objective).
+        equals min(|z|, cap), and |z| untruncated (a = R; docs/FORMULATION.md, Objective).
         """
         cnt = self.row_counts.astype(np.float64)
         base = enc.base0 + 2 * enc.a                      # reward when x = 0 and ta = 0
@@ -429,7 +429,7 @@ class TrainingQUBO:
 
     # ------------------------------------------------------------------ the BQM
     def default_penalty(self, B: float = 1.0, mu: float = 0.0) -> float:
-        """Smallest safe ``A`` + 1 (FORMULATION.md, Exactness).
+        """Smallest safe ``A`` + 1 (docs/FORMULATION.md, Exactness).
 
         Fixing one sample's auxiliaries to its forward pass removes violations worth ``>= A``
         and changes its loss and margin terms by at most ``B·n_outputs + mu·Σ_j F_j`` (margin
@@ -516,7 +516,7 @@ class TrainingQUBO:
         return np.asarray(arr)[:, [pos[lb] for lb in self.labels]].astype(np.int8)
 
     def weights_from(self, samples) -> np.ndarray:
-        """``(n_reads, n_weights)`` weights in {-1, +1} read from samples (FORMULATION.md, Decoding)."""
+        """``(n_reads, n_weights)`` weights in {-1, +1} read from samples (docs/FORMULATION.md, Decoding)."""
         return (2 * self.states(samples)[:, : self.n_weights].astype(np.int8) - 1).astype(np.int8)
 
     def consistent_state(self, weights) -> np.ndarray:
@@ -568,7 +568,7 @@ class TrainingQUBO:
         """Energy of each row of ``W`` (weights ±1) with auxiliaries at :meth:`consistent_state`.
 
         Without hard fit or hard margins this is the minimum of the BQM over the auxiliaries,
-        ``B·L - mu·Σ reward + h·w`` (FORMULATION.md, Exactness), computed without sampling.
+        ``B·L - mu·Σ reward + h·w`` (docs/FORMULATION.md, Exactness), computed without sampling.
         """
         A = self.default_penalty(B, mu) if A is None else float(A)
         S = np.stack([self.consistent_state(w) for w in np.atleast_2d(W)])

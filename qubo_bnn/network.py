@@ -2,7 +2,7 @@
 
 Nodes are numbered: inputs are ``0 .. n_inputs-1`` and every neuron added gets the next
 integer. A neuron sums ``w_e * a_src`` over its incoming edges (a bias is an edge from a constant
-+1 node) and fires ``+1`` when that sum is ``>= 0`` (``sign(0) = +1``, FORMULATION.md "The
++1 node) and fires ``+1`` when that sum is ``>= 0`` (``sign(0) = +1``, docs/FORMULATION.md "The
 network"). Weights are ``±1``; edges are numbered in neuron order, sources in the order given,
 bias last.
 
@@ -130,7 +130,7 @@ class Network:
         return self._bias[neuron - self.n_inputs]
 
     def fan_in(self, neuron: int) -> int:
-        """Number of incoming edges, bias included (F_j in FORMULATION.md)."""
+        """Number of incoming edges, bias included (F_j in docs/FORMULATION.md)."""
         return len(self._sources[neuron - self.n_inputs]) + self._bias[neuron - self.n_inputs]
 
     @property

@@ -154,3 +154,17 @@ def test_registry_parameters_and_clear_errors():
         sampler.sample(q.to_bqm(), beta_range=(2.0, 1.0))
     with pytest.raises(ValueError, match="device"):
         CollapsedSampler(device="tpu")
+
+
+def test_chunked_schedule_gives_the_same_samples(monkeypatch):
+    """The sampler runs its schedule in chunks (Ctrl-C between them); chunking changes nothing."""
+    import qubo_bnn.collapsed as collapsed
+
+    net, X, t, q = _problem("two-outputs", n_rows=6)
+    bqm = q.to_bqm(mu=0.5)
+    runs = []
+    for seconds in (1e-9, 1e9):   # one sweep per call / doubling chunks
+        monkeypatch.setattr(collapsed, "CHUNK_SECONDS", seconds)
+        runs.append(CollapsedSampler().sample(bqm, num_reads=3, num_sweeps=30, seed=4))
+    assert np.array_equal(runs[0].record.sample, runs[1].record.sample)
+    assert np.array_equal(runs[0].record.energy, runs[1].record.energy)

@@ -57,7 +57,7 @@ def _expected(net, X, targets, w, B, mu, cap, margin_ids):
 @pytest.mark.parametrize("name", sorted(NETWORKS))
 @pytest.mark.parametrize("mu,cap,h", [(0.0, None, False), (0.5, None, False), (0.3, 2, True), (0.25, 3, False)])
 def test_min_over_auxiliaries_equals_loss_minus_margin(name, mu, cap, h):
-    """FORMULATION.md's exactness property, for every weight assignment."""
+    """docs/FORMULATION.md's exactness property, for every weight assignment."""
     net = NETWORKS[name]()
     rng = np.random.default_rng(len(name) + int(10 * mu))
     X = rng.integers(0, 2, (3, net.n_inputs))
