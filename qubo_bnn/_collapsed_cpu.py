@@ -90,6 +90,8 @@ def _propose(e, w, X, src, dst, thr, fixed, out_ptr, out_edge, G, Wt, u, a,
     w_new = -w[e]
     k0 = dst[e]
     s = src[e]
+    thr0 = thr[k0]
+    fixed0 = fixed[k0]
     n_chg = 0
     de = 0.0
     for r in range(R):
@@ -99,9 +101,28 @@ def _propose(e, w, X, src, dst, thr, fixed, out_ptr, out_edge, G, Wt, u, a,
             av = X[r, s]
         else:
             av = a[r, s - n_in]
-        du[k0] = w_new * av
+        # the flipped edge's own neuron: every row changes its count by one
+        uo = u[r, k0]
+        un = uo + w_new * av
+        de += Wt[r, k0, 0] * (G[k0, 0, un] - G[k0, 0, uo]) + Wt[r, k0, 1] * (G[k0, 1, un] - G[k0, 1, uo])
+        chg_r[n_chg] = r
+        chg_k[n_chg] = k0
+        chg_u[n_chg] = un
+        n_chg += 1
+        if fixed0:
+            continue
+        an = 1 if un >= thr0 else -1
+        if an == a[r, k0]:
+            continue
+        # its activation changed sign: settle the descendants in topological order
         kmax = k0
-        k = k0
+        for p in range(out_ptr[k0], out_ptr[k0 + 1]):
+            e2 = out_edge[p]
+            t = dst[e2]
+            du[t] += w[e2] * an
+            if t > kmax:
+                kmax = t
+        k = k0 + 1
         while k <= kmax:
             d = du[k]
             if d != 0:

@@ -154,9 +154,6 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         network, Xb, classes, targets = self.training_problem(X, y)
         sampler, params = self._sampler_and_params()
         h = self._weight_bias(network)
-        self.classes_ = classes
-        self.n_features_in_ = Xb.shape[1]
-        self.network_ = network
         info: dict[str, Any] = {}
         if self.dropout_rounds:
             from .dropout import dropout_penalties
@@ -165,8 +162,10 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 self, network, Xb, targets, sampler, params, h,
                 rounds=self.dropout_rounds, rate=self.dropout_rate, strength=self.dropout_strength,
                 seed=self.random_state, verbose=self.verbose)
-        self.weights_, train_info = self._train(network, Xb, targets, sampler, params, h)
-        self.fit_info_ = {**train_info, **info}
+        weights, train_info = self._train(network, Xb, targets, sampler, params, h)
+        # fitted state only after success: a failed refit leaves the previous fit intact
+        self.classes_, self.n_features_in_, self.network_ = classes, Xb.shape[1], network
+        self.weights_, self.fit_info_ = weights, {**train_info, **info}
         return self
 
     def training_problem(self, X, y) -> tuple[Network, np.ndarray, np.ndarray, np.ndarray]:

@@ -157,3 +157,21 @@ def test_collapsed_default_is_not_refined_again():
     X, _, y, _ = load_digits_task(classes=(3, 8), n_train=40, n_test=10)
     clf = BNNClassifier(sampler_params=FAST, random_state=0).fit(X, y)
     assert clf.fit_info_["sampler"] == "CollapsedSampler" and clf.fit_info_["refine_sweeps_run"] == 0
+
+
+def test_failed_refit_leaves_the_previous_fit_intact():
+    X, y = _planted()
+    clf = BNNClassifier(hidden_layer_sizes=(), sampler_params=FAST, random_state=0).fit(X, y)
+    before = (clf.classes_.copy(), clf.weights_.copy(), clf.predict(X))
+
+    class Failing(dimod.Sampler):
+        parameters, properties = {}, {}
+
+        def sample(self, bqm, **kw):
+            raise RuntimeError("sampler went away")
+
+    clf.set_params(sampler=Failing(), sampler_params=None)
+    with pytest.raises(RuntimeError, match="went away"):
+        clf.fit(X, np.where(y == 1, "b", "a"))          # new labels, failing sampler
+    assert np.array_equal(clf.classes_, before[0]) and np.array_equal(clf.weights_, before[1])
+    assert np.array_equal(clf.predict(X), before[2])
