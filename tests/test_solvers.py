@@ -187,7 +187,8 @@ def test_info_is_json_serialisable():
     assert info["beta_range"] == [0.1, 2.0]
     assert info["beta_schedule_type"] == "linear"
     assert info["algorithm"]
-    assert set(info["timing"]) == {"preprocessing_s", "sampling_s", "postprocessing_s"}
+    assert set(info["timing"]) == {"preprocessing_ns", "sampling_ns", "postprocessing_ns"}
+    assert all(isinstance(v, int) and v >= 0 for v in info["timing"].values())
 
 
 # ---------------------------------------------------------------- reproducibility
