@@ -2,7 +2,8 @@
 
     python benchmarks/bench_build.py [--sizes 100 300 1000] [--skip-pyqubo-above N]
 
-Same network and data for both builders; checks the two BQMs are identical.
+Same network and data for both builders; checks the two BQMs are identical. Also reports the
+size without merging duplicate input rows (``merge_duplicates=False``) beside the merged one.
 """
 from __future__ import annotations
 
@@ -25,10 +26,10 @@ def task(n_train: int):
     return "digits 0-9, 16-4-10", Network(16).dense(4).dense(10), X, (y[:, None] == range(10)).astype(int)
 
 
-def build(builder, net, X, t):
+def build(builder, net, X, t, merge=True):
     t0 = time.perf_counter()
-    bqm = TrainingQUBO(net, X, t, builder=builder).to_bqm()
-    return bqm, time.perf_counter() - t0
+    q = TrainingQUBO(net, X, t, builder=builder, merge_duplicates=merge)
+    return q.to_bqm(), time.perf_counter() - t0, q.n_rows
 
 
 def main():
@@ -36,18 +37,21 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 300, 1000])
     ap.add_argument("--skip-pyqubo-above", type=int, default=10**9)
     args = ap.parse_args()
-    print(f"{'task':22s} {'n':>5s} {'variables':>9s} {'couplings':>10s} {'numpy s':>8s} {'pyqubo s':>9s} "
-          f"{'ratio':>6s}")
+    print(f"{'task':22s} {'n':>5s} {'rows':>5s} {'unmerged vars/couplings':>24s} {'variables':>9s} "
+          f"{'couplings':>10s} {'numpy s':>8s} {'pyqubo s':>9s} {'ratio':>6s}")
     for n in args.sizes:
         name, net, X, t = task(n)
-        bqm, ns = build("numpy", net, X, t)
+        plain, _, _ = build("numpy", net, X, t, merge=False)
+        bqm, ns, rows = build("numpy", net, X, t)
         if n <= args.skip_pyqubo_above:
-            bqm2, ps = build("pyqubo", net, X, t)
+            bqm2, ps, _ = build("pyqubo", net, X, t)
             dimod.testing.assert_bqm_almost_equal(bqm, bqm2, places=6)
             extra = f"{ps:9.2f} {ps / ns:6.1f}"
         else:
             extra = f"{'skipped':>9s}"
-        print(f"{name:22s} {n:5d} {bqm.num_variables:9d} {bqm.num_interactions:10d} {ns:8.2f} {extra}", flush=True)
+        unmerged = f"{plain.num_variables}/{plain.num_interactions}"
+        print(f"{name:22s} {n:5d} {rows:5d} {unmerged:>24s} {bqm.num_variables:9d} {bqm.num_interactions:10d} "
+              f"{ns:8.2f} {extra}", flush=True)
 
 
 if __name__ == "__main__":

@@ -221,9 +221,21 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
         return sampleset
 
     def _anneal(self, model: CollapsedModel, W: np.ndarray, betas: np.ndarray, key: int) -> np.ndarray:
-        energies = np.empty(len(W))
-        device = self.device
-        if device != "cpu":
+        run = self._kernel(model)
+        # Run the schedule in chunks of about CHUNK_SECONDS, so Ctrl-C is answered between
+        # chunks; the result does not depend on the chunking (random numbers are keyed by sweep).
+        done, chunk = 0, 1
+        while done < len(betas):
+            t = time.perf_counter()
+            energies = run(W, betas[done: done + chunk], key, done)
+            done += chunk
+            elapsed = time.perf_counter() - t
+            chunk = max(1, min(2 * chunk, int(chunk * CHUNK_SECONDS / max(elapsed, 1e-6))))
+        return energies
+
+    def _kernel(self, model: CollapsedModel):
+        """``run(W, betas, key, sweep0) -> energies`` on this sampler's device (CPU fallback)."""
+        if self.device != "cpu":
             from solvers.sampler import _cuda_unusable
 
             problem = _cuda_unusable()
@@ -231,23 +243,20 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
                 from ._collapsed_cuda import anneal_cuda
 
                 self._last_device = "cuda"
-                return anneal_cuda(model, W, betas, key)
-            if device == "cuda":
+                return lambda W, betas, key, sweep0: anneal_cuda(model, W, betas, key, sweep0)
+            if self.device == "cuda":
                 warnings.warn(f"device='cuda' requested but {problem}; falling back to the CPU "
-                              "collapsed annealer", RuntimeWarning, stacklevel=3)
+                              "collapsed annealer", RuntimeWarning, stacklevel=4)
         from ._collapsed_cpu import anneal
 
         self._last_device = "cpu"
-        # Run the schedule in chunks of about CHUNK_SECONDS, so Ctrl-C is answered between
-        # chunks; the result does not depend on the chunking (random numbers are keyed by sweep).
-        done, chunk = 0, 1
-        while done < len(betas):
-            t = time.perf_counter()
-            anneal(W, *model.kernel_args, betas[done: done + chunk], key, done, energies)
-            done += chunk
-            elapsed = time.perf_counter() - t
-            chunk = max(1, min(2 * chunk, int(chunk * CHUNK_SECONDS / max(elapsed, 1e-6))))
-        return energies
+
+        def run(W, betas, key, sweep0):
+            out = np.empty(len(W))
+            anneal(W, *model.kernel_args, betas, key, sweep0, out)
+            return out
+
+        return run
 
 
 def _positive_int(name: str, value) -> int:

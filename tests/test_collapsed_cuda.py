@@ -1,0 +1,245 @@
+"""CollapsedSampler(device='cuda') and its kernel, ``qubo_bnn._collapsed_cuda``.
+
+The kernel tests need Numba-CUDA to run kernels: a GPU, or the simulator. Run without either
+(the normal test run), this file runs itself in a subprocess with ``NUMBA_ENABLE_CUDASIM=1``
+(:func:`test_cuda_tests_pass_under_simulator`; tiny instances, the simulator does ~10^4 simple
+operations per second and thread) and checks the CPU fallback. On a real GPU the kernel tests run
+directly (``python3 -m pytest tests/test_collapsed_cuda.py``).
+
+Coefficients are dyadic (``B = 1``, ``mu`` a multiple of 1/4, ``h`` multiples of 1/4, ``A``
+default), so every energy sum is exact and the GPU must reproduce the CPU kernel bit for bit.
+"""
+import os
+import re
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numba import config, cuda
+
+from qubo_bnn import Network, TrainingQUBO
+from qubo_bnn.collapsed import CollapsedModel, CollapsedSampler, beta_schedule
+
+ROOT = Path(__file__).resolve().parents[1]
+SIM = bool(config.ENABLE_CUDASIM)
+needs_cuda = pytest.mark.skipif(not cuda.is_available(),
+                                reason="no CUDA GPU (the simulator run covers these tests)")
+sim_only = pytest.mark.skipif(not SIM, reason="exact summation order holds in the simulator only")
+
+
+def skip_net() -> Network:
+    """Two outputs, a skip connection from an input, a neuron without bias."""
+    net = Network(3)
+    h1 = net.add_neuron([0, 1, 2])
+    h2 = net.add_neuron([0, 1], bias=False)
+    net.add_neuron([h1, h2, 2])      # output 1, reads input 2 directly
+    net.add_neuron([h1, 0])          # output 2
+    return net
+
+
+X5 = np.array([[1, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 0], [0, 0, 0]], dtype=np.int8)  # row 0 twice
+
+
+def problem(name):
+    """``(TrainingQUBO, coefficients)`` with dyadic coefficients; 3-4 distinct rows."""
+    rng = np.random.default_rng(len(name))
+    if name == "dense":
+        q = TrainingQUBO(Network(3).dense(2).dense(1), X5, np.array([1, 0, 1, 0, 1]))
+        coef = dict(B=1.0, mu=0.5)
+    elif name == "skip":
+        q = TrainingQUBO(skip_net(), X5[:4], np.array([[1, 0], [0, 1], [0, 0], [1, 1]]), margin_cap=1)
+        coef = dict(B=2.0, mu=0.25)
+    elif name == "hard_fit":  # duplicate row with conflicting targets: two rows, one infeasible
+        q = TrainingQUBO(Network(3).dense(2).dense(1), X5, np.array([1, 0, 0, 1, 1]), hard_fit=True)
+        coef = dict(B=1.0, mu=0.25)
+    else:
+        raise ValueError(name)
+    coef["h"] = 0.25 * rng.integers(-2, 3, q.n_weights)
+    return q, coef
+
+
+PROBLEMS = ["dense", "skip", "hard_fit"]
+BETAS = beta_schedule((0.3, 3.0), 3, "geometric")  # warm: the uniforms decide many proposals
+
+
+def initial_weights(q, reads, seed=0):
+    return np.random.default_rng(seed).choice(np.array([-1, 1], dtype=np.int8), (reads, q.n_weights))
+
+
+def cpu_anneal(model, W, betas, key, sweep0=0):
+    from qubo_bnn._collapsed_cpu import anneal
+
+    energies = np.empty(len(W))
+    anneal(W, *model.kernel_args, betas, key, sweep0, energies)
+    return energies
+
+
+# ---------------------------------------------------------------- kernel (GPU or simulator)
+
+@needs_cuda
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_kernel_bit_exact_with_cpu_kernel(name):
+    from qubo_bnn._collapsed_cuda import anneal_cuda
+
+    q, coef = problem(name)
+    model = CollapsedModel.from_problem(q, **coef)
+    W0 = initial_weights(q, 3)
+    W_cpu, W_gpu = W0.copy(), W0.copy()
+    e_cpu = cpu_anneal(model, W_cpu, BETAS, 2024)
+    e_gpu = anneal_cuda(model, W_gpu, BETAS, 2024)
+    np.testing.assert_array_equal(W_gpu, W_cpu)
+    np.testing.assert_array_equal(e_gpu, e_cpu)
+    assert e_gpu.dtype == np.float64 and e_gpu.shape == (3,)
+    assert not np.array_equal(W_cpu, W0)  # something happened
+    # the energies are those of the consistent QUBO states of the final weights
+    bqm = q.to_bqm(**coef)
+    states = np.stack([q.consistent_state(w) for w in W_gpu])
+    np.testing.assert_allclose(bqm.energies((states, q.labels)), e_gpu, rtol=0, atol=1e-9)
+
+
+@needs_cuda
+@pytest.mark.parametrize("threads", [1, 2, 8])  # 4 (the default here) is tested above
+def test_thread_count_changes_nothing(threads):
+    """Threads owning several rows, one row, or none (8 threads > 4 rows)."""
+    from qubo_bnn._collapsed_cuda import MAX_THREADS, anneal_cuda
+
+    if threads > MAX_THREADS:
+        pytest.skip(f"more than MAX_THREADS={MAX_THREADS}")
+    q, coef = problem("skip")
+    model = CollapsedModel.from_problem(q, **coef)
+    W_cpu, W_gpu = initial_weights(q, 2, seed=1), initial_weights(q, 2, seed=1)
+    e_cpu = cpu_anneal(model, W_cpu, BETAS, 7)
+    e_gpu = anneal_cuda(model, W_gpu, BETAS, 7, threads=threads)
+    np.testing.assert_array_equal(W_gpu, W_cpu)
+    np.testing.assert_array_equal(e_gpu, e_cpu)
+
+
+@needs_cuda
+@sim_only
+def test_one_thread_follows_cpu_order_for_any_coefficients():
+    """With one thread per block the additions happen in the CPU's order: exact for any floats."""
+    from qubo_bnn._collapsed_cuda import anneal_cuda
+
+    q = TrainingQUBO(Network(3).dense(2).dense(1), X5, np.array([1, 0, 1, 0, 1]))
+    coef = dict(B=1.1, mu=0.3, h=np.random.default_rng(3).normal(0, 0.3, q.n_weights))
+    model = CollapsedModel.from_problem(q, **coef)
+    W_cpu, W_gpu = initial_weights(q, 2, seed=2), initial_weights(q, 2, seed=2)
+    e_cpu = cpu_anneal(model, W_cpu, BETAS, 11)
+    e_gpu = anneal_cuda(model, W_gpu, BETAS, 11, threads=1)
+    np.testing.assert_array_equal(W_gpu, W_cpu)
+    np.testing.assert_array_equal(e_gpu, e_cpu)
+
+
+@needs_cuda
+def test_cold_schedule_and_rejections():
+    """A cold schedule (most proposals cut by MAX_BETA_DE or rejected) and a single sweep."""
+    from qubo_bnn._collapsed_cuda import anneal_cuda
+
+    q, coef = problem("dense")
+    model = CollapsedModel.from_problem(q, **coef)
+    for betas in (np.array([50.0, 100.0]), np.array([0.0])):
+        W_cpu, W_gpu = initial_weights(q, 2, seed=4), initial_weights(q, 2, seed=4)
+        e_cpu = cpu_anneal(model, W_cpu, betas, 5)
+        e_gpu = anneal_cuda(model, W_gpu, betas, 5)
+        np.testing.assert_array_equal(W_gpu, W_cpu)
+        np.testing.assert_array_equal(e_gpu, e_cpu)
+
+
+@needs_cuda
+def test_schedule_in_chunks_equals_one_call():
+    """``sweep0`` keys the uniforms by the absolute sweep, as in the CPU kernel."""
+    from qubo_bnn._collapsed_cuda import anneal_cuda
+
+    q, coef = problem("skip")
+    model = CollapsedModel.from_problem(q, **coef)
+    W_cpu, W_gpu = initial_weights(q, 2, seed=3), initial_weights(q, 2, seed=3)
+    e_cpu = cpu_anneal(model, W_cpu, BETAS, 8)
+    anneal_cuda(model, W_gpu, BETAS[:1], 8)
+    e_gpu = anneal_cuda(model, W_gpu, BETAS[1:], 8, 1)
+    np.testing.assert_array_equal(W_gpu, W_cpu)
+    np.testing.assert_array_equal(e_gpu, e_cpu)
+    W_cpu, W_gpu = initial_weights(q, 2, seed=3), initial_weights(q, 2, seed=3)
+    cpu_anneal(model, W_cpu, BETAS[2:], 8, 5)
+    anneal_cuda(model, W_gpu, BETAS[2:], 8, sweep0=5)
+    np.testing.assert_array_equal(W_gpu, W_cpu)
+
+
+@needs_cuda
+def test_bad_arguments():
+    from qubo_bnn._collapsed_cuda import anneal_cuda
+
+    q, coef = problem("dense")
+    model = CollapsedModel.from_problem(q, **coef)
+    with pytest.raises(ValueError, match="power of two"):
+        anneal_cuda(model, initial_weights(q, 1), BETAS, 0, threads=3)
+    with pytest.raises(ValueError, match="int8"):
+        anneal_cuda(model, initial_weights(q, 1).astype(np.int32), BETAS, 0)
+    assert anneal_cuda(model, initial_weights(q, 0), BETAS, 0).shape == (0,)
+
+
+@needs_cuda
+@pytest.mark.parametrize("name", ["dense", "hard_fit"])
+def test_sampler_cuda_equals_cpu(name):
+    q, coef = problem(name)
+    bqm = q.to_bqm(**coef)
+    kw = dict(num_reads=2, num_sweeps=3, seed=99)
+    gpu = CollapsedSampler(device="cuda").sample(bqm, **kw)
+    cpu = CollapsedSampler(device="cpu").sample(bqm, **kw)
+    assert gpu.info["device"] == "cuda" and cpu.info["device"] == "cpu"
+    assert gpu.info["beta_range"] == cpu.info["beta_range"]
+    np.testing.assert_array_equal(gpu.record.sample, cpu.record.sample)
+    np.testing.assert_array_equal(gpu.record.energy, cpu.record.energy)
+    if name == "dense":
+        auto = CollapsedSampler(device="auto").sample(bqm, num_reads=1, num_sweeps=1, seed=1)
+        assert auto.info["device"] == "cuda"
+
+
+# ---------------------------------------------------------------- without CUDA
+
+def test_cuda_unusable_falls_back_with_warning(monkeypatch):
+    import solvers.sampler as sampler_module
+
+    monkeypatch.setattr(sampler_module, "_cuda_unusable", lambda: "no CUDA GPU is visible to Numba")
+    q, coef = problem("dense")
+    bqm = q.to_bqm(**coef)
+    kw = dict(num_reads=2, num_sweeps=3, seed=1)
+    with pytest.warns(RuntimeWarning, match="no CUDA GPU is visible to Numba; falling back to the CPU"):
+        ss = CollapsedSampler(device="cuda").sample(bqm, **kw)
+    assert ss.info["device"] == "cpu"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auto = CollapsedSampler(device="auto").sample(bqm, **kw)  # no warning
+    assert auto.info["device"] == "cpu"
+    np.testing.assert_array_equal(auto.record.sample, ss.record.sample)
+
+
+@pytest.mark.skipif(cuda.is_available(), reason="CUDA (or its simulator) is usable here")
+def test_no_cuda_falls_back_with_warning():
+    q, coef = problem("dense")
+    bqm = q.to_bqm(**coef)
+    with pytest.warns(RuntimeWarning, match="falling back to the CPU collapsed annealer"):
+        ss = CollapsedSampler(device="cuda").sample(bqm, num_reads=2, num_sweeps=3, seed=1)
+    assert ss.info["device"] == "cpu"
+    want = CollapsedSampler(device="cpu").sample(bqm, num_reads=2, num_sweeps=3, seed=1)
+    np.testing.assert_array_equal(ss.record.sample, want.record.sample)
+
+
+# ---------------------------------------------------------------- the simulator run
+
+SIM_CHILD = "QUBO_BNN_COLLAPSED_CUDASIM_CHILD"
+
+
+@pytest.mark.skipif(SIM or bool(os.environ.get(SIM_CHILD)), reason="already in the simulator run")
+def test_cuda_tests_pass_under_simulator():
+    """Run this file with NUMBA_ENABLE_CUDASIM=1 in a fresh process."""
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1", PYTHONPATH=path, **{SIM_CHILD: "1"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    passed = re.search(r"(\d+) passed", proc.stdout)
+    assert passed and int(passed.group(1)) >= 13, proc.stdout[-2000:]  # kernel tests not skipped
