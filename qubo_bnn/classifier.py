@@ -107,7 +107,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         weight_bias: fixed linear penalties ``h`` on the weights (one per edge).
         dropout_rounds, dropout_rate, dropout_strength: the dropout-inspired scheme
             (:mod:`qubo_bnn.dropout`); ``dropout_rounds=0`` disables it.
-        refine_sweeps: with any sampler but the collapsed annealer, anneal the weights of
+        refine_sweeps: with any sampler but the collapsed annealer (and unless the sample set
+            says ``info["optimal"]``, as CP-SAT's does once proven), anneal the weights of
             its reads on the collapsed energy (:class:`~qubo_bnn.collapsed.CollapsedSampler`
             started from them) for this many sweeps, and keep the better network; 0 keeps the
             sampler's raw result. ``fit_info_`` reports the raw and refined figures apart, so
@@ -222,7 +223,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         self._say(f"sampled in {t2 - t1:.2f} s; best read {raw['read']}: energy {raw['energy']:.3f}, "
                   f"{raw['broken']} broken constraints, {raw['errors']} output errors on the training set")
         chosen, refined = raw, None
-        if self.refine_sweeps and not isinstance(sampler, CollapsedSampler):
+        # nothing to refine after the collapsed annealer itself or a proven optimum (cpsat)
+        if (self.refine_sweeps and not isinstance(sampler, CollapsedSampler)
+                and sampleset.info.get("optimal") is not True):
             # The network is its weights: anneal them from the sampler's best reads on the
             # collapsed energy (docs/FORMULATION.md, "Collapsed energy"); raw figures stay apart.
             starts = (sampleset.record.sample[raw["order"][:16]], sampleset.variables)
