@@ -29,6 +29,8 @@ from .validation import as_bits, check_labels
 
 MODEL_FORMAT = "qubo-bnn/classifier"
 MODEL_VERSION = 1
+MAX_MODEL_BYTES = 256 << 20
+"""Largest model file :meth:`BNNClassifier.load` reads."""
 
 DEFAULT_SAMPLE_PARAMS = {"num_reads": 16, "num_sweeps": 500}
 """``sample()`` parameters used with a registry sampler name when ``sampler_params`` is None."""
@@ -299,12 +301,16 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         """Read a model written by :meth:`save`; clear errors for missing or corrupt files."""
         path = os.fspath(path)
         try:
+            size = os.path.getsize(path)
+            if size > MAX_MODEL_BYTES:   # bounded before anything is read
+                raise ValueError(f"{path}: {size} bytes is larger than any qubo-bnn model "
+                                 f"(limit {MAX_MODEL_BYTES}); not a model file?")
             with open(path) as fh:
                 doc = json.load(fh)
         except FileNotFoundError:
             raise FileNotFoundError(f"model file {path!r} does not exist") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ValueError(f"{path}: not a qubo-bnn model (corrupt JSON: {exc})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise ValueError(f"{path}: not a qubo-bnn model (corrupt JSON: {type(exc).__name__})") from None
         if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
             raise ValueError(f"{path}: not a qubo-bnn model file (format should be {MODEL_FORMAT!r})")
         if doc.get("version") != MODEL_VERSION:

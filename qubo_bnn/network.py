@@ -29,6 +29,13 @@ BIAS = -1
 FORMAT = "qubo-bnn/network"
 FORMAT_VERSION = 1
 
+MAX_INPUTS = 1 << 20
+"""Largest ``n_inputs`` accepted (checked before anything is allocated)."""
+MAX_NEURONS = 1 << 16
+"""Most neurons a network (or a spec read from a file) may have."""
+MAX_EDGES = 1 << 24
+"""Most edges (weights) a spec read from a file may have."""
+
 
 class Network:
     """A binary neural network of arbitrary (acyclic) topology.
@@ -44,11 +51,13 @@ class Network:
     def __init__(self, n_inputs: int):
         if isinstance(n_inputs, bool) or not isinstance(n_inputs, (int, np.integer)) or n_inputs < 1:
             raise ValueError(f"n_inputs must be a positive integer, got {n_inputs!r}")
+        if n_inputs > MAX_INPUTS:
+            raise ValueError(f"n_inputs = {n_inputs} exceeds the limit of {MAX_INPUTS} inputs")
         self.n_inputs = int(n_inputs)
         self._sources: list[list[int]] = []
         self._bias: list[bool] = []
         self._outputs: list[int] | None = None
-        self._last_layer: list[int] = list(range(self.n_inputs))
+        self._last_layer: list[int] | None = None   # None: the inputs
         self._cache: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ building
@@ -63,6 +72,8 @@ class Network:
             (3, 4)
         """
         node = self.n_inputs + len(self._sources)
+        if len(self._sources) >= MAX_NEURONS:
+            raise ValueError(f"a network may have at most {MAX_NEURONS} neurons")
         srcs = self._check_sources(sources, node, allow_forward=False)
         self._sources.append(srcs)
         self._bias.append(bool(bias))
@@ -78,7 +89,9 @@ class Network:
         """
         if isinstance(width, bool) or not isinstance(width, (int, np.integer)) or width < 1:
             raise ValueError(f"layer width must be a positive integer, got {width!r}")
-        srcs = list(self._last_layer if sources is None else sources)
+        if sources is None:
+            sources = range(self.n_inputs) if self._last_layer is None else self._last_layer
+        srcs = list(sources)
         layer = [self.add_neuron(srcs, bias=bias) for _ in range(int(width))]
         self._last_layer = layer
         return self
@@ -251,6 +264,12 @@ class Network:
         neurons = spec["neurons"]
         if not isinstance(neurons, list) or not neurons:
             raise ValueError("network spec: 'neurons' must be a non-empty list")
+        if len(neurons) > MAX_NEURONS:
+            raise ValueError(f"network spec: {len(neurons)} neurons exceed the limit of {MAX_NEURONS}")
+        n_edges = sum(len(nd["sources"]) if isinstance(nd, dict) and isinstance(nd.get("sources"), list) else 0
+                      for nd in neurons)
+        if n_edges > MAX_EDGES:
+            raise ValueError(f"network spec: {n_edges} edges exceed the limit of {MAX_EDGES}")
         n_nodes = net.n_inputs + len(neurons)
         raw = []
         for k, nd in enumerate(neurons):

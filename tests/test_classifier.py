@@ -175,3 +175,10 @@ def test_failed_refit_leaves_the_previous_fit_intact():
         clf.fit(X, np.where(y == 1, "b", "a"))          # new labels, failing sampler
     assert np.array_equal(clf.classes_, before[0]) and np.array_equal(clf.weights_, before[1])
     assert np.array_equal(clf.predict(X), before[2])
+
+
+def test_load_refuses_deeply_nested_json_cleanly(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ValueError, match="corrupt JSON"):
+        BNNClassifier.load(path)

@@ -73,3 +73,15 @@ def test_errors():
         net.forward(np.zeros((3, 3)), np.ones(3))
     with pytest.raises(ValueError, match="weights must have shape"):
         net.forward(np.zeros((3, 2)), np.ones(4))
+
+
+def test_sizes_are_bounded_before_allocation():
+    from qubo_bnn.network import MAX_INPUTS, MAX_NEURONS
+
+    with pytest.raises(ValueError, match="exceeds the limit"):
+        Network(10**9)                       # would allocate gigabytes if not refused first
+    with pytest.raises(ValueError, match="exceeds the limit"):
+        Network.from_dict({"n_inputs": MAX_INPUTS + 1, "neurons": [{"sources": [0]}]})
+    with pytest.raises(ValueError, match="neurons exceed"):
+        Network.from_dict({"n_inputs": 1, "neurons": [{"sources": [0]}] * (MAX_NEURONS + 1)})
+    assert Network(3).dense(2).n_weights == 8   # the first dense layer still reads the inputs
