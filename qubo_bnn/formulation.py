@@ -156,6 +156,52 @@ def settle_auxiliaries(enc: NeuronEncoding, u: np.ndarray, x: np.ndarray):
     return e, t, ta
 
 
+BYTES_PER_COUPLING = 500
+"""Peak build memory per coupling of the numpy builder: 160-460 bytes measured (tracemalloc) on
+digits tasks, with a margin."""
+
+
+class QUBOTooLargeError(ValueError):
+    """The training QUBO would not fit the memory limit; raised before anything large is built."""
+
+
+def memory_limit() -> int:
+    """Default build-memory limit: half of the memory available now (``/proc/meminfo``), or 8 GiB."""
+    try:
+        with open("/proc/meminfo") as fh:
+            info = dict(line.split(":", 1) for line in fh)
+        return int(info["MemAvailable"].split()[0]) * 1024 // 2
+    except (OSError, KeyError, ValueError):
+        return 8 << 30
+
+
+def estimate_size(network: Network, n_rows: int, hard_fit: bool = False) -> tuple[int, int, int]:
+    """``(variables, couplings, bytes)``: an upper estimate of the training QUBO of ``network``
+    on ``n_rows`` distinct rows and of its peak build memory, computed without building it.
+
+    Per row and neuron: ``x``, at most ``⌊log2(F/2)⌋ + 3`` slack and tie bits, one ``y`` per edge
+    from a neuron. The squared residual couples each of those to the neuron's ``F`` weights and
+    to each other; weight-weight pairs are shared by all rows (docs/FORMULATION.md, "Sign
+    consistency").
+
+    Example:
+        >>> estimate_size(Network(16).dense(4).dense(1), 42)[:2]
+        (1627, 27812)
+    """
+    outs = set(network.outputs)
+    per_row_vars, per_row_pairs, shared_pairs = 0, 0, 0
+    for j in network.neurons:
+        F = network.fan_in(j)
+        ny = sum(1 for s in network.sources(j) if s >= network.n_inputs)
+        aux = (0 if (hard_fit and j in outs) else 1) + (F // 2).bit_length() + 2 + ny
+        per_row_vars += aux
+        per_row_pairs += aux * F + aux * (aux - 1) // 2 + 2 * ny   # with weights, among themselves, AND
+        shared_pairs += F * (F - 1) // 2
+    variables = network.n_weights + n_rows * per_row_vars
+    couplings = shared_pairs + n_rows * per_row_pairs
+    return variables, couplings, couplings * BYTES_PER_COUPLING + variables * 64
+
+
 def _encoding(neuron: int, F: int, hard_margin: int, cap: int | None, reward: bool) -> NeuronEncoding:
     if hard_margin > F:
         raise ValueError(f"neuron {neuron}: a hard margin |z| >= {hard_margin} is impossible with fan-in {F}; "
@@ -193,6 +239,8 @@ class TrainingQUBO:
             the loss by the row's count of each target, the penalties and margin by its count.
             For every weight assignment the minimum over the auxiliaries is unchanged
             (docs/FORMULATION.md, "Duplicate rows"); the QUBO shrinks.
+        max_bytes: refuse (:class:`QUBOTooLargeError`, before building) a QUBO whose
+            :func:`estimate_size` exceeds this many bytes; ``None``: :func:`memory_limit`.
         builder: ``"numpy"`` (vectorised) or ``"pyqubo"`` (PyQUBO compile; same BQM).
 
     Attributes:
@@ -209,7 +257,8 @@ class TrainingQUBO:
 
     def __init__(self, network: Network, X, targets, *, hard_fit: bool = False,
                  margin_neurons: str | Iterable[int] = "all", margin_cap: int | None = None,
-                 min_output_margin: int = 0, merge_duplicates: bool = True, builder: str = "numpy"):
+                 min_output_margin: int = 0, merge_duplicates: bool = True, builder: str = "numpy",
+                 max_bytes: int | None = None):
         if not isinstance(network, Network):
             raise TypeError(f"network must be a qubo_bnn.Network, got {type(network).__name__}")
         network.validate()
@@ -239,6 +288,15 @@ class TrainingQUBO:
         self.margin_cap = None if margin_cap is None else int(margin_cap)
         self.min_output_margin = int(min_output_margin)
         self.builder = builder
+        variables, couplings, need = estimate_size(network, len(self.X), self.hard_fit)
+        limit = memory_limit() if max_bytes is None else int(max_bytes)
+        if need > limit:
+            raise QUBOTooLargeError(
+                f"this training QUBO would have about {variables:,} variables and {couplings:,} couplings "
+                f"({self.n_samples:,} samples in {len(self.X):,} distinct rows), about {need / 2**30:.1f} GiB to "
+                f"build; the limit is {limit / 2**30:.1f} GiB (max_bytes, default half the available memory). "
+                "Use fewer training samples or a smaller network, binarise so that more rows coincide "
+                "(duplicate rows are merged), or use a machine with more memory")
         self._layout()
         self._state_terms()
         self._model = self._compile_pyqubo() if builder == "pyqubo" else None

@@ -207,3 +207,36 @@ def test_merged_rows_keep_every_minimum_over_the_auxiliaries(kw):
         assert got == pytest.approx(min_over_free_variables(bp, fixed))
         if not kw.get("hard_fit"):   # hard fit: infeasible weights pay penalties instead
             assert got == pytest.approx(_expected(net, X, t, w, 1.0, 0.5, kw.get("margin_cap"), net.neurons))
+
+
+@pytest.mark.parametrize("name", sorted(NETWORKS))
+@pytest.mark.parametrize("kw", [{}, {"margin_cap": 2}, {"hard_fit": True}, {"min_output_margin": 1}])
+def test_size_estimate_bounds_the_built_qubo(name, kw):
+    from qubo_bnn.formulation import estimate_size
+
+    net = NETWORKS[name]()
+    rng = np.random.default_rng(1)
+    X, t = rng.integers(0, 2, (12, net.n_inputs)), rng.integers(0, 2, (12, len(net.outputs)))
+    q = TrainingQUBO(net, X, t, **kw)
+    bqm = q.to_bqm(mu=0.5)
+    variables, couplings, _ = estimate_size(net, q.n_rows, q.hard_fit)
+    assert bqm.num_variables <= variables <= 3 * bqm.num_variables   # tiny nets: loose but safe
+    assert bqm.num_interactions <= couplings
+
+
+def test_oversized_qubo_is_refused_before_building():
+    import tracemalloc
+
+    from qubo_bnn.formulation import QUBOTooLargeError, estimate_size
+
+    net = Network(16).dense(4).dense(1)
+    rng = np.random.default_rng(0)
+    X, t = rng.integers(0, 2, (300, 16)), rng.integers(0, 2, 300)
+    need = estimate_size(net, len(np.unique(X, axis=0)))[2]
+    with pytest.raises(QUBOTooLargeError, match=r"would have about .* variables .* fewer training samples"):
+        TrainingQUBO(net, X, t, max_bytes=need - 1)
+    tracemalloc.start()
+    TrainingQUBO(net, X, t, max_bytes=need).to_bqm()       # just fits: builds
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak <= need
