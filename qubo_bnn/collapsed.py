@@ -192,13 +192,18 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or not 0 <= seed < 2**32):
             raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-        parsed = self.parse_initial_states(bqm, initial_states=initial_states,
-                                           initial_states_generator=initial_states_generator,
-                                           num_reads=num_reads, seed=seed)
-        W = q.weights_from(parsed.initial_states).astype(np.int8)
-        model = CollapsedModel.from_problem(q, origin.A, origin.B, origin.mu, origin.h)
         key = int(np.random.randint(2**32, dtype=np.uint64)) if seed is None else int(seed)
         rng = np.random.default_rng(key)
+        if initial_states is None and initial_states_generator == "random":
+            # only the weights matter: draw them directly (dimod would draw every variable)
+            n = 1 if num_reads is None else _positive_int("num_reads", num_reads)
+            W = rng.choice(np.array([-1, 1], dtype=np.int8), (n, q.n_weights))
+        else:
+            parsed = self.parse_initial_states(bqm, initial_states=initial_states,
+                                               initial_states_generator=initial_states_generator,
+                                               num_reads=num_reads, seed=seed)
+            W = q.weights_from(parsed.initial_states).astype(np.int8)
+        model = CollapsedModel.from_problem(q, origin.A, origin.B, origin.mu, origin.h)
         if beta_range is None:
             beta_range = model.default_beta_range(rng)
         beta_range = _check_beta_range(beta_range)
@@ -206,7 +211,7 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
         t1 = time.perf_counter_ns()
         energies = self._anneal(model, W, betas, key)
         t2 = time.perf_counter_ns()
-        states = np.stack([q.consistent_state(w) for w in W])
+        states = q.consistent_state(W)
         sampleset = dimod.SampleSet.from_samples_bqm((states, q.labels), bqm)
         # the kernel's energies and the BQM's must agree: the BQM is the one to_bqm emitted.
         # The BQM's own rounding grows with the size of its biases, so the tolerance does too.

@@ -584,29 +584,32 @@ class TrainingQUBO:
         fires (:func:`settle_auxiliaries`), so the energy of this state is the minimum over the
         auxiliaries whenever the network satisfies the hard constraints (always, without hard
         fit or hard margins). Under hard fit the outputs hold their targets, also as inputs of
-        later neurons.
+        later neurons. ``weights`` ``(n_weights,)`` gives one state, ``(k, n_weights)`` ``k``.
         """
         net = self.network
-        Z, A = net.forward(self.X, weights, clamp=self.x_fixed)
-        w01 = (check_weights(weights, self.n_weights) > 0).astype(np.int8)
-        state = np.zeros(self.n_variables, dtype=np.int8)
-        state[: self.n_weights] = w01
+        single = np.ndim(weights) == 1
+        W = check_weights(np.atleast_2d(weights), self.n_weights, batch=True)
+        Z, A = net.forward(self.X, W, clamp=self.x_fixed)          # (k, rows, neurons)
+        k = W.shape[0]
+        w01 = (W > 0).astype(np.int8)
+        state = np.zeros((k, self.n_variables), dtype=np.int8)
+        state[:, : self.n_weights] = w01
         xbits = {}
         for j in net.neurons:
             col = j - net.n_inputs
-            x = (A[:, col] > 0).astype(np.int8)
+            x = (A[:, :, col] > 0).astype(np.int8)
             if self.x_ids[j] is not None:
-                state[self.x_ids[j]] = x
+                state[:, self.x_ids[j]] = x
             xbits[j] = x
             enc = self.encodings[j]
-            e, t, ta = settle_auxiliaries(enc, (Z[:, col] + net.fan_in(j)) // 2, x)   # z = 2u - F
+            e, t, ta = settle_auxiliaries(enc, (Z[:, :, col] + net.fan_in(j)) // 2, x)   # z = 2u - F
             if enc.tie:
-                state[self.e_ids[j]] = e
-            state[self.ta_ids[j]] = encode_slack(ta, enc.ca)
-            state[self.tb_ids[j]] = encode_slack(t - ta, enc.cb)
+                state[:, self.e_ids[j]] = e
+            state[:, self.ta_ids[j]] = encode_slack(ta.ravel(), enc.ca).reshape(k, self.n_rows, -1)
+            state[:, self.tb_ids[j]] = encode_slack((t - ta).ravel(), enc.cb).reshape(k, self.n_rows, -1)
         for e, ids in self.y_ids.items():
-            state[ids] = w01[e] * xbits[int(net.edges[e, 0])]
-        return state
+            state[:, ids] = w01[:, e: e + 1] * xbits[int(net.edges[e, 0])]
+        return state[0] if single else state
 
     def energy_split(self, samples, h=None) -> dict[str, np.ndarray]:
         """Per read, the value of each component ``P, L, M`` and of ``Σ h·w`` (unweighted).
@@ -629,7 +632,7 @@ class TrainingQUBO:
         ``B·L - mu·Σ reward + h·w`` (docs/FORMULATION.md, Exactness), computed without sampling.
         """
         A = self.default_penalty(B, mu) if A is None else float(A)
-        S = np.stack([self.consistent_state(w) for w in np.atleast_2d(W)])
+        S = self.consistent_state(np.atleast_2d(W))
         split = self.energy_split(S, h)
         return A * split["penalty"] + B * split["loss"] + mu * split["margin"] + split["h_term"]
 

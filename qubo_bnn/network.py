@@ -201,31 +201,36 @@ class Network:
 
         Args:
             X: ``(n_samples, n_inputs)`` binary inputs, {0, 1} or {-1, +1}.
-            weights: ``(n_weights,)`` weights in {-1, +1} (or bits {0, 1}, read as ``2b - 1``).
+            weights: ``(n_weights,)`` weights in {-1, +1} (or bits {0, 1}, read as ``2b - 1``),
+                or ``(k, n_weights)``: ``k`` weight vectors at once.
             clamp: optional ``{neuron: (n_samples,) bits}``: activations held at these values
                 whatever their pre-activation (the outputs of a hard-fit QUBO).
 
         Returns:
-            ``(Z, A)``: both ``(n_samples, n_neurons)``, columns in neuron order; ``Z`` integer
-            pre-activations, ``A`` activations in {-1, +1} with ``sign(0) = +1``.
+            ``(Z, A)``: both ``(n_samples, n_neurons)`` (``(k, n_samples, n_neurons)`` for ``k``
+            weight vectors), columns in neuron order; ``Z`` integer pre-activations, ``A``
+            activations in {-1, +1} with ``sign(0) = +1``.
         """
         from .validation import as_spins, check_weights
 
         S = as_spins(X, n_features=self.n_inputs)
-        w = check_weights(weights, self.n_weights)
-        n = S.shape[0]
-        act = np.empty((n, self.n_inputs + self.n_neurons), dtype=np.int64)
-        act[:, : self.n_inputs] = S
-        Z = np.empty((n, self.n_neurons), dtype=np.int64)
+        single = np.ndim(weights) == 1
+        W = check_weights(np.atleast_2d(weights), self.n_weights, batch=True)
+        k, n = W.shape[0], S.shape[0]
+        act = np.empty((k, n, self.n_inputs + self.n_neurons), dtype=np.int64)
+        act[:, :, : self.n_inputs] = S
+        Z = np.empty((k, n, self.n_neurons), dtype=np.int64)
         for j, sl in self.edge_slices().items():
             srcs = self.sources(j)
-            wj = w[sl]
-            z = act[:, srcs] @ wj[: len(srcs)]
+            wj = W[:, sl]
+            z = np.einsum("kns,ks->kn", act[:, :, srcs], wj[:, : len(srcs)])
             if self.has_bias(j):
-                z = z + wj[-1]
-            Z[:, j - self.n_inputs] = z
-            act[:, j] = np.where(z >= 0, 1, -1) if not clamp or j not in clamp else 2 * clamp[j].astype(np.int64) - 1
-        return Z, act[:, self.n_inputs:].astype(np.int8)
+                z = z + wj[:, -1:]
+            Z[:, :, j - self.n_inputs] = z
+            act[:, :, j] = (np.where(z >= 0, 1, -1) if not clamp or j not in clamp
+                            else 2 * clamp[j].astype(np.int64) - 1)
+        A = act[:, :, self.n_inputs:].astype(np.int8)
+        return (Z[0], A[0]) if single else (Z, A)
 
     def predict_outputs(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Activations (±1) of the output neurons, ``(n_samples, n_outputs)``."""

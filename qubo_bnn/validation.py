@@ -45,10 +45,12 @@ def as_spins(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
     return (2 * as_bits(X, n_features, name).astype(np.int8) - 1).astype(np.int8)
 
 
-def check_weights(weights, n_weights: int) -> np.ndarray:
-    """Weights as int64 spins; accepts {-1, +1} or bits {0, 1}."""
+def check_weights(weights, n_weights: int, batch: bool = False) -> np.ndarray:
+    """Weights as int64 spins; accepts {-1, +1} or bits {0, 1}; ``batch``: rows of weights."""
     w = np.asarray(weights)
-    if w.shape != (n_weights,):
+    if batch and (w.ndim != 2 or w.shape[1] != n_weights):
+        raise ValueError(f"weights must have shape (n, {n_weights}), got {w.shape}")
+    if not batch and w.shape != (n_weights,):
         raise ValueError(f"weights must have shape ({n_weights},), got {w.shape}")
     if np.isin(w, (-1, 1)).all():
         return w.astype(np.int64)
