@@ -16,21 +16,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
+from solvers import _hash
+
 # A proposal with beta * dE above this (acceptance < 6e-20) is rejected without a draw, as in
 # dwave-samplers.
 MAX_BETA_DE = 44.36142
-_MASK32 = 0xFFFFFFFF
 
 
-@njit(cache=True, inline="always")
-def mix32(x):
-    """32-bit avalanche hash of ``x < 2**32`` (kept in uint64; no product overflows)."""
-    x ^= x >> uint64(16)
-    x = (x * uint64(0x7FEB352D)) & uint64(_MASK32)
-    x ^= x >> uint64(15)
-    x = (x * uint64(0x846CA68B)) & uint64(_MASK32)
-    x ^= x >> uint64(16)
-    return x
+mix32 = njit(cache=True, inline="always")(_hash.mix32)
 
 
 @njit(cache=True, inline="always")
@@ -82,6 +75,26 @@ def _energy(w, u, G, Wt, h):
 
 
 @njit(cache=True)
+def _scratch(R, J):
+    """One read's state ``u``, ``a`` and the scratch of :func:`_propose`."""
+    return (np.zeros((R, J), dtype=np.int32), np.zeros((R, J), dtype=np.int8), np.zeros(J, dtype=np.int32),
+            np.empty(R * J, dtype=np.int32), np.empty(R * J, dtype=np.int32), np.empty(R * J, dtype=np.int32))
+
+
+@njit(cache=True, inline="always")
+def _push(k, an, kmax, w, dst, out_ptr, out_edge, du):
+    """Neuron ``k``'s activation became ``an``: each edge ``e2`` leaving it changes its target's
+    count by ``w[e2]·an``. Returns the largest neuron index touched so far."""
+    for p in range(out_ptr[k], out_ptr[k + 1]):
+        e2 = out_edge[p]
+        t = dst[e2]
+        du[t] += w[e2] * an
+        if t > kmax:
+            kmax = t
+    return kmax
+
+
+@njit(cache=True)
 def _propose(e, w, X, src, dst, thr, fixed, out_ptr, out_edge, G, Wt, u, a,
              du, chg_r, chg_k, chg_u):
     """Energy change of flipping weight ``e``; the changed counts go to ``chg_*``."""
@@ -115,13 +128,7 @@ def _propose(e, w, X, src, dst, thr, fixed, out_ptr, out_edge, G, Wt, u, a,
         if an == a[r, k0]:
             continue
         # its activation changed sign: settle the descendants in topological order
-        kmax = k0
-        for p in range(out_ptr[k0], out_ptr[k0 + 1]):
-            e2 = out_edge[p]
-            t = dst[e2]
-            du[t] += w[e2] * an
-            if t > kmax:
-                kmax = t
+        kmax = _push(k0, an, k0, w, dst, out_ptr, out_edge, du)
         k = k0 + 1
         while k <= kmax:
             d = du[k]
@@ -137,12 +144,7 @@ def _propose(e, w, X, src, dst, thr, fixed, out_ptr, out_edge, G, Wt, u, a,
                 if not fixed[k]:
                     an = 1 if un >= thr[k] else -1
                     if an != a[r, k]:
-                        for p in range(out_ptr[k], out_ptr[k + 1]):
-                            e2 = out_edge[p]
-                            t = dst[e2]
-                            du[t] += w[e2] * an
-                            if t > kmax:
-                                kmax = t
+                        kmax = _push(k, an, kmax, w, dst, out_ptr, out_edge, du)
             k += 1
     return de, n_chg
 
@@ -161,12 +163,7 @@ def anneal(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, b
     J = thr.shape[0]
     for rd in prange(num_reads):
         w = W[rd]
-        u = np.zeros((R, J), dtype=np.int32)
-        a = np.zeros((R, J), dtype=np.int8)
-        du = np.zeros(J, dtype=np.int32)
-        chg_r = np.empty(R * J, dtype=np.int32)
-        chg_k = np.empty(R * J, dtype=np.int32)
-        chg_u = np.empty(R * J, dtype=np.int32)
+        u, a, du, chg_r, chg_k, chg_u = _scratch(R, J)
         _forward(w, X, src, dst, thr, fixed, fixed_act, u, a)
         for b in range(betas.shape[0]):
             beta = betas[b]
@@ -194,12 +191,7 @@ def flip_deltas(w, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt,
     R = X.shape[0]
     J = thr.shape[0]
     E = w.shape[0]
-    u = np.zeros((R, J), dtype=np.int32)
-    a = np.zeros((R, J), dtype=np.int8)
-    du = np.zeros(J, dtype=np.int32)
-    chg_r = np.empty(R * J, dtype=np.int32)
-    chg_k = np.empty(R * J, dtype=np.int32)
-    chg_u = np.empty(R * J, dtype=np.int32)
+    u, a, du, chg_r, chg_k, chg_u = _scratch(R, J)
     _forward(w, X, src, dst, thr, fixed, fixed_act, u, a)
     out = np.empty(E)
     for e in range(E):

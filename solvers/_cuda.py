@@ -38,6 +38,7 @@ import math
 import numpy as np
 from numba import config, cuda, float64, uint64
 
+from ._hash import mix32
 from ._ising import IsingCSR
 
 THREADS_PER_BLOCK = 16 if config.ENABLE_CUDASIM else 256  # a power of two
@@ -48,19 +49,7 @@ _MAX_BETA_DE = 44.36142
 _MASK32 = 0xFFFFFFFF
 
 
-@cuda.jit(device=True, inline=True)
-def _mix32(x):
-    """32-bit integer hash (an avalanche finaliser) of ``x < 2**32``, in uint64.
-
-    Every product stays below 2**64, so the simulator's numpy scalars never
-    overflow.
-    """
-    x ^= x >> uint64(16)
-    x = (x * uint64(0x7FEB352D)) & uint64(_MASK32)
-    x ^= x >> uint64(15)
-    x = (x * uint64(0x846CA68B)) & uint64(_MASK32)
-    x ^= x >> uint64(16)
-    return x
+_mix32 = cuda.jit(device=True, inline=True)(mix32)
 
 
 @cuda.jit(device=True, inline=True)

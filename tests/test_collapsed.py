@@ -7,6 +7,7 @@ import numba
 import numpy as np
 import pytest
 
+from networks import NETWORKS
 from oracles import forward_numpy, min_over_free_variables
 from qubo_bnn.collapsed import CollapsedModel, CollapsedSampler
 from qubo_bnn.formulation import TrainingQUBO
@@ -14,24 +15,7 @@ from qubo_bnn.network import Network
 from qubo_bnn.samplers import make_sampler
 
 
-def _skip_net():
-    net = Network(3)
-    h1 = net.add_neuron([0, 1])                 # F = 3
-    h2 = net.add_neuron([1, 2, h1], bias=False)  # F = 3, hidden -> hidden
-    net.add_neuron([h1, h2, 0])                 # F = 4 (even), skip from input 0
-    return net
-
-
-def _two_outputs():
-    net = Network(2)
-    h = net.add_neuron([0, 1], bias=False)      # F = 2 (even)
-    net.add_neuron([h, 0])
-    net.add_neuron([h], bias=True)
-    return net
-
-
-NETS = {"perceptron-even": lambda: Network(3).dense(1), "skip": _skip_net, "two-outputs": _two_outputs,
-        "dense-2-2-1": lambda: Network(2).dense(2, bias=False).dense(1)}
+NETS = {k: NETWORKS[k] for k in ("perceptron-even", "skip+hidden-hidden", "two-outputs", "dense-2-2-1")}
 SETTINGS = [dict(mu=0.0), dict(mu=0.5), dict(mu=0.25, cap=2, h=True)]
 
 
@@ -86,7 +70,7 @@ def test_plain_loss_is_the_forward_pass_error_count():
 
 @pytest.mark.parametrize("kw", [dict(hard_fit=True), dict(min_output_margin=2)])
 def test_hard_constraints_energy_is_that_of_the_consistent_state(kw):
-    net, X, t, q = _problem("skip", **kw)
+    net, X, t, q = _problem("skip+hidden-hidden", **kw)
     bqm = q.to_bqm(mu=0.5)
     model = CollapsedModel.from_problem(q, mu=0.5)
     W = _all_weights(net.n_weights)
@@ -110,7 +94,7 @@ def test_sampler_reaches_the_brute_force_optimum_with_consistent_states(name):
 
 
 def test_results_do_not_depend_on_the_thread_count_and_seed_repeats():
-    net, X, t, q = _problem("skip", n_rows=8)
+    net, X, t, q = _problem("skip+hidden-hidden", n_rows=8)
     bqm = q.to_bqm(mu=0.5)
     runs = []
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
@@ -136,7 +120,7 @@ def test_initial_states_are_refined_downhill_at_zero_temperature():
 
 
 def test_registry_parameters_and_clear_errors():
-    net, X, t, q = _problem("skip")
+    net, X, t, q = _problem("skip+hidden-hidden")
     sampler = make_sampler("collapsed")
     assert isinstance(sampler, CollapsedSampler)
     assert {"num_reads", "num_sweeps", "beta_range", "seed", "initial_states"} <= set(sampler.parameters)

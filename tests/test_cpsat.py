@@ -12,32 +12,9 @@ from oracles import forward_numpy
 from qubo_bnn import samplers as S
 from qubo_bnn.cpsat import CPSATSampler, _integer_scale
 from qubo_bnn.formulation import TrainingQUBO
+from networks import NETWORKS
+from networks import skip_net as _skip_net
 from qubo_bnn.network import Network
-
-
-def _skip_net():
-    net = Network(3)                              # odd and even fan-in, skip and hidden->hidden edges
-    h1 = net.add_neuron([0, 1])                   # F = 3
-    h2 = net.add_neuron([1, 2, h1], bias=False)   # F = 3, hidden -> hidden
-    net.add_neuron([h1, h2, 0])                   # F = 4 (even), skip from input 0
-    return net
-
-
-def _two_output_net():
-    net = Network(2)
-    h = net.add_neuron([0, 1], bias=False)        # F = 2 (even)
-    net.add_neuron([h, 0])                        # F = 3
-    net.add_neuron([h], bias=True)                # F = 2 (even)
-    return net
-
-
-NETWORKS = {
-    "perceptron-odd": lambda: Network(2).dense(1),                     # F = 3
-    "perceptron-even": lambda: Network(3).dense(1),                    # F = 4
-    "skip+hidden-hidden": _skip_net,
-    "two-outputs": _two_output_net,
-    "dense-3-2-1": lambda: Network(3).dense(2).dense(1),               # F = 4 (ties), then 3
-}
 
 
 def oracle_energies(net, X, targets, B=1.0, mu=0.0, cap=None, h=None, hard_fit=False, min_output_margin=0):

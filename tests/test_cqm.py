@@ -13,6 +13,9 @@ import pytest
 from conftest import SECRET
 from oracles import forward_numpy
 from qubo_bnn import samplers as S
+from networks import even_hidden_net as _even_hidden_net
+from networks import skip_net as _skip_net
+from networks import two_output_net as _two_output_net
 from qubo_bnn.cqm import CQMTrainingSampler, training_cqm
 from qubo_bnn.formulation import TrainingQUBO
 from qubo_bnn.network import Network
@@ -43,26 +46,6 @@ def brute_min(net, X, t, **kw):
 def best_feasible(cqm):
     ss = dimod.ExactCQMSolver().sample_cqm(cqm).filter(lambda d: d.is_feasible)
     return float(ss.first.energy) if len(ss) else np.inf
-
-
-def _even_hidden_net():
-    return Network(2).dense(1, bias=False).dense(1)   # hidden F = 2 (tie bit), output F = 2 (AND aux)
-
-
-def _two_output_net():
-    net = Network(2)
-    h = net.add_neuron([0, 1], bias=False)            # F = 2 (even)
-    net.add_neuron([h, 0])                            # F = 3
-    net.add_neuron([h], bias=True)                    # F = 2 (even)
-    return net
-
-
-def _skip_net():
-    net = Network(3)
-    h1 = net.add_neuron([0, 1])                       # F = 3
-    h2 = net.add_neuron([1, 2, h1], bias=False)       # F = 3, hidden -> hidden
-    net.add_neuron([h1, h2, 0])                       # F = 4 (even), skip from input 0
-    return net
 
 
 # (network, X, targets, TrainingQUBO kwargs, B, mu, h): every CQM here has <= 16 variables
