@@ -19,6 +19,7 @@ from typing import Any
 import dimod
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .formulation import TrainingQUBO
@@ -121,7 +122,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     Attributes:
         classes_, network_, weights_ (``±1`` int8, one per edge), n_features_in_,
-        fit_info_ (sizes, timings, energy split and broken constraints of the chosen sample).
+        fit_info_ (sizes, timings, energy split and broken constraints of the chosen sample),
+        sampleset_ (the ``dimod.SampleSet`` the chosen network came from: the sampler's own, or
+        the refinement's when that won; for dwave-inspector or any post-analysis).
     """
 
     def __init__(self, network: Network | None = None, hidden_layer_sizes: Sequence[int] = (4,), *,
@@ -165,16 +168,18 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 self, network, Xb, targets, sampler, params, h,
                 rounds=self.dropout_rounds, rate=self.dropout_rate, strength=self.dropout_strength,
                 seed=self.random_state, verbose=self.verbose)
-        weights, train_info = self._train(network, Xb, targets, sampler, params, h)
+        weights, train_info, sampleset = self._train_run(network, Xb, targets, sampler, params, h)
         # fitted state only after success: a failed refit leaves the previous fit intact
         self.classes_, self.n_features_in_, self.network_ = classes, Xb.shape[1], network
-        self.weights_, self.fit_info_ = weights, {**train_info, **info}
+        self.weights_, self.fit_info_, self.sampleset_ = weights, {**train_info, **info}, sampleset
         return self
 
     def training_problem(self, X, y) -> tuple[Network, np.ndarray, np.ndarray, np.ndarray]:
         """Validated ``(network, X bits, classes, targets)`` that :meth:`fit` trains on."""
         Xb = as_bits(X)
-        classes, targets = encode_targets(check_labels(y, Xb.shape[0]))
+        y = check_labels(y, Xb.shape[0])
+        check_classification_targets(y)   # continuous y is a regression target, not classes
+        classes, targets = encode_targets(y)
         return network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], targets.shape[1]), Xb, classes, targets
 
     def _sampler_and_params(self) -> tuple[dimod.Sampler, dict[str, Any]]:
@@ -210,6 +215,11 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     def _train(self, network, Xb, targets, sampler, params, h):
         """Build, sample, decode, refine; returns the chosen weights and a JSON-ready info dict."""
+        weights, info, _ = self._train_run(network, Xb, targets, sampler, params, h)
+        return weights, info
+
+    def _train_run(self, network, Xb, targets, sampler, params, h):
+        """:meth:`_train`, and the sample set the chosen network came from."""
         from .collapsed import CollapsedSampler
 
         t0 = time.perf_counter()
@@ -224,7 +234,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         raw = self._judge(qubo, network, Xb, targets, sampleset, h)
         self._say(f"sampled in {t2 - t1:.2f} s; best read {raw['read']}: energy {raw['energy']:.3f}, "
                   f"{raw['broken']} broken constraints, {raw['errors']} output errors on the training set")
-        chosen, refined = raw, None
+        chosen, refined, refined_set = raw, None, None
         # nothing to refine after the collapsed annealer itself or a proven optimum (cpsat)
         if (self.refine_sweeps and not isinstance(sampler, CollapsedSampler)
                 and sampleset.info.get("optimal") is not True):
@@ -256,7 +266,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             "train_output_errors": chosen["errors"],
             "sampler": type(sampler).__name__, "sampler_info": to_jsonable(sampleset.info),
         }
-        return chosen["weights"], info
+        return chosen["weights"], info, refined_set if chosen is refined else sampleset
 
     def _judge(self, qubo: TrainingQUBO, network: Network, Xb: np.ndarray, targets: np.ndarray,
                sampleset: dimod.SampleSet, h: np.ndarray | None) -> dict[str, Any]:

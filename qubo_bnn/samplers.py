@@ -60,6 +60,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
 import math
 import numbers
@@ -514,8 +515,22 @@ def sampler_from_config(table: Mapping[str, Any]) -> tuple[dimod.Sampler, dict[s
 
 
 def accepted_parameters(sampler: dimod.Sampler) -> set[str]:
-    """Names ``sampler.sample`` accepts, composites' children's included (none for a non-sampler)."""
+    """Names ``sampler.sample`` accepts, composites' children's included (none for a non-sampler).
+
+    Besides ``sampler.parameters``, the named keyword arguments of its ``sample`` method count:
+    some composites (e.g. ``SpinReversalTransformComposite``'s ``num_spin_reversal_transforms``)
+    take parameters they do not list.
+    """
     accepted = set(getattr(sampler, "parameters", None) or ())
+    sample = getattr(type(sampler), "sample", None)
+    if isinstance(sampler, dimod.Sampler) and callable(sample):
+        try:
+            sig = inspect.signature(sample)
+        except (TypeError, ValueError):  # builtins without a signature
+            sig = None
+        if sig is not None:
+            accepted |= {n for n, p in list(sig.parameters.items())[2:]
+                         if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
     # Composites accept their children's parameters (EmbeddingComposite already
     # lists them, but not every composite does).
     for child in getattr(sampler, "children", None) or ():

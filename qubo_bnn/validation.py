@@ -5,6 +5,8 @@ import numpy as np
 
 
 def _as_2d_numeric(X, name: str = "X") -> np.ndarray:
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):   # scipy.sparse
+        raise TypeError(f"{name} is a sparse matrix; qubo-bnn needs dense binary data: pass {name}.toarray()")
     try:
         arr = np.asarray(X)
     except Exception as exc:  # ragged lists and the like

@@ -182,3 +182,21 @@ def test_load_refuses_deeply_nested_json_cleanly(tmp_path):
     path.write_text("[" * 100_000 + "]" * 100_000)
     with pytest.raises(ValueError, match="corrupt JSON"):
         BNNClassifier.load(path)
+
+
+def test_sampleset_of_the_chosen_run_is_kept():
+    X, y = _planted()
+    clf = BNNClassifier(hidden_layer_sizes=(), sampler_params=FAST, random_state=0).fit(X, y)
+    assert isinstance(clf.sampleset_, dimod.SampleSet) and len(clf.sampleset_) == FAST["num_reads"]
+    ref = BNNClassifier(hidden_layer_sizes=(), sampler="neal", sampler_params=FAST, random_state=0).fit(X, y)
+    assert ref.fit_info_["refined"] == ("device" in ref.sampleset_.info)
+
+
+def test_continuous_targets_and_sparse_inputs_are_refused_clearly():
+    import scipy.sparse
+
+    X, y = _planted()
+    with pytest.raises(ValueError, match="continuous"):
+        BNNClassifier(sampler_params=FAST).fit(X, y + 0.5 * np.arange(len(y)) / len(y))
+    with pytest.raises(TypeError, match="sparse matrix.*toarray"):
+        BNNClassifier(sampler_params=FAST).fit(scipy.sparse.csr_matrix(X), y)

@@ -438,3 +438,14 @@ def test_leap_rejected_token_is_wrapped(profile_config, monkeypatch):
     with pytest.raises(S.LeapCredentialsError, match="rejected.*dwave setup") as info:
         S.make_sampler("hybrid", profile="prod")
     assert SECRET not in str(info.value)
+
+
+def test_composites_own_unlisted_parameters_are_accepted():
+    from dwave.preprocessing import SpinReversalTransformComposite
+
+    sampler = SpinReversalTransformComposite(S.make_sampler("neal"))
+    accepted = S.accepted_parameters(sampler)
+    assert {"num_spin_reversal_transforms", "num_reads", "num_sweeps"} <= accepted
+    bqm = dimod.BinaryQuadraticModel({"a": 1.0, "b": -1.0}, {("a", "b"): -2.0}, 0.0, "BINARY")
+    ss = S.sample_bqm(sampler, bqm, num_spin_reversal_transforms=2, num_reads=2, num_sweeps=10, seed=1)
+    assert len(ss) == 4 and ss.first.energy == -2.0
