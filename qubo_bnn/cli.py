@@ -38,7 +38,7 @@ import numpy as np
 
 from . import __version__
 from .classifier import BNNClassifier
-from .io import atomic_write_text, check_parent_dir, to_jsonable
+from .io import atomic_write_bytes, atomic_write_text, check_parent_dir, to_jsonable
 from .config import (ConfigError, RunConfig, estimator_from_config, load_config, load_data,
                      parse_override, resolve_sampler, training_bqm)
 
@@ -83,9 +83,8 @@ def _set(text: str) -> tuple[str, Any]:
 _PROBLEM_OPTIONS = {"n_train": "data.n_train", "classes": "data.classes",
                     "hidden": "network.hidden_layers", "margin": "regularisers.margin",
                     "penalty": "formulation.penalty", "dropout_rounds": "regularisers.dropout_rounds",
-                    "refine_sweeps": "decoding.refine_sweeps",
                     "seed": "seed"}
-_TRAIN_OPTIONS = {"num_reads": "sampler.num_reads", "num_sweeps": "sampler.num_sweeps",
+_TRAIN_OPTIONS = {"refine_sweeps": "decoding.refine_sweeps", "num_reads": "sampler.num_reads", "num_sweeps": "sampler.num_sweeps",
                   "model_out": "output.model", "results_out": "output.results"}
 
 
@@ -114,9 +113,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="constraint penalty A ([formulation] penalty)")
     g.add_argument("--dropout-rounds", type=int, metavar="N",
                    help="dropout-inspired rounds, 0 disables ([regularisers] dropout_rounds)")
-    g.add_argument("--refine-sweeps", type=int, metavar="N",
-                   help="samplers other than collapsed: collapsed-annealing sweeps from their reads, "
-                        "0 keeps the raw reads ([decoding] refine_sweeps; train only)")
     g.add_argument("--seed", type=int, metavar="N", help="run seed (top-level seed)")
     g.add_argument("--set", dest="sets", type=_set, action="append", default=[], metavar="KEY=VALUE",
                    help="set any dotted key, VALUE read as TOML (a bare word is a string), e.g. "
@@ -131,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "a different name than the file's drops the file's [sampler] parameters "
                         "and [sampler.init] (they belong to the other sampler)")
     s.add_argument("--num-reads", type=int, metavar="N", help="[sampler] num_reads")
+    s.add_argument("--refine-sweeps", type=int, metavar="N",
+                   help="samplers other than collapsed: collapsed-annealing sweeps from their reads, "
+                        "0 keeps the raw reads ([decoding] refine_sweeps)")
     s.add_argument("--num-sweeps", type=int, metavar="N", help="[sampler] num_sweeps")
     s.add_argument("--model-out", metavar="PATH", help="write the fitted model as JSON ([output] model)")
     s.add_argument("--results-out", metavar="PATH",
@@ -139,12 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="print only the final accuracy and size lines")
     t.set_defaults(handler=_cmd_train)
 
-    e = sub.add_parser("export-bqm", parents=[problem], help="write the training BQM as dimod JSON",
+    e = sub.add_parser("export-bqm", parents=[problem], help="write the training BQM (dimod JSON or file format)",
                        description="Build the training BQM of the configured data, network and "
-                                   "formulation (dropout penalties excluded) and write "
-                                   "bqm.to_serializable() as JSON, atomically. Load it with "
-                                   "dimod.BinaryQuadraticModel.from_serializable(json.load(f)).")
-    e.add_argument("--out", required=True, metavar="PATH", help="output file (JSON)")
+                                   "formulation (dropout penalties excluded) and write it atomically: "
+                                   "--format json writes bqm.to_serializable() (load with "
+                                   "dimod.BinaryQuadraticModel.from_serializable(json.load(f))); "
+                                   "--format bqm writes dimod's binary file format, bqm.to_file() "
+                                   "(load with dimod.BinaryQuadraticModel.from_file(f); what "
+                                   "`dwave upload` takes).")
+    e.add_argument("--out", required=True, metavar="PATH", help="output file")
+    e.add_argument("--format", choices=("json", "bqm"), default="json",
+                   help="json (dimod serializable) or bqm (dimod file format)")
     e.set_defaults(handler=_cmd_export)
 
     p = sub.add_parser("predict", help="predict with a saved model",
@@ -237,17 +241,24 @@ def train(cfg: RunConfig, *, say: Callable[[str], None] | None = None,
     return clf, results
 
 
-def export_bqm(cfg: RunConfig, out: str | os.PathLike) -> Any:
-    """Write the training BQM of ``cfg`` (on its training set) to ``out`` as dimod JSON; return it.
+def export_bqm(cfg: RunConfig, out: str | os.PathLike, fmt: str = "json") -> Any:
+    """Write the training BQM of ``cfg`` (on its training set) to ``out``; return it.
 
-    The file is ``json.dumps(bqm.to_serializable())``, written to a temporary file in the same
-    directory and moved into place, so a failure leaves no partial file.
+    ``fmt="json"``: ``json.dumps(bqm.to_serializable())``; ``fmt="bqm"``: dimod's file format
+    (``bqm.to_file()``). Written to a temporary file in the same directory and moved into place,
+    so a failure leaves no partial file.
     """
+    if fmt not in ("json", "bqm"):
+        raise ValueError(f"format must be 'json' or 'bqm', got {fmt!r}")
     out = os.fspath(out)
     check_parent_dir(out)
     X_train, _, y_train, _ = load_data(cfg)
     bqm = training_bqm(cfg, X_train, y_train)
-    atomic_write_text(out, json.dumps(bqm.to_serializable()))
+    if fmt == "json":
+        atomic_write_text(out, json.dumps(bqm.to_serializable()))
+    else:
+        with bqm.to_file() as fh:
+            atomic_write_bytes(out, fh.read())
     return bqm
 
 
@@ -264,9 +275,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     cfg = _config_from_args(args, _PROBLEM_OPTIONS)
-    bqm = export_bqm(cfg, args.out)
-    print(f"wrote {args.out}: {bqm.num_variables} variables, {bqm.num_interactions} couplings "
-          f"(dimod serializable JSON)")
+    bqm = export_bqm(cfg, args.out, args.format)
+    kind = "dimod serializable JSON" if args.format == "json" else "dimod BQM file format"
+    print(f"wrote {args.out}: {bqm.num_variables} variables, {bqm.num_interactions} couplings ({kind})")
     return 0
 
 

@@ -169,6 +169,18 @@ def test_export_bqm_round_trips(small, tmp_path, capsys):
     assert loaded == direct
 
 
+def test_export_bqm_file_format_round_trips(small, tmp_path, capsys):
+    out = tmp_path / "train.bqm"
+    assert cli.main(["export-bqm", "--config", str(small), "--n-train", "10", "--format", "bqm",
+                     "--out", str(out)]) == 0
+    assert "dimod BQM file format" in capsys.readouterr().out
+    with open(out, "rb") as fh:
+        loaded = dimod.BinaryQuadraticModel.from_file(fh)
+    cfg = C.load_config(small, [("data.n_train", 10)])
+    X, _, y, _ = C.load_data(cfg)
+    assert loaded == C.training_bqm(cfg, X, y)
+
+
 def test_export_leaves_no_partial_file(small, tmp_path, capsys, monkeypatch):
     missing = tmp_path / "nodir" / "bqm.json"
     assert cli.main(["export-bqm", "--config", str(small), "--out", str(missing)]) == 2
