@@ -250,13 +250,14 @@ class Network:
     def from_dict(cls, spec: dict[str, Any]) -> "Network":
         """Build a network from :meth:`to_dict` output (or a hand-written spec).
 
-        Neuron ``k`` of ``spec["neurons"]`` gets node id ``n_inputs + k``; sources may refer to
-        any node, in any order, as long as the graph has no cycle.
+        Neuron ``k`` of ``spec["neurons"]`` gets node id ``n_inputs + k``; its sources are inputs
+        or neurons listed before it. A cycle is refused, and so is a spec that lists a neuron
+        before one of its sources (the error names a valid order).
 
         Example:
-            >>> spec = {"n_inputs": 2, "neurons": [{"sources": [0, 3]}, {"sources": [1]}]}
+            >>> spec = {"n_inputs": 2, "neurons": [{"sources": [1]}, {"sources": [0, 2]}]}
             >>> Network.from_dict(spec).outputs
-            [2]
+            [3]
         """
         if not isinstance(spec, dict):
             raise TypeError(f"network spec must be a dict, got {type(spec).__name__}")
