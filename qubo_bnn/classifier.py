@@ -25,7 +25,8 @@ from sklearn.utils.validation import check_is_fitted
 from .formulation import TrainingQUBO
 from .io import atomic_write_text, to_jsonable
 from .network import Network
-from .samplers import accepted_parameters, make_sampler, sample_bqm
+from .samplers import accepted_parameters, make_sampler
+from .training import TrainingRun, train_step
 from .validation import as_bits, check_labels
 
 MODEL_FORMAT = "qubo-bnn/classifier"
@@ -164,14 +165,19 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         if self.dropout_rounds:
             from .dropout import dropout_penalties
 
+            def train_subnetwork(sub, round_params, h_sub):
+                run = self._train(sub.network, Xb, targets, sampler, round_params, h_sub,
+                                  margin_neurons=sub.map_neurons(self.margin_neurons))
+                return run.weights, run.info
+
             h, info["dropout"] = dropout_penalties(
-                self, network, Xb, targets, sampler, params, h,
+                train_subnetwork, network, sampler, params, h,
                 rounds=self.dropout_rounds, rate=self.dropout_rate, strength=self.dropout_strength,
                 seed=self.random_state, verbose=self.verbose)
-        weights, train_info, sampleset = self._train_run(network, Xb, targets, sampler, params, h)
+        run = self._train(network, Xb, targets, sampler, params, h)
         # fitted state only after success: a failed refit leaves the previous fit intact
         self.classes_, self.n_features_in_, self.network_ = classes, Xb.shape[1], network
-        self.weights_, self.fit_info_, self.sampleset_ = weights, {**train_info, **info}, sampleset
+        self.weights_, self.fit_info_, self.sampleset_ = run.weights, {**run.info, **info}, run.sampleset
         return self
 
     def training_problem(self, X, y) -> tuple[Network, np.ndarray, np.ndarray, np.ndarray]:
@@ -206,87 +212,30 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"weight_bias must have one value per weight ({network.n_weights}), got shape {h.shape}")
         return h
 
-    def build_qubo(self, network: Network, Xb: np.ndarray, targets: np.ndarray) -> TrainingQUBO:
-        """The :class:`TrainingQUBO` this estimator's settings describe."""
+    def build_qubo(self, network: Network, Xb: np.ndarray, targets: np.ndarray,
+                   margin_neurons=None) -> TrainingQUBO:
+        """The :class:`TrainingQUBO` this estimator's settings describe (``margin_neurons``
+        overrides the estimator's, e.g. renumbered for a dropout subnetwork)."""
+        which = self.margin_neurons if margin_neurons is None else margin_neurons
         return TrainingQUBO(network, Xb, targets, hard_fit=self.hard_fit,
-                            margin_neurons=self.margin_neurons if self.margin else "none",
+                            margin_neurons=which if self.margin else "none",
                             margin_cap=self.margin_cap, min_output_margin=self.min_output_margin,
                             builder=self.builder)
 
-    def _train(self, network, Xb, targets, sampler, params, h):
-        """Build, sample, decode, refine; returns the chosen weights and a JSON-ready info dict."""
-        weights, info, _ = self._train_run(network, Xb, targets, sampler, params, h)
-        return weights, info
-
-    def _train_run(self, network, Xb, targets, sampler, params, h):
-        """:meth:`_train`, and the sample set the chosen network came from."""
-        from .collapsed import CollapsedSampler
-
+    def _train(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
+               params: Mapping[str, Any], h: np.ndarray | None, margin_neurons=None) -> TrainingRun:
+        """Build this estimator's QUBO for ``network`` and run :func:`~qubo_bnn.training.train_step`."""
         t0 = time.perf_counter()
-        qubo = self.build_qubo(network, Xb, targets)
+        qubo = self.build_qubo(network, Xb, targets, margin_neurons)
         bqm = qubo.to_bqm(A=self.penalty, B=self.loss_weight, mu=self.margin, h=h)
         t1 = time.perf_counter()
         self._say(f"QUBO: {bqm.num_variables} variables, {bqm.num_interactions} couplings "
                   f"({qubo.n_samples} samples in {qubo.n_rows} distinct rows; built in {t1 - t0:.2f} s); "
-                  f"sampling with {type(sampler).__name__} {params}")
-        sampleset = sample_bqm(sampler, bqm, **params)
-        t2 = time.perf_counter()
-        raw = self._judge(qubo, network, Xb, targets, sampleset, h)
-        self._say(f"sampled in {t2 - t1:.2f} s; best read {raw['read']}: energy {raw['energy']:.3f}, "
-                  f"{raw['broken']} broken constraints, {raw['errors']} output errors on the training set")
-        chosen, refined, refined_set = raw, None, None
-        # nothing to refine after the collapsed annealer itself or a proven optimum (cpsat)
-        if (self.refine_sweeps and not isinstance(sampler, CollapsedSampler)
-                and sampleset.info.get("optimal") is not True):
-            # The network is its weights: anneal them from the sampler's best reads on the
-            # collapsed energy (docs/FORMULATION.md, "Collapsed energy"); raw figures stay apart.
-            starts = (sampleset.record.sample[raw["order"][:16]], sampleset.variables)
-            refined_set = CollapsedSampler().sample(
-                bqm, initial_states=starts, num_sweeps=int(self.refine_sweeps),
-                seed=None if self.random_state is None else int(self.random_state))
-            refined = self._judge(qubo, network, Xb, targets, refined_set, h)
-            self._say(f"refined {len(starts[0])} reads with {self.refine_sweeps} collapsed-annealing sweeps "
-                      f"in {time.perf_counter() - t2:.2f} s: {raw['errors']} -> {refined['errors']} output errors")
-            if (refined["errors"], refined["energy"]) <= (raw["errors"], raw["energy"]):
-                chosen = refined
-        t3 = time.perf_counter()
-        info = {
-            "num_variables": bqm.num_variables, "num_interactions": bqm.num_interactions,
-            "num_samples": qubo.n_samples, "num_rows": qubo.n_rows,
-            "penalty_A": qubo.default_penalty(self.loss_weight, self.margin) if self.penalty is None
-            else float(self.penalty),
-            "build_seconds": t1 - t0, "sample_seconds": t2 - t1, "refine_seconds": t3 - t2,
-            "num_reads": len(sampleset), "chosen_read": raw["read"] if chosen is raw else None,
-            "energy": chosen["energy"], "energy_split": chosen["split"],
-            "broken_constraints": chosen["broken"], "broken_examples": chosen["broken_examples"],
-            "raw_energy": raw["energy"], "raw_broken_constraints": raw["broken"],
-            "raw_train_output_errors": raw["errors"],
-            "refined_train_output_errors": None if refined is None else refined["errors"],
-            "refined": chosen is refined, "refine_sweeps_run": 0 if refined is None else int(self.refine_sweeps),
-            "train_output_errors": chosen["errors"],
-            "sampler": type(sampler).__name__, "sampler_info": to_jsonable(sampleset.info),
-        }
-        return chosen["weights"], info, refined_set if chosen is refined else sampleset
-
-    def _judge(self, qubo: TrainingQUBO, network: Network, Xb: np.ndarray, targets: np.ndarray,
-               sampleset: dimod.SampleSet, h: np.ndarray | None) -> dict[str, Any]:
-        """The best read of ``sampleset`` by true forward-pass training errors, ties by energy."""
-        W = qubo.weights_from(sampleset)
-        # The network is its weights (docs/FORMULATION.md, Decoding): judge reads by their true loss.
-        errors = np.array([self._bit_errors(network, Xb, targets, w) for w in W])
-        order = np.lexsort((sampleset.record.energy, errors))
-        best = int(order[0])
-        chosen = sampleset.slice(best, best + 1, sorted_by=None)
-        broken = qubo.broken_constraints(chosen)
-        return {"read": best, "order": order, "weights": W[best].astype(np.int8).copy(),
-                "errors": int(errors[best]), "energy": float(sampleset.record.energy[best]),
-                "split": {k: float(v[0]) for k, v in qubo.energy_split(chosen, h=h).items()},
-                "broken": len(broken), "broken_examples": [list(b) for b in broken[:10]]}
-
-    @staticmethod
-    def _bit_errors(network: Network, Xb: np.ndarray, targets: np.ndarray, w: np.ndarray) -> int:
-        out = network.predict_outputs(Xb, w) > 0
-        return int((out != targets.astype(bool)).sum())
+                  f"sampling with {type(sampler).__name__} {dict(params)}")
+        run = train_step(qubo, bqm, sampler, params, refine_sweeps=self.refine_sweeps,
+                         seed=self.random_state, say=self._say)
+        run.info["build_seconds"] = t1 - t0
+        return run
 
     def _say(self, msg: str) -> None:
         if self.verbose:

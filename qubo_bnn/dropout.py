@@ -20,7 +20,7 @@ network is trained, ``K = rounds`` reduced networks are trained one after the ot
 
    The random draw is always ``rng.random(len(network.hidden))`` per round, so masks depend on
    the seed alone, never on earlier rounds' results.
-3. **Train** the reduced network with the estimator's own ``_train`` (same QUBO settings) and
+3. **Train** the reduced network with the caller's training step (the estimator's QUBO settings) and
    the current penalties ``h`` restricted to the kept edges; record its ``±1`` weights.
 4. **Update** after every completed round ``k`` (``rho = strength``, ``h0`` the user's initial
    penalties, zeros if none)::
@@ -58,9 +58,8 @@ Example:
 """
 from __future__ import annotations
 
-import copy
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +89,15 @@ class SubNetwork:
     edge_index: np.ndarray
     node_map: Mapping[int, int]
     repaired: tuple[int, ...] = ()
+
+    def map_neurons(self, which):
+        """A ``margin_neurons`` choice for the reduced network: names (``"all"``...) as they are,
+        explicit neuron ids renumbered (dropped ones left out; ``"none"`` if none is left)."""
+        if isinstance(which, str) or which is None:
+            return which
+        n_in = self.network.n_inputs
+        mapped = [self.node_map[int(j)] for j in which if int(j) in self.node_map and int(j) >= n_in]
+        return mapped if mapped else "none"
 
 
 def draw_keep(network: Network, rng: np.random.Generator, rate: float) -> np.ndarray:
@@ -182,27 +190,19 @@ def _round_seed(sampler: Any, params: Mapping[str, Any], seed: int | None, r: in
     return int((int(base) + r + 1) % 2**32)
 
 
-def _estimator_for(estimator: Any, sub: SubNetwork) -> Any:
-    """The estimator itself, or a shallow copy whose explicit ``margin_neurons`` use reduced ids."""
-    which = getattr(estimator, "margin_neurons", "all")
-    if isinstance(which, str) or which is None:
-        return estimator
-    proxy = copy.copy(estimator)
-    mapped = [sub.node_map[int(j)] for j in which if int(j) in sub.node_map and int(j) >= sub.network.n_inputs]
-    proxy.margin_neurons = mapped if mapped else "none"
-    return proxy
-
-
-def dropout_penalties(estimator: Any, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: Any,
-                      params: Mapping[str, Any], h: np.ndarray | None, *, rounds: int, rate: float,
-                      strength: float, seed: int | None = None,
+def dropout_penalties(train: Callable[[SubNetwork, dict[str, Any], np.ndarray], tuple[np.ndarray, Mapping]],
+                      network: Network, sampler: Any, params: Mapping[str, Any], h: np.ndarray | None, *,
+                      rounds: int, rate: float, strength: float, seed: int | None = None,
                       verbose: bool = False) -> tuple[np.ndarray | None, dict[str, Any]]:
     """Run the dropout rounds and return the penalties for the full network (module docstring).
 
     Args:
-        estimator: an object with ``_train(network, Xb, targets, sampler, params, h) -> (w, info)``
-            (a :class:`~qubo_bnn.classifier.BNNClassifier`).
-        network, Xb, targets, sampler, params: as in ``estimator._train`` for the full network.
+        train: ``train(subnetwork, params, h) -> (weights, info)`` trains one reduced network
+            (:class:`SubNetwork`) with these ``sample()`` parameters and linear penalties; the
+            estimator passes its own training step (:func:`~qubo_bnn.training.train_step`).
+        network: the full network.
+        sampler, params: the sampler (its accepted parameters decide whether rounds get their
+            own seeds) and its ``sample()`` parameters for the full network.
         h: the user's initial penalties (one per edge of ``network``) or ``None`` (zeros).
         rounds: ``K``, number of subnetworks (>= 0).
         rate: ``p``, probability of dropping each hidden neuron, in ``[0, 1)``.
@@ -218,12 +218,10 @@ def dropout_penalties(estimator: Any, network: Network, Xb: np.ndarray, targets:
         ``h`` with summary statistics.
 
     Example:
-        >>> class Fake:                                  # returns all +1 weights
-        ...     def _train(self, net, X, T, s, p, h):
-        ...         return np.ones(net.n_weights, dtype=np.int8), {"train_output_errors": 0}
+        >>> def train(sub, params, h):                   # returns all +1 weights
+        ...     return np.ones(sub.network.n_weights, dtype=np.int8), {"train_output_errors": 0}
         >>> net = Network(2).dense(2).dense(1)
-        >>> h, info = dropout_penalties(Fake(), net, np.zeros((1, 2)), np.zeros((1, 1)), None, {}, None,
-        ...                             rounds=2, rate=0.5, strength=0.25, seed=0)
+        >>> h, info = dropout_penalties(train, net, None, {}, None, rounds=2, rate=0.5, strength=0.25, seed=0)
         >>> h.tolist()                                   # neuron 3 never kept: its edges keep h = 0
         [-0.25, -0.25, -0.25, 0.0, 0.0, 0.0, -0.25, 0.0, -0.25]
         >>> [r["kept_hidden"] for r in info["rounds"]]
@@ -257,8 +255,7 @@ def dropout_penalties(estimator: Any, network: Network, Xb: np.ndarray, targets:
             if rseed is not None:
                 round_params["seed"] = rseed
             try:
-                w, tinfo = _estimator_for(estimator, sub)._train(
-                    sub.network, Xb, targets, sampler, round_params, current[sub.edge_index])
+                w, tinfo = train(sub, round_params, current[sub.edge_index])
             except KeyboardInterrupt:
                 interrupted = True
                 warnings.warn(f"dropout interrupted during round {r + 1} of {rounds}; keeping the "

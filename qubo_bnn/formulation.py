@@ -577,6 +577,23 @@ class TrainingQUBO:
         """``(n_reads, n_weights)`` weights in {-1, +1} read from samples (docs/FORMULATION.md, Decoding)."""
         return (2 * self.states(samples)[:, : self.n_weights].astype(np.int8) - 1).astype(np.int8)
 
+    def output_errors(self, weights) -> np.ndarray | int:
+        """Training output errors of ``weights`` (``(n_weights,)`` or ``(k, n_weights)``, ±1): the
+        output bits whose forward-pass sign differs from the target, over every training sample
+        (a merged row counts its samples). With mu = 0 and h = 0 this is the collapsed energy / B.
+
+        Example:
+            >>> q = TrainingQUBO(Network(2).dense(1), np.array([[0, 1], [0, 1], [1, 1]]), np.array([1, 0, 1]))
+            >>> q.output_errors(np.array([1, 1, 1]))          # fires on every row: one error
+            1
+        """
+        single = np.ndim(weights) == 1
+        _, A = self.network.forward(self.X, np.atleast_2d(weights))      # (k, rows, neurons)
+        fired = A[:, :, [o - self.network.n_inputs for o in self.network.outputs]] > 0
+        pos = self.positive_counts
+        errors = np.where(fired, self.row_counts[:, None] - pos, pos).sum(axis=(1, 2))
+        return int(errors[0]) if single else errors
+
     def consistent_state(self, weights) -> np.ndarray:
         """The 0/1 state of every variable for ``weights`` with auxiliaries set by the forward pass.
 

@@ -13,19 +13,20 @@ from qubo_bnn.network import BIAS, Network
 
 
 class RecordingEstimator:
-    """Fake estimator: ``_train`` returns weights from ``fn(round, subnet)`` and records its calls."""
+    """Fake training step: returns weights from ``fn(round, subnet)`` and records its calls (with
+    the estimator-style ``margin_neurons`` choice mapped onto the subnetwork)."""
 
     def __init__(self, fn, fail_on: int | None = None, margin_neurons="all"):
         self.fn, self.fail_on, self.calls = fn, fail_on, []
         self.margin_neurons = margin_neurons
 
-    def _train(self, net, Xb, targets, sampler, params, h):
+    def __call__(self, sub, params, h):
         r = len(self.calls)
         if self.fail_on is not None and r == self.fail_on:
             raise KeyboardInterrupt
-        self.calls.append({"net": net, "params": dict(params), "h": None if h is None else np.array(h),
-                           "margin_neurons": self.margin_neurons})
-        return np.asarray(self.fn(r, net), dtype=np.int8), {"train_output_errors": r}
+        self.calls.append({"net": sub.network, "params": dict(params), "h": None if h is None else np.array(h),
+                           "margin_neurons": sub.map_neurons(self.margin_neurons)})
+        return np.asarray(self.fn(r, sub.network), dtype=np.int8), {"train_output_errors": r}
 
 
 def _skip_net() -> Network:
@@ -102,7 +103,7 @@ def test_masks_reproducible_and_seed_dependent():
     est = RecordingEstimator(lambda r, n: np.ones(n.n_weights))
     X, T = np.zeros((2, 4)), np.zeros((2, 1))
     masks = lambda s: [r["kept_hidden"] for r in dropout_penalties(  # noqa: E731
-        est, net, X, T, None, {}, None, rounds=6, rate=0.5, strength=1.0, seed=s)[1]["rounds"]]
+        est, net, None, {}, None, rounds=6, rate=0.5, strength=1.0, seed=s)[1]["rounds"]]
     assert masks(11) == masks(11)
     assert masks(11) != masks(12)
     with pytest.raises(ValueError):
@@ -121,7 +122,7 @@ def test_update_rule_by_hand():
                np.array([1, 1, -1, -1, 1, 1, -1, 1, -1])]  # round 2: all edges
     est = RecordingEstimator(lambda r, n: round_w[r])
     h0 = np.arange(9) * 0.1
-    h, info = dropout_penalties(est, net, np.zeros((1, 2)), np.zeros((1, 1)), None, {}, h0,
+    h, info = dropout_penalties(est, net, None, {}, h0,
                                 rounds=3, rate=0.5, strength=2.0, seed=0)
     mean = np.array([(1 + 1) / 2, (-1 + 1) / 2, (1 - 1) / 2, -1, 1, 1, (1 - 1) / 2, 1, (1 - 1 - 1) / 3])
     np.testing.assert_allclose(h, h0 - 2.0 * mean)
@@ -142,17 +143,17 @@ def test_interrupt_keeps_completed_rounds():
     net = Network(3).dense(4).dense(1)
     fn = lambda r, n: np.where(np.arange(n.n_weights) % (r + 2) == 0, 1, -1)  # noqa: E731
     X, T = np.zeros((2, 3)), np.zeros((2, 1))
-    ref, ref_info = dropout_penalties(RecordingEstimator(fn), net, X, T, None, {}, None,
+    ref, ref_info = dropout_penalties(RecordingEstimator(fn), net, None, {}, None,
                                       rounds=2, rate=0.3, strength=1.0, seed=4)
     with pytest.warns(RuntimeWarning, match="interrupted during round 3"):
-        h, info = dropout_penalties(RecordingEstimator(fn, fail_on=2), net, X, T, None, {}, None,
+        h, info = dropout_penalties(RecordingEstimator(fn, fail_on=2), net, None, {}, None,
                                     rounds=5, rate=0.3, strength=1.0, seed=4)
     assert info["interrupted"] and info["rounds_completed"] == 2 and info["rounds_requested"] == 5
     np.testing.assert_array_equal(h, ref)
     assert info["rounds"] == ref_info["rounds"]
     # interrupted in the first round: nothing completed, h unchanged (None)
     with pytest.warns(RuntimeWarning):
-        h, info = dropout_penalties(RecordingEstimator(fn, fail_on=0), net, X, T, None, {}, None,
+        h, info = dropout_penalties(RecordingEstimator(fn, fail_on=0), net, None, {}, None,
                                     rounds=3, rate=0.3, strength=1.0, seed=4)
     assert h is None and info["rounds_completed"] == 0
 
@@ -165,16 +166,16 @@ def test_round_seeds_derived_and_params_untouched():
     net = Network(3).dense(2).dense(1)
     est = RecordingEstimator(lambda r, n: np.ones(n.n_weights))
     params = {"num_reads": 3, "seed": 100}
-    dropout_penalties(est, net, np.zeros((1, 3)), np.zeros((1, 1)), _SeededSampler(), params, None,
+    dropout_penalties(est, net, _SeededSampler(), params, None,
                       rounds=3, rate=0.5, strength=1.0, seed=7)
     assert params == {"num_reads": 3, "seed": 100}
     assert [c["params"]["seed"] for c in est.calls] == [101, 102, 103]
     est = RecordingEstimator(lambda r, n: np.ones(n.n_weights))
-    dropout_penalties(est, net, np.zeros((1, 3)), np.zeros((1, 1)), _SeededSampler(), {}, None,
+    dropout_penalties(est, net, _SeededSampler(), {}, None,
                       rounds=2, rate=0.5, strength=1.0, seed=7)
     assert [c["params"]["seed"] for c in est.calls] == [8, 9]
     est = RecordingEstimator(lambda r, n: np.ones(n.n_weights))
-    dropout_penalties(est, net, np.zeros((1, 3)), np.zeros((1, 1)), object(), {}, None,
+    dropout_penalties(est, net, object(), {}, None,
                       rounds=2, rate=0.5, strength=1.0, seed=7)
     assert all("seed" not in c["params"] for c in est.calls)
 
@@ -183,7 +184,7 @@ def test_explicit_margin_neurons_are_renumbered():
     net = Network(3).dense(3).dense(1)                  # hidden 3, 4, 5; output 6
     est = RecordingEstimator(lambda r, n: np.ones(n.n_weights), margin_neurons=[4, 6])
     rng = np.random.default_rng(1)
-    dropout_penalties(est, net, np.zeros((1, 3)), np.zeros((1, 1)), None, {}, None,
+    dropout_penalties(est, net, None, {}, None,
                       rounds=4, rate=0.5, strength=1.0, seed=1)
     for r in range(4):
         keep = draw_keep(net, rng, 0.5)
