@@ -54,3 +54,90 @@ def mock_qpu(monkeypatch):
 
     monkeypatch.setattr(dwave.system, "DWaveSampler", fake_dwave_sampler)
     return calls
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a socket fails the test."""
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access attempted")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+class FakeHybridSolver:
+    """The SAPI side of a Leap hybrid solver (BQM and CQM), offline: dimod's exact solvers on
+    the uploaded problem. Records ``(method, problem_id, kwargs)`` in ``calls``."""
+
+    def __init__(self, calls):
+        self.calls = calls
+        self.properties = {
+            "category": "hybrid",
+            "parameters": {"time_limit": "", "label": ""},
+            "minimum_time_limit": [[1, 3.0], [1024, 3.0], [4096, 10.0]],   # BQM solver
+            "minimum_time_limit_s": 5.0,                                    # CQM solver
+            "maximum_number_of_constraints": 100_000,
+            "maximum_number_of_variables": 500_000,
+            "maximum_number_of_biases": 2_000_000_000,
+            "maximum_number_of_quadratic_variables": 200_000,
+        }
+        self.supported_problem_types = ["bqm", "cqm"]
+        self._problem = None
+
+    def _upload(self, fv, model, problem_id):
+        import concurrent.futures
+
+        fv.seek(0)
+        self._problem = model.from_file(fv)
+        fut = concurrent.futures.Future()
+        fut.set_result(problem_id)
+        return fut
+
+    def upload_bqm(self, fv):
+        import dimod
+
+        return self._upload(fv, dimod.BinaryQuadraticModel, "problem-1")
+
+    def upload_problem(self, fv):
+        import dimod
+
+        return self._upload(fv, dimod.ConstrainedQuadraticModel, "problem-7")
+
+    def sample_bqm(self, problem_id, **kwargs):
+        import types
+
+        import dimod
+
+        self.calls.append(("sample_bqm", problem_id, kwargs))
+        return types.SimpleNamespace(sampleset=dimod.ExactSolver().sample(self._problem))
+
+    def sample_cqm(self, problem_id, **kwargs):
+        import types
+
+        import dimod
+
+        self.calls.append(("sample_cqm", problem_id, kwargs))
+        ss = dimod.ExactCQMSolver().sample_cqm(self._problem)
+        ss.info["problem_id"] = problem_id
+        return types.SimpleNamespace(sampleset=ss)
+
+
+@pytest.fixture
+def fake_leap(monkeypatch, no_network):
+    """Leap's ``Client.from_config`` replaced by an offline client whose solver is a
+    :class:`FakeHybridSolver`; returns the call log (``("from_config", kwargs)`` first)."""
+    import types
+
+    from dwave.cloud.client import Client
+
+    calls: list = []
+
+    def fake_from_config(cls, **kwargs):
+        calls.append(("from_config", kwargs))
+        return types.SimpleNamespace(get_solver=lambda: FakeHybridSolver(calls), close=lambda: None)
+
+    monkeypatch.setattr(Client, "from_config", classmethod(fake_from_config))
+    return calls

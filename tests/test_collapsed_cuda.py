@@ -100,52 +100,45 @@ def test_kernel_bit_exact_with_cpu_kernel(name):
     np.testing.assert_allclose(bqm.energies((states, q.labels)), e_gpu, rtol=0, atol=1e-9)
 
 
+def assert_gpu_equals_cpu(q, model, betas, key, seed, **cuda_kw):
+    """The CUDA kernel ends at the CPU kernel's weights and energies, bit for bit."""
+    from qubo_bnn._collapsed_cuda import anneal_cuda
+
+    W_cpu, W_gpu = initial_weights(q, 2, seed=seed), initial_weights(q, 2, seed=seed)
+    e_cpu = cpu_anneal(model, W_cpu, betas, key)
+    e_gpu = anneal_cuda(model, W_gpu, betas, key, **cuda_kw)
+    np.testing.assert_array_equal(W_gpu, W_cpu)
+    np.testing.assert_array_equal(e_gpu, e_cpu)
+
+
 @needs_cuda
 @pytest.mark.parametrize("threads", [1, 2, 8])  # 4 (the default here) is tested above
 def test_thread_count_changes_nothing(threads):
     """Threads owning several rows, one row, or none (8 threads > 4 rows)."""
-    from qubo_bnn._collapsed_cuda import MAX_THREADS, anneal_cuda
+    from qubo_bnn._collapsed_cuda import MAX_THREADS
 
     if threads > MAX_THREADS:
         pytest.skip(f"more than MAX_THREADS={MAX_THREADS}")
     q, coef = problem("skip")
-    model = CollapsedModel.from_problem(q, **coef)
-    W_cpu, W_gpu = initial_weights(q, 2, seed=1), initial_weights(q, 2, seed=1)
-    e_cpu = cpu_anneal(model, W_cpu, BETAS, 7)
-    e_gpu = anneal_cuda(model, W_gpu, BETAS, 7, threads=threads)
-    np.testing.assert_array_equal(W_gpu, W_cpu)
-    np.testing.assert_array_equal(e_gpu, e_cpu)
+    assert_gpu_equals_cpu(q, CollapsedModel.from_problem(q, **coef), BETAS, 7, seed=1, threads=threads)
 
 
 @needs_cuda
 @sim_only
 def test_one_thread_follows_cpu_order_for_any_coefficients():
     """With one thread per block the additions happen in the CPU's order: exact for any floats."""
-    from qubo_bnn._collapsed_cuda import anneal_cuda
-
     q = TrainingQUBO(Network(3).dense(2).dense(1), X5, np.array([1, 0, 1, 0, 1]))
     coef = dict(B=1.1, mu=0.3, h=np.random.default_rng(3).normal(0, 0.3, q.n_weights))
-    model = CollapsedModel.from_problem(q, **coef)
-    W_cpu, W_gpu = initial_weights(q, 2, seed=2), initial_weights(q, 2, seed=2)
-    e_cpu = cpu_anneal(model, W_cpu, BETAS, 11)
-    e_gpu = anneal_cuda(model, W_gpu, BETAS, 11, threads=1)
-    np.testing.assert_array_equal(W_gpu, W_cpu)
-    np.testing.assert_array_equal(e_gpu, e_cpu)
+    assert_gpu_equals_cpu(q, CollapsedModel.from_problem(q, **coef), BETAS, 11, seed=2, threads=1)
 
 
 @needs_cuda
 def test_cold_schedule_and_rejections():
     """A cold schedule (most proposals cut by MAX_BETA_DE or rejected) and a single sweep."""
-    from qubo_bnn._collapsed_cuda import anneal_cuda
-
     q, coef = problem("dense")
     model = CollapsedModel.from_problem(q, **coef)
     for betas in (np.array([50.0, 100.0]), np.array([0.0])):
-        W_cpu, W_gpu = initial_weights(q, 2, seed=4), initial_weights(q, 2, seed=4)
-        e_cpu = cpu_anneal(model, W_cpu, betas, 5)
-        e_gpu = anneal_cuda(model, W_gpu, betas, 5)
-        np.testing.assert_array_equal(W_gpu, W_cpu)
-        np.testing.assert_array_equal(e_gpu, e_cpu)
+        assert_gpu_equals_cpu(q, model, betas, 5, seed=4)
 
 
 @needs_cuda

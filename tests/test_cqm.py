@@ -1,9 +1,7 @@
 """The training CQM against brute force: same optimum as an independent oracle and as the BQM."""
-import concurrent.futures
 import io
 import itertools
 import logging
-import types
 
 import dimod
 import dimod.lp
@@ -200,66 +198,10 @@ def test_cqm_training_sampler_with_exact_cqm_solver():
         CQMTrainingSampler(dimod.ExactSolver())
 
 
-class _FakeCQMSolver:
-    """The SAPI side of LeapHybridCQMSampler, offline: ExactCQMSolver on the uploaded CQM."""
-
-    def __init__(self, calls):
-        self.calls = calls
-        self.properties = {
-            "category": "hybrid",
-            "parameters": {"time_limit": "", "label": ""},
-            "minimum_time_limit_s": 5.0,
-            "maximum_number_of_constraints": 100_000,
-            "maximum_number_of_variables": 500_000,
-            "maximum_number_of_biases": 2_000_000_000,
-            "maximum_number_of_quadratic_variables": 200_000,
-        }
-        self.supported_problem_types = ["bqm", "cqm", "dqm"]
-        self._cqm = None
-
-    def upload_problem(self, fv):
-        fv.seek(0)
-        self._cqm = dimod.ConstrainedQuadraticModel.from_file(fv)
-        fut = concurrent.futures.Future()
-        fut.set_result("problem-7")
-        return fut
-
-    def sample_cqm(self, problem_id, **kwargs):
-        self.calls.append(("sample_cqm", problem_id, kwargs))
-        ss = dimod.ExactCQMSolver().sample_cqm(self._cqm)
-        ss.info["problem_id"] = problem_id
-        return types.SimpleNamespace(sampleset=ss)
-
-
-class _FakeClient:
-    def __init__(self, calls):
-        self.calls = calls
-
-    def get_solver(self):
-        return _FakeCQMSolver(self.calls)
-
-    def close(self):
-        pass
-
-
-def test_cqm_hybrid_with_fake_client(profile_config, monkeypatch, caplog, capsys):
-    import socket
-
-    from dwave.cloud.client import Client
+def test_cqm_hybrid_with_fake_client(profile_config, fake_leap, caplog, capsys):
     from dwave.system import LeapHybridCQMSampler
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("network access attempted")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    calls: list = []
-
-    def fake_from_config(cls, **kwargs):
-        calls.append(("from_config", kwargs))
-        return _FakeClient(calls)
-
-    monkeypatch.setattr(Client, "from_config", classmethod(fake_from_config))
+    calls = fake_leap
     caplog.set_level(logging.DEBUG)
 
     make, X, t, kw, B, mu, h = CASES["odd-margin-h"]

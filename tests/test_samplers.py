@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import logging
 import sys
 import types
@@ -41,18 +40,6 @@ def random_bqm(n: int = 6, seed: int = 3) -> dimod.BinaryQuadraticModel:
 
 def ground_energy(bqm: dimod.BinaryQuadraticModel) -> float:
     return float(dimod.ExactSolver().sample(bqm).first.energy)
-
-
-@pytest.fixture
-def no_network(monkeypatch):
-    """Any attempt to open a socket fails the test."""
-    import socket
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("network access attempted")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 # ------------------------------------------------------------------ offline samplers
@@ -357,51 +344,10 @@ def test_qpu_numeric_chain_strength(mock_qpu, profile_config, monkeypatch):
 # ------------------------------------------------------------------ Leap: hybrid with a fake client
 
 
-class _FakeHybridSolver:
-    def __init__(self, calls):
-        self.calls = calls
-        self.properties = {
-            "category": "hybrid",
-            "parameters": {"time_limit": "", "label": ""},
-            "minimum_time_limit": [[1, 3.0], [1024, 3.0], [4096, 10.0]],
-        }
-        self.supported_problem_types = ["bqm"]
-        self._bqm = None
-
-    def upload_bqm(self, fv):
-        fv.seek(0)
-        self._bqm = dimod.BinaryQuadraticModel.from_file(fv)
-        fut = concurrent.futures.Future()
-        fut.set_result("problem-1")
-        return fut
-
-    def sample_bqm(self, problem_id, **kwargs):
-        self.calls.append(("sample_bqm", problem_id, kwargs))
-        return types.SimpleNamespace(sampleset=dimod.ExactSolver().sample(self._bqm))
-
-
-class _FakeClient:
-    def __init__(self, calls):
-        self.calls = calls
-
-    def get_solver(self):
-        return _FakeHybridSolver(self.calls)
-
-    def close(self):
-        pass
-
-
-def test_hybrid_with_fake_client(profile_config, no_network, monkeypatch, caplog, capsys):
-    from dwave.cloud.client import Client
+def test_hybrid_with_fake_client(profile_config, fake_leap, caplog, capsys):
     from dwave.system import LeapHybridSampler
 
-    calls: list = []
-
-    def fake_from_config(cls, **kwargs):
-        calls.append(("from_config", kwargs))
-        return _FakeClient(calls)
-
-    monkeypatch.setattr(Client, "from_config", classmethod(fake_from_config))
+    calls = fake_leap
     caplog.set_level(logging.DEBUG)
 
     bqm = random_bqm()
