@@ -14,11 +14,13 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import dimod
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
@@ -36,6 +38,47 @@ MAX_MODEL_BYTES = 256 << 20
 
 DEFAULT_SAMPLE_PARAMS = {"num_reads": 16, "num_sweeps": 500}
 """``sample()`` parameters used with a registry sampler name when ``sampler_params`` is None."""
+
+
+PARAMETER_CONSTRAINTS: dict[str, list] = {
+    "network": [Network, None],
+    "hidden_layer_sizes": ["array-like"],
+    "sampler": [str, dimod.Sampler],
+    "sampler_params": [dict, None],
+    "penalty": [Interval(Real, 0, None, closed="neither"), None],
+    "loss_weight": [Interval(Real, 0, None, closed="neither")],
+    "margin": [Interval(Real, 0, None, closed="left")],
+    "margin_neurons": [StrOptions({"all", "hidden", "output", "none"}), "array-like"],
+    "margin_cap": [Interval(Integral, 1, None, closed="left"), None],
+    "min_output_margin": [Interval(Integral, 0, None, closed="left")],
+    "hard_fit": ["boolean"],
+    "weight_bias": ["array-like", None],
+    "dropout_rounds": [Interval(Integral, 0, None, closed="left")],
+    "dropout_rate": [Interval(Real, 0, 1, closed="left")],
+    "dropout_strength": [Interval(Real, 0, None, closed="left")],
+    "refine_sweeps": [Interval(Integral, 0, None, closed="left")],
+    "builder": [StrOptions({"numpy", "pyqubo"})],
+    "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
+    "verbose": ["verbose"],
+}
+"""The one statement of what each :class:`BNNClassifier` parameter accepts; the run-file
+sections ``[formulation]``, ``[regularisers]`` and ``[decoding]`` are checked against it too."""
+
+
+def check_parameters(values: Mapping[str, Any]) -> None:
+    """Check some :class:`BNNClassifier` parameters against :data:`PARAMETER_CONSTRAINTS`.
+
+    Raises ``sklearn``'s ``InvalidParameterError`` (a ``ValueError`` and ``TypeError``).
+
+    Example:
+        >>> check_parameters({"loss_weight": 2.0, "refine_sweeps": 0})
+        >>> check_parameters({"penalty": -5})
+        Traceback (most recent call last):
+        ...
+        sklearn.utils._param_validation.InvalidParameterError: The 'penalty' parameter of BNNClassifier must be a float in the range (0.0, inf) or None. Got -5 instead.
+    """
+    validate_parameter_constraints({k: PARAMETER_CONSTRAINTS[k] for k in values}, dict(values),
+                                   caller_name="BNNClassifier")
 
 
 def encode_targets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -128,6 +171,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         the refinement's when that won; for dwave-inspector or any post-analysis).
     """
 
+    _parameter_constraints = PARAMETER_CONSTRAINTS
+
     def __init__(self, network: Network | None = None, hidden_layer_sizes: Sequence[int] = (4,), *,
                  sampler: Any = "collapsed", sampler_params: Mapping[str, Any] | None = None,
                  penalty: float | None = None, loss_weight: float = 1.0, margin: float = 0.0,
@@ -158,6 +203,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y) -> "BNNClassifier":
         """Compile the training QUBO for ``(X, y)``, sample it, keep the best network."""
+        self._validate_params()
         network, Xb, classes, targets = self.training_problem(X, y)
         sampler, params = self._sampler_and_params()
         h = self._weight_bias(network)

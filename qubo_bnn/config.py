@@ -49,7 +49,6 @@ Example:
 from __future__ import annotations
 
 import importlib.resources
-import importlib.util
 import math
 import os
 import tomllib
@@ -62,7 +61,7 @@ import numpy as np
 
 from . import datasets
 from . import samplers as _samplers
-from .classifier import DEFAULT_SAMPLE_PARAMS, BNNClassifier
+from .classifier import DEFAULT_SAMPLE_PARAMS, BNNClassifier, check_parameters
 from .network import Network
 
 __all__ = [
@@ -308,20 +307,28 @@ def _classes(v: Any) -> tuple[int, ...] | None:
     return out
 
 
-def _penalty(v: Any) -> float | None:
-    if v == "auto":
-        return None
-    if isinstance(v, str):
-        raise _Bad(f'expected a positive number or "auto", got {v!r}')
-    return _float(0.0, above=True)(v)
+def _estimator(name: str, convert: Callable[[Any], Any] = lambda v: v, none: str = "None") -> Callable[[Any], Any]:
+    """A run-file key that sets the estimator parameter ``name``: TOML spelling converted (``none``
+    is how the file writes Python's None), then checked by the estimator's own rules
+    (:data:`qubo_bnn.classifier.PARAMETER_CONSTRAINTS`)."""
+    def check(v: Any) -> Any:
+        v = convert(v)
+        if isinstance(v, float) and not math.isfinite(v):
+            raise _Bad(f"expected a finite number, got {v!r}")
+        try:
+            check_parameters({name: v})
+        except ValueError as exc:
+            raise _Bad(str(exc).replace(" or None.", f" or {none}.")) from None
+        return v
+    return check
 
 
-def _margin_neurons(v: Any) -> str | tuple[int, ...]:
-    if isinstance(v, str):
-        return _choice("all", "hidden", "output")(v)
-    if isinstance(v, list):
-        return _int_list(0, "neuron ids", allow_empty=False)(v)
-    raise _Bad(f'expected "all", "hidden", "output" or a list of neuron ids, got {_show(v)}')
+def _auto_none(v: Any) -> Any:
+    return None if v == "auto" else v
+
+
+def _neuron_ids(v: Any) -> Any:
+    return _int_list(0, "neuron ids", allow_empty=False)(v) if isinstance(v, list) else v
 
 
 _TASKS = ("digits", "bars_and_stripes", "file")
@@ -338,13 +345,13 @@ _DATA_KEYS: dict[str, tuple[Callable[[Any], Any], tuple[str, ...]]] = {
     "test_fraction": (_float(0.0, maximum=1.0, below=True), ("file", "bars_and_stripes")),
     "size": (_int(2), ("bars_and_stripes",)),
 }
-_FORMULATION_KEYS = {"penalty": _penalty, "loss_weight": _float(0.0, above=True), "hard_fit": _bool,
-                     "builder": _choice("numpy", "pyqubo")}
-_REGULARISER_KEYS = {"margin": _float(0.0), "margin_neurons": _margin_neurons, "margin_cap": _int(1),
-                     "min_output_margin": _int(0), "dropout_rounds": _int(0),
-                     "dropout_rate": _float(0.0, above=True, maximum=1.0, below=True),
-                     "dropout_strength": _float(0.0)}
-_DECODING_KEYS = {"refine_sweeps": _int(0)}
+# these sections set estimator parameters of the same names: one statement of their rules
+_FORMULATION_KEYS = {"penalty": _estimator("penalty", _auto_none, none='"auto"'), "loss_weight": _estimator("loss_weight"),
+                     "hard_fit": _estimator("hard_fit"), "builder": _estimator("builder")}
+_REGULARISER_KEYS = {k: _estimator(k) for k in ("margin", "margin_cap", "min_output_margin", "dropout_rounds",
+                                                "dropout_rate", "dropout_strength")}
+_REGULARISER_KEYS["margin_neurons"] = _estimator("margin_neurons", _neuron_ids)
+_DECODING_KEYS = {"refine_sweeps": _estimator("refine_sweeps")}
 _OUTPUT_KEYS = {"model": _string, "results": _string}
 _NETWORK_SPEC_KEYS = ("n_inputs", "neurons", "outputs")
 _SECTIONS = ("data", "network", "formulation", "regularisers", "decoding", "sampler", "output")
@@ -446,11 +453,7 @@ class _Validator:
         return NetworkConfig(hidden_layers=(), spec=spec)
 
     def regularisers(self, raw: Mapping[str, Any]) -> RegularisersConfig:
-        values = self.section(raw, "regularisers", _REGULARISER_KEYS)
-        if values.get("dropout_rounds") and importlib.util.find_spec("qubo_bnn.dropout") is None:
-            raise self.error("regularisers.dropout_rounds",
-                             "this installation has no qubo_bnn.dropout module; use dropout_rounds = 0")
-        return RegularisersConfig(**values)
+        return RegularisersConfig(**self.section(raw, "regularisers", _REGULARISER_KEYS))
 
     def sampler(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         if "sampler" not in raw:

@@ -134,7 +134,7 @@ def test_network_shape_mismatch_and_bad_sampler():
         BNNClassifier(Network(3).dense(2)).fit(X, y)
     with pytest.raises(ValueError, match="nope"):
         BNNClassifier(sampler="nope").fit(X, y)
-    with pytest.raises(TypeError, match="dimod.Sampler"):
+    with pytest.raises(TypeError, match="'sampler' parameter.*Sampler"):
         BNNClassifier(sampler=42).fit(X, y)
     clf = BNNClassifier(hidden_layer_sizes=(), sampler_params=FAST).fit(X, y)
     with pytest.raises(ValueError, match="features"):
@@ -200,3 +200,12 @@ def test_continuous_targets_and_sparse_inputs_are_refused_clearly():
         BNNClassifier(sampler_params=FAST).fit(X, y + 0.5 * np.arange(len(y)) / len(y))
     with pytest.raises(TypeError, match="sparse matrix.*toarray"):
         BNNClassifier(sampler_params=FAST).fit(scipy.sparse.csr_matrix(X), y)
+
+
+@pytest.mark.parametrize("params", [{"penalty": -5}, {"penalty": 0}, {"margin": -1}, {"loss_weight": 0},
+                                    {"refine_sweeps": 2.5}, {"hard_fit": "yes"}, {"dropout_rate": 1.0},
+                                    {"builder": "fast"}, {"margin_neurons": "some"}])
+def test_bad_parameters_are_refused_before_any_work(params):
+    X, y = _planted()
+    with pytest.raises(ValueError, match=f"'{next(iter(params))}' parameter of BNNClassifier"):
+        BNNClassifier(**params).fit(X, y)
