@@ -325,7 +325,7 @@ def markdown(summary, comparisons, records, args, command: str, wall: float, not
     bought = [s for s in more if by[("margin", s)]["energy"] < by[("margin", s)]["energy_of_networks"]["none"] - 1e-9]
     mu_sf = args.mu * (n_weights(args))
     lines.append(f"- The margin is not a tie-breaker among equally accurate networks: μ·ΣF = {mu_sf:.2f} bounds the "
-                 "reward of *one* sample" + (f" (here already more than B = 1)" if mu_sf >= 1 else "") + ", but the reward is summed over the training set, so a network can buy "
+                 "reward of *one* sample" + (" (here already more than B = 1)" if mu_sf >= 1 else "") + ", but the reward is summed over the training set, so a network can buy "
                  f"margin with errors. `margin` has more training errors than `none` on {len(more)}/{S} seeds; on "
                  f"{len(bought)} of them its network has a lower margin objective than `none`'s network (a "
                  "genuine trade, not a sampler failure).")

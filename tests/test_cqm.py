@@ -1,5 +1,4 @@
 """The training CQM against brute force: same optimum as an independent oracle and as the BQM."""
-import io
 import itertools
 import logging
 

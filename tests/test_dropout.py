@@ -101,7 +101,6 @@ def test_masks_reproducible_and_seed_dependent():
     a = [draw_keep(net, np.random.default_rng(5), 0.5).tolist() for _ in range(2)]
     assert a[0] == a[1]
     est = RecordingEstimator(lambda r, n: np.ones(n.n_weights))
-    X, T = np.zeros((2, 4)), np.zeros((2, 1))
     masks = lambda s: [r["kept_hidden"] for r in dropout_penalties(  # noqa: E731
         est, net, None, {}, None, rounds=6, rate=0.5, strength=1.0, seed=s)[1]["rounds"]]
     assert masks(11) == masks(11)
@@ -142,7 +141,6 @@ def test_update_penalties_never_kept_edges_keep_h0():
 def test_interrupt_keeps_completed_rounds():
     net = Network(3).dense(4).dense(1)
     fn = lambda r, n: np.where(np.arange(n.n_weights) % (r + 2) == 0, 1, -1)  # noqa: E731
-    X, T = np.zeros((2, 3)), np.zeros((2, 1))
     ref, ref_info = dropout_penalties(RecordingEstimator(fn), net, None, {}, None,
                                       rounds=2, rate=0.3, strength=1.0, seed=4)
     with pytest.warns(RuntimeWarning, match="interrupted during round 3"):
