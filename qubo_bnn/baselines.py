@@ -40,7 +40,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .classifier import NetworkPredictionMixin, encode_targets, network_for
 from .network import Network
-from .validation import as_bits, as_spins, check_labels
+from .validation import as_spins, check_training_data
 
 __all__ = ["STEClassifier", "binarise"]
 
@@ -165,9 +165,8 @@ class STEClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         if not (np.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        Xb = as_bits(X)
+        Xb, y = check_training_data(X, y)
         S = as_spins(Xb).astype(np.float64)
-        y = check_labels(y, Xb.shape[0])
         classes, bits = encode_targets(y)
         T = 2.0 * bits - 1.0
         net = network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], T.shape[1])

@@ -21,7 +21,6 @@ import dimod
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from .formulation import TrainingQUBO
@@ -29,7 +28,7 @@ from .io import atomic_write_text, to_jsonable
 from .network import Network
 from .samplers import accepted_parameters, make_sampler
 from .training import TrainingRun, train_step
-from .validation import as_bits, check_labels
+from .validation import check_labels, check_prediction_data, check_training_data
 
 MODEL_FORMAT = "qubo-bnn/classifier"
 MODEL_VERSION = 1
@@ -90,9 +89,8 @@ def encode_targets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         >>> classes.tolist(), t.ravel().tolist()
         (['a', 'b'], [1, 0, 1])
     """
+    y = check_labels(y, len(y))
     classes = np.unique(y)
-    if len(classes) < 2:
-        raise ValueError(f"y has a single class ({classes[0]!r}); a classifier needs at least two")
     targets = (y[:, None] == classes[None, :]).astype(np.int8)
     return classes, (targets[:, 1:] if len(classes) == 2 else targets)
 
@@ -121,7 +119,8 @@ class NetworkPredictionMixin:
     def decision_function(self, X) -> np.ndarray:
         """Output pre-activations: ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)``."""
         check_is_fitted(self, "weights_")
-        Z, _ = self.network_.forward(as_bits(X, self.n_features_in_), self.weights_)
+        Xb = check_prediction_data(X, self.n_features_in_, type(self).__name__)
+        Z, _ = self.network_.forward(Xb, self.weights_)
         Zo = Z[:, [o - self.network_.n_inputs for o in self.network_.outputs]]
         return Zo[:, 0] if len(self.classes_) == 2 else Zo
 
@@ -228,9 +227,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     def training_problem(self, X, y) -> tuple[Network, np.ndarray, np.ndarray, np.ndarray]:
         """Validated ``(network, X bits, classes, targets)`` that :meth:`fit` trains on."""
-        Xb = as_bits(X)
-        y = check_labels(y, Xb.shape[0])
-        check_classification_targets(y)   # continuous y is a regression target, not classes
+        Xb, y = check_training_data(X, y)
         classes, targets = encode_targets(y)
         return network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], targets.shape[1]), Xb, classes, targets
 

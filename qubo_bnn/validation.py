@@ -22,6 +22,38 @@ def _as_2d_numeric(X, name: str = "X") -> np.ndarray:
     return arr
 
 
+def check_training_data(X, y) -> tuple[np.ndarray, np.ndarray]:
+    """``(X bits, y)`` checked the scikit-learn way, at an estimator's ``fit``.
+
+    scikit-learn's own checks (and messages) first: y given, no sparse, complex, empty or
+    non-finite data, matching lengths, classification targets (not continuous); then ``X``
+    must be binary (:func:`as_bits`).
+
+    Example:
+        >>> Xb, y = check_training_data([[0, 1], [1, 1]], ["a", "b"])
+        >>> Xb.dtype, y.tolist()
+        (dtype('uint8'), ['a', 'b'])
+    """
+    from sklearn.utils.multiclass import check_classification_targets
+    from sklearn.utils.validation import check_X_y
+
+    X, y = check_X_y(X, y, dtype=None, ensure_all_finite=True)
+    check_classification_targets(y)   # continuous y is a regression target, not classes
+    y = check_labels(y, len(X))       # labels before X's values: "one class" beats "not binary"
+    return as_bits(X), y
+
+
+def check_prediction_data(X, n_features: int, estimator: str) -> np.ndarray:
+    """``X`` bits for a fitted ``estimator`` with ``n_features`` inputs (scikit-learn's checks first)."""
+    from sklearn.utils.validation import check_array
+
+    X = check_array(X, dtype=None, ensure_all_finite=True)
+    if X.shape[1] != n_features:
+        raise ValueError(f"X has {X.shape[1]} features, but {estimator} is expecting {n_features} "
+                         "features as input")
+    return as_bits(X)
+
+
 def as_bits(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
     """``X`` as a uint8 array of bits; accepts {0, 1} or {-1, +1} (read as -1 -> 0, +1 -> 1).
 
@@ -62,7 +94,7 @@ def check_weights(weights, n_weights: int, batch: bool = False) -> np.ndarray:
 
 
 def check_labels(y, n_samples: int) -> np.ndarray:
-    """1-D labels matching ``n_samples`` rows, no NaN."""
+    """1-D labels matching ``n_samples`` rows, no NaN, at least two classes."""
     arr = np.asarray(y)
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr.ravel()
@@ -72,4 +104,7 @@ def check_labels(y, n_samples: int) -> np.ndarray:
         raise ValueError(f"X has {n_samples} samples but y has {arr.shape[0]}")
     if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
         raise ValueError("y contains NaN or infinite values")
+    classes = np.unique(arr)
+    if len(classes) < 2:
+        raise ValueError(f"y has only one class ({classes[0].item()!r}): a classifier needs at least two")
     return arr

@@ -103,5 +103,5 @@ def test_binarise_and_bad_arguments():
         STEClassifier(loss="mse", epochs=1).fit(X, y)
     with pytest.raises(ValueError, match="epochs"):
         STEClassifier(epochs=0).fit(X, y)
-    with pytest.raises(ValueError, match="single class"):
+    with pytest.raises(ValueError, match="only one class"):
         STEClassifier(epochs=1).fit(X, np.zeros(20))
