@@ -294,7 +294,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             "weights": [int(v) for v in self.weights_],
             "classes": self.classes_.tolist(),
             "params": to_jsonable({k: v for k, v in self.get_params().items()
-                                 if k not in ("network", "sampler", "weight_bias")}),
+                                   if k not in ("network", "weight_bias")
+                                   and not (k == "sampler" and not isinstance(v, str))}),
         }
         atomic_write_text(os.fspath(path), json.dumps(doc, indent=1))
 
@@ -325,9 +326,15 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             classes = np.asarray(doc["classes"])
             if len(classes) < 2 or len(net.outputs) != (1 if len(classes) == 2 else len(classes)):
                 raise ValueError("classes do not match the network's outputs")
+            params = doc.get("params", {})
+            if not isinstance(params, dict) or set(params) - set(PARAMETER_CONSTRAINTS):
+                raise ValueError(f"unknown parameters {sorted(set(params) - set(PARAMETER_CONSTRAINTS))}")
+            if "hidden_layer_sizes" in params:
+                params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+            check_parameters(params)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}: corrupt qubo-bnn model ({exc})") from None
-        clf = cls(network=net)
+        clf = cls(**{**params, "network": net})   # the saved settings, so a refit trains the same way
         clf.network_, clf.weights_, clf.classes_ = net, w.astype(np.int8), classes
         clf.n_features_in_ = net.n_inputs
         return clf

@@ -69,7 +69,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dimod
+import dwave.samplers
 import numpy as np
+from solvers import IsingSampler
 
 __all__ = [
     "SAMPLERS",
@@ -178,54 +180,28 @@ def _no_init_params(name: str, params: Mapping[str, Any]) -> None:
         )
 
 
-def _dwave_samplers(name: str):
-    try:
-        return importlib.import_module("dwave.samplers")
-    except ImportError as exc:  # core dependency, but be helpful anyway
-        raise ImportError(
-            f"sampler {name!r} needs dwave-samplers: pip install dwave-samplers"
-        ) from exc
-
-
 def _simulated_annealing(**init_params: Any) -> dimod.Sampler:
     _no_init_params("neal", init_params)
-    return _dwave_samplers("neal").SimulatedAnnealingSampler()
+    return dwave.samplers.SimulatedAnnealingSampler()
 
 
 def _tabu(**init_params: Any) -> dimod.Sampler:
     _no_init_params("tabu", init_params)
-    return _dwave_samplers("tabu").TabuSampler()
+    return dwave.samplers.TabuSampler()
 
 
 def _steepest_descent(**init_params: Any) -> dimod.Sampler:
     _no_init_params("steepest-descent", init_params)
-    return _dwave_samplers("steepest-descent").SteepestDescentSolver()
+    return dwave.samplers.SteepestDescentSolver()
 
 
 def _exact(**init_params: Any) -> dimod.Sampler:
     return SizeLimitedExactSolver(**init_params)
 
 
-def _ising_sampler_class(name: str) -> type:
-    try:
-        solvers = importlib.import_module("solvers")
-    except ImportError as exc:
-        raise ImportError(
-            f"sampler {name!r} needs the bundled `solvers` package (solvers.IsingSampler); "
-            f"reinstall qubo-bnn"
-        ) from exc
-    cls = getattr(solvers, "IsingSampler", None)
-    if cls is None:
-        raise ImportError(
-            f"sampler {name!r} needs solvers.IsingSampler, which this installation of "
-            f"the bundled `solvers` package does not provide"
-        )
-    return cls
-
-
 def _ising_gpu(**init_params: Any) -> dimod.Sampler:
     init_params.setdefault("device", "auto")
-    return _ising_sampler_class("gpu")(**init_params)
+    return IsingSampler(**init_params)
 
 
 def _ising_cpu(**init_params: Any) -> dimod.Sampler:
@@ -235,7 +211,7 @@ def _ising_cpu(**init_params: Any) -> dimod.Sampler:
             f"sampler 'cpu-annealer' always runs on device 'cpu' (got device={device!r}); "
             f"use name = \"gpu\" with device = \"cuda\" or \"auto\" instead"
         )
-    return _ising_sampler_class("cpu-annealer")(device="cpu", **init_params)
+    return IsingSampler(device="cpu", **init_params)
 
 
 def _collapsed(**init_params: Any) -> dimod.Sampler:

@@ -12,16 +12,6 @@ import pytest
 
 from qubo_bnn import samplers as S
 
-try:
-    import solvers as _solvers
-
-    HAS_ISING = hasattr(_solvers, "IsingSampler")
-except ImportError:  # pragma: no cover
-    HAS_ISING = False
-
-needs_ising = pytest.mark.skipif(
-    not HAS_ISING, reason="solvers.IsingSampler does not exist yet (bundled `solvers` package)"
-)
 
 from conftest import SECRET
 
@@ -52,8 +42,8 @@ OFFLINE = [
     ("steepest-descent", {"num_reads": 200, "seed": 4}),
     ("STEEPEST_DESCENT", {"num_reads": 200, "seed": 4}),
     ("exact", {}),
-    pytest.param("gpu", {"num_reads": 64, "num_sweeps": 500, "seed": 5}, marks=needs_ising),
-    pytest.param("cpu-annealer", {"num_reads": 64, "num_sweeps": 500, "seed": 6}, marks=needs_ising),
+    pytest.param("gpu", {"num_reads": 64, "num_sweeps": 500, "seed": 5}),
+    pytest.param("cpu-annealer", {"num_reads": 64, "num_sweeps": 500, "seed": 6}),
 ]
 
 
@@ -100,7 +90,6 @@ def test_no_init_params_for_plain_samplers():
         S.make_sampler("neal", num_reads=10)
 
 
-@needs_ising
 def test_gpu_entries_pass_device():
     from solvers import IsingSampler
 
@@ -109,12 +98,6 @@ def test_gpu_entries_pass_device():
     assert isinstance(gpu, IsingSampler) and isinstance(cpu, IsingSampler)
     with pytest.raises(ValueError, match="cpu-annealer"):
         S.make_sampler("cpu-annealer", device="cuda")
-
-
-def test_gpu_entry_without_ising_sampler_names_the_class(monkeypatch):
-    monkeypatch.setitem(sys.modules, "solvers", types.ModuleType("solvers"))
-    with pytest.raises(ImportError, match=r"solvers\.IsingSampler"):
-        S.make_sampler("gpu")
 
 
 # ------------------------------------------------------------------ errors
