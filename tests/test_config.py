@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copy
 import pathlib
-import tomllib
 
 import numpy as np
 import pytest
@@ -57,14 +56,9 @@ def test_packaged_default_is_the_empty_config(tmp_path):
     assert packaged.sampler == {"name": "collapsed", "num_reads": 16, "num_sweeps": 500}
 
 
-def test_examples_default_matches_packaged():
-    ex = (ROOT / "examples" / "configs" / "default.toml").read_bytes()
-    assert tomllib.loads(ex.decode()) == tomllib.loads(pathlib.Path(C.default_config_path()).read_text())
-
-
 def test_all_examples_present():
     names = {p.stem for p in EXAMPLES}
-    assert names >= {"default", "neal", "tabu", "gpu", "qpu", "hybrid", "regularised", "custom_topology"}
+    assert names >= {"neal", "tabu", "gpu", "cpsat", "qpu", "hybrid", "cqm_hybrid", "regularised", "custom_topology"}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -76,7 +70,7 @@ def test_example_parses_and_validates(path, no_work):
     assert "token =" not in text.replace("# ", "")
 
 
-@pytest.mark.parametrize("name", ["neal", "tabu", "gpu", "default", "regularised"])
+@pytest.mark.parametrize("name", ["neal", "tabu", "gpu", "regularised"])
 def test_offline_example_samplers_resolve_with_their_parameters(name, no_work):
     cfg = C.load_config(ROOT / "examples" / "configs" / f"{name}.toml")
     sampler, params = C.resolve_sampler(cfg)
