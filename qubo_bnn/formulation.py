@@ -1,5 +1,10 @@
 """The training QUBO of ``docs/FORMULATION.md``: network + data -> ``dimod.BinaryQuadraticModel``.
 
+(Longer than most modules on purpose: :class:`TrainingQUBO` is one problem's variable layout,
+terms, emission and decoding, which share its index arrays. How a neuron is encoded lives in
+:mod:`qubo_bnn.encoding`, the size estimate in :mod:`qubo_bnn.sizing`, the CQM in
+:mod:`qubo_bnn.cqm`, optimisation in the samplers.)
+
     H = A·P + B·L + mu·M + Σ_e h_e·w_e
 
 ``P`` sums the sign-consistency penalties (one squared linear equality per neuron and sample,
@@ -29,7 +34,9 @@ import dimod
 import numpy as np
 
 from .network import BIAS, Network
+from .encoding import NeuronEncoding, encode_slack, neuron_encoding, settle_auxiliaries
 from .polynomial import Polynomial
+from .sizing import QUBOTooLargeError, estimate_size, memory_limit
 from .validation import as_bits, check_weights
 
 COMPONENTS = ("penalty", "loss", "margin")
@@ -69,155 +76,6 @@ def origin_of(bqm: dimod.BinaryQuadraticModel) -> Origin:
                          f"({bqm.num_variables} {bqm.vartype.name} variables, expected {q.n_variables} BINARY); "
                          "sample the BQM as emitted")
     return origin
-
-
-def slack_coefficients(R: int) -> np.ndarray:
-    """Bounded-coefficient encoding of an integer in ``[0, R]`` (docs/FORMULATION.md, Sign consistency).
-
-    Coefficients ``1, 2, ..., 2^(K-2)`` and a last one ``R - (2^(K-1) - 1)``, ``K = ⌊log2 R⌋ + 1``;
-    every value in ``[0, R]`` is reachable and none above. ``R = 0`` needs no bit.
-
-    Example:
-        >>> slack_coefficients(5).tolist(), slack_coefficients(0).tolist()
-        ([1, 2, 2], [])
-    """
-    if R < 0:
-        raise ValueError(f"slack range must be >= 0, got {R}")
-    if R == 0:
-        return np.zeros(0, dtype=np.int64)
-    K = int(R).bit_length()  # floor(log2 R) + 1
-    return np.array([1 << k for k in range(K - 1)] + [R - ((1 << (K - 1)) - 1)], dtype=np.int64)
-
-
-def encode_slack(values: np.ndarray, coefs: np.ndarray) -> np.ndarray:
-    """Bits ``(n, K)`` with ``bits @ coefs == values`` for the encoding of :func:`slack_coefficients`."""
-    values = np.asarray(values, dtype=np.int64)
-    K = len(coefs)
-    if K == 0:
-        return np.zeros((len(values), 0), dtype=np.int8)
-    full = (1 << (K - 1)) - 1  # largest value reachable without the last coefficient
-    use_last = values > full
-    rest = values - use_last * coefs[-1]
-    bits = (rest[:, None] >> np.arange(K - 1)) & 1
-    return np.concatenate([bits, use_last[:, None]], axis=1).astype(np.int8)
-
-
-@dataclass(frozen=True)
-class NeuronEncoding:
-    """How neuron ``j``'s sign is encoded (docs/FORMULATION.md, Sign consistency; margin variants).
-
-    Residual ``u - threshold·x - Σ ca·ta - Σ cb·tb - e = 0``, ``u`` the agreement count, so
-    ``x = 1`` covers ``u ∈ [threshold, F]`` and ``x = 0`` covers ``u ∈ [0, R]``. The slack
-    ``t = ta + tb`` ranges over ``[0, R]``; ``ta ∈ [0, a]`` carries the (possibly truncated) margin
-    reward, ``tb`` the rest. Without a hard margin this is the reference encoding: threshold
-    ``T = ⌈F/2⌉``, ``R = T - 1``, a tie bit for even ``F``.
-    """
-
-    neuron: int
-    fan_in: int
-    threshold: int
-    R: int
-    a: int
-    tie: bool
-    reward: bool
-    ca: np.ndarray = field(repr=False)
-    cb: np.ndarray = field(repr=False)
-
-    @property
-    def base1(self) -> int:
-        """|z| at the firing threshold (x = 1, t = e = 0)."""
-        return 2 * self.threshold - self.fan_in
-
-    @property
-    def base0(self) -> int:
-        """|z| at the top of the x = 0 range (t = R)."""
-        return self.fan_in - 2 * self.R
-
-
-def settle_auxiliaries(enc: NeuronEncoding, u: np.ndarray, x: np.ndarray):
-    """Tie bit ``e``, slack ``t`` and its margin part ``ta`` of neuron ``enc`` at agreement count(s)
-    ``u`` and activation bit(s) ``x``: the auxiliaries of a consistent state.
-
-    ``t + e`` takes up ``u - threshold·x`` (clipped to the slack's range when the weights break a
-    hard constraint), the tie bit is used only where the neuron fires, and the slack is split to
-    maximise the margin reward (docs/FORMULATION.md, "Margin").
-
-    Example:
-        >>> enc = _encoding(5, 4, 0, None, True)          # even fan-in: a tie bit
-        >>> [v.tolist() for v in settle_auxiliaries(enc, np.array([1, 3]), np.array([0, 1]))]
-        [[0, 1], [1, 0], [1, 0]]
-    """
-    u = np.asarray(u, dtype=np.int64)
-    x = np.asarray(x, dtype=np.int64)
-    s = u - enc.threshold * x
-    e = ((x == 1) & (s >= 1)).astype(np.int64) if enc.tie else np.zeros_like(s)
-    t = np.clip(s - e, 0, enc.R)
-    ta = np.where(x == 1, np.minimum(t, enc.a), np.maximum(0, t - (enc.R - enc.a)))
-    return e, t, ta
-
-
-BYTES_PER_COUPLING = 500
-"""Peak build memory per coupling of the numpy builder: 160-460 bytes measured (tracemalloc) on
-digits tasks, with a margin."""
-
-
-class QUBOTooLargeError(ValueError):
-    """The training QUBO would not fit the memory limit; raised before anything large is built."""
-
-
-def memory_limit() -> int:
-    """Default build-memory limit: half of the memory available now (``/proc/meminfo``), or 8 GiB."""
-    try:
-        with open("/proc/meminfo") as fh:
-            info = dict(line.split(":", 1) for line in fh)
-        return int(info["MemAvailable"].split()[0]) * 1024 // 2
-    except (OSError, KeyError, ValueError):
-        return 8 << 30
-
-
-def estimate_size(network: Network, n_rows: int, hard_fit: bool = False) -> tuple[int, int, int]:
-    """``(variables, couplings, bytes)``: an upper estimate of the training QUBO of ``network``
-    on ``n_rows`` distinct rows and of its peak build memory, computed without building it.
-
-    Per row and neuron: ``x``, at most ``⌊log2(F/2)⌋ + 3`` slack and tie bits, one ``y`` per edge
-    from a neuron. The squared residual couples each of those to the neuron's ``F`` weights and
-    to each other; weight-weight pairs are shared by all rows (docs/FORMULATION.md, "Sign
-    consistency").
-
-    Example:
-        >>> estimate_size(Network(16).dense(4).dense(1), 42)[:2]
-        (1627, 27812)
-    """
-    outs = set(network.outputs)
-    per_row_vars, per_row_pairs, shared_pairs = 0, 0, 0
-    for j in network.neurons:
-        F = network.fan_in(j)
-        ny = sum(1 for s in network.sources(j) if s >= network.n_inputs)
-        aux = (0 if (hard_fit and j in outs) else 1) + (F // 2).bit_length() + 2 + ny
-        per_row_vars += aux
-        per_row_pairs += aux * F + aux * (aux - 1) // 2 + 2 * ny   # with weights, among themselves, AND
-        shared_pairs += F * (F - 1) // 2
-    variables = network.n_weights + n_rows * per_row_vars
-    couplings = shared_pairs + n_rows * per_row_pairs
-    return variables, couplings, couplings * BYTES_PER_COUPLING + variables * 64
-
-
-def _encoding(neuron: int, F: int, hard_margin: int, cap: int | None, reward: bool) -> NeuronEncoding:
-    if hard_margin > F:
-        raise ValueError(f"neuron {neuron}: a hard margin |z| >= {hard_margin} is impossible with fan-in {F}; "
-                         "lower min_output_margin")
-    # x = 1 iff z = 2u - F >= m, x = 0 iff z <= -max(m, 1)  (m = 0: sign(0) = +1)
-    threshold = -(-(F + hard_margin) // 2)
-    R = (F - max(hard_margin, 1)) // 2
-    tie = threshold + R + 1 == F   # only even F without hard margin: the tie bit reaches u = F
-    a = R
-    if cap is not None:
-        # reward min(|z|, m): the capped reward is base + 2a on either side (see _state_margin),
-        # so |z|'s parity rounds the cap down; at least the smallest nonzero |z|.
-        base = max(F - 2 * R, 2 * threshold - F + 2 * tie)
-        a = int(np.clip((cap - base) // 2, 0, R))
-    return NeuronEncoding(neuron, F, threshold, R, a, tie, reward,
-                          ca=slack_coefficients(a), cb=slack_coefficients(R - a))
 
 
 class TrainingQUBO:
@@ -361,7 +219,7 @@ class TrainingQUBO:
         self.ta_ids, self.tb_ids, self.e_ids = {}, {}, {}
         for j in net.neurons:
             is_out = j in out_col
-            enc = _encoding(j, net.fan_in(j), self.min_output_margin if is_out else 0, self.margin_cap,
+            enc = neuron_encoding(j, net.fan_in(j), self.min_output_margin if is_out else 0, self.margin_cap,
                             j in self.margin_neurons)
             self.encodings[j] = enc
             if self.hard_fit and is_out:

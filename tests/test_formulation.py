@@ -8,7 +8,8 @@ import pytest
 from networks import NETWORKS as ALL_NETWORKS
 from networks import skip_net as _skip_net
 from oracles import forward_numpy, min_over_free_variables
-from qubo_bnn.formulation import TrainingQUBO, encode_slack, slack_coefficients
+from qubo_bnn.encoding import encode_slack, slack_coefficients
+from qubo_bnn.formulation import TrainingQUBO
 from qubo_bnn.network import Network
 
 
@@ -193,7 +194,7 @@ def test_merged_rows_keep_every_minimum_over_the_auxiliaries(kw):
 @pytest.mark.parametrize("name", sorted(NETWORKS))
 @pytest.mark.parametrize("kw", [{}, {"margin_cap": 2}, {"hard_fit": True}, {"min_output_margin": 1}])
 def test_size_estimate_bounds_the_built_qubo(name, kw):
-    from qubo_bnn.formulation import estimate_size
+    from qubo_bnn.sizing import estimate_size
 
     net = NETWORKS[name]()
     rng = np.random.default_rng(1)
@@ -208,7 +209,7 @@ def test_size_estimate_bounds_the_built_qubo(name, kw):
 def test_oversized_qubo_is_refused_before_building():
     import tracemalloc
 
-    from qubo_bnn.formulation import QUBOTooLargeError, estimate_size
+    from qubo_bnn.sizing import QUBOTooLargeError, estimate_size
 
     net = Network(16).dense(4).dense(1)
     rng = np.random.default_rng(0)

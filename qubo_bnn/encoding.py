@@ -1,0 +1,121 @@
+"""How one neuron's sign is encoded in the QUBO: bounded-coefficient slack, the tie bit and the
+margin split (docs/FORMULATION.md, "Sign consistency" and "Margin").
+
+Example:
+    >>> enc = neuron_encoding(5, fan_in=3, hard_margin=0, cap=None, reward=True)
+    >>> (enc.threshold, enc.R, enc.tie), slack_coefficients(enc.R).tolist()
+    ((2, 1, False), [1])
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["NeuronEncoding", "neuron_encoding", "slack_coefficients", "encode_slack", "settle_auxiliaries"]
+
+
+def slack_coefficients(R: int) -> np.ndarray:
+    """Bounded-coefficient encoding of an integer in ``[0, R]`` (docs/FORMULATION.md, Sign consistency).
+
+    Coefficients ``1, 2, ..., 2^(K-2)`` and a last one ``R - (2^(K-1) - 1)``, ``K = ⌊log2 R⌋ + 1``;
+    every value in ``[0, R]`` is reachable and none above. ``R = 0`` needs no bit.
+
+    Example:
+        >>> slack_coefficients(5).tolist(), slack_coefficients(0).tolist()
+        ([1, 2, 2], [])
+    """
+    if R < 0:
+        raise ValueError(f"slack range must be >= 0, got {R}")
+    if R == 0:
+        return np.zeros(0, dtype=np.int64)
+    K = int(R).bit_length()  # floor(log2 R) + 1
+    return np.array([1 << k for k in range(K - 1)] + [R - ((1 << (K - 1)) - 1)], dtype=np.int64)
+
+
+def encode_slack(values: np.ndarray, coefs: np.ndarray) -> np.ndarray:
+    """Bits ``(n, K)`` with ``bits @ coefs == values`` for the encoding of :func:`slack_coefficients`."""
+    values = np.asarray(values, dtype=np.int64)
+    K = len(coefs)
+    if K == 0:
+        return np.zeros((len(values), 0), dtype=np.int8)
+    full = (1 << (K - 1)) - 1  # largest value reachable without the last coefficient
+    use_last = values > full
+    rest = values - use_last * coefs[-1]
+    bits = (rest[:, None] >> np.arange(K - 1)) & 1
+    return np.concatenate([bits, use_last[:, None]], axis=1).astype(np.int8)
+
+
+@dataclass(frozen=True)
+class NeuronEncoding:
+    """How neuron ``j``'s sign is encoded (docs/FORMULATION.md, Sign consistency; margin variants).
+
+    Residual ``u - threshold·x - Σ ca·ta - Σ cb·tb - e = 0``, ``u`` the agreement count, so
+    ``x = 1`` covers ``u ∈ [threshold, F]`` and ``x = 0`` covers ``u ∈ [0, R]``. The slack
+    ``t = ta + tb`` ranges over ``[0, R]``; ``ta ∈ [0, a]`` carries the (possibly truncated) margin
+    reward, ``tb`` the rest. Without a hard margin this is the reference encoding: threshold
+    ``T = ⌈F/2⌉``, ``R = T - 1``, a tie bit for even ``F``.
+    """
+
+    neuron: int
+    fan_in: int
+    threshold: int
+    R: int
+    a: int
+    tie: bool
+    reward: bool
+    ca: np.ndarray = field(repr=False)
+    cb: np.ndarray = field(repr=False)
+
+    @property
+    def base1(self) -> int:
+        """|z| at the firing threshold (x = 1, t = e = 0)."""
+        return 2 * self.threshold - self.fan_in
+
+    @property
+    def base0(self) -> int:
+        """|z| at the top of the x = 0 range (t = R)."""
+        return self.fan_in - 2 * self.R
+
+
+def settle_auxiliaries(enc: NeuronEncoding, u: np.ndarray, x: np.ndarray):
+    """Tie bit ``e``, slack ``t`` and its margin part ``ta`` of neuron ``enc`` at agreement count(s)
+    ``u`` and activation bit(s) ``x``: the auxiliaries of a consistent state.
+
+    ``t + e`` takes up ``u - threshold·x`` (clipped to the slack's range when the weights break a
+    hard constraint), the tie bit is used only where the neuron fires, and the slack is split to
+    maximise the margin reward (docs/FORMULATION.md, "Margin").
+
+    Example:
+        >>> enc = neuron_encoding(5, 4, 0, None, True)          # even fan-in: a tie bit
+        >>> [v.tolist() for v in settle_auxiliaries(enc, np.array([1, 3]), np.array([0, 1]))]
+        [[0, 1], [1, 0], [1, 0]]
+    """
+    u = np.asarray(u, dtype=np.int64)
+    x = np.asarray(x, dtype=np.int64)
+    s = u - enc.threshold * x
+    e = ((x == 1) & (s >= 1)).astype(np.int64) if enc.tie else np.zeros_like(s)
+    t = np.clip(s - e, 0, enc.R)
+    ta = np.where(x == 1, np.minimum(t, enc.a), np.maximum(0, t - (enc.R - enc.a)))
+    return e, t, ta
+
+
+def neuron_encoding(neuron: int, fan_in: int, hard_margin: int, cap: int | None, reward: bool) -> NeuronEncoding:
+    """The encoding of a neuron with ``fan_in`` edges, a hard margin ``|z| >= hard_margin`` (0:
+    none), a margin cap (``None``: reward |z| untruncated) and whether its margin is rewarded."""
+    F = fan_in
+    if hard_margin > F:
+        raise ValueError(f"neuron {neuron}: a hard margin |z| >= {hard_margin} is impossible with fan-in {F}; "
+                         "lower min_output_margin")
+    # x = 1 iff z = 2u - F >= m, x = 0 iff z <= -max(m, 1)  (m = 0: sign(0) = +1)
+    threshold = -(-(F + hard_margin) // 2)
+    R = (F - max(hard_margin, 1)) // 2
+    tie = threshold + R + 1 == F   # only even F without hard margin: the tie bit reaches u = F
+    a = R
+    if cap is not None:
+        # reward min(|z|, m): the capped reward is base + 2a on either side (see _state_margin),
+        # so |z|'s parity rounds the cap down; at least the smallest nonzero |z|.
+        base = max(F - 2 * R, 2 * threshold - F + 2 * tie)
+        a = int(np.clip((cap - base) // 2, 0, R))
+    return NeuronEncoding(neuron, F, threshold, R, a, tie, reward,
+                          ca=slack_coefficients(a), cb=slack_coefficients(R - a))
