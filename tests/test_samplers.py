@@ -261,7 +261,9 @@ def test_missing_profile_is_credentials_error(profile_config, no_network):
 
 def test_real_dwave_sampler_without_token_is_wrapped(no_credentials, no_network, monkeypatch):
     # Bypass our pre-check: the real DWaveSampler() must fail offline with our message too.
-    monkeypatch.setattr(S, "_check_leap_credentials", lambda name, kwargs: None)
+    from qubo_bnn import leap
+
+    monkeypatch.setattr(leap, "_check_leap_credentials", lambda name, kwargs: None)
     with pytest.raises(S.LeapCredentialsError, match="dwave setup"):
         S.make_sampler("qpu")
 
