@@ -27,24 +27,18 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from . import __version__
 from .classifier import BNNClassifier
-from .io import atomic_write_bytes, atomic_write_text, check_parent_dir, to_jsonable
-from .config import (ConfigError, RunConfig, estimator_from_config, load_config, load_data,
-                     parse_override, resolve_sampler, training_bqm)
+from .config import ConfigError, RunConfig, load_config, parse_override
+from .jobs import export_bqm, train
 
-__all__ = ["main", "build_parser", "train", "export_bqm", "RESULTS_FORMAT"]
-
-RESULTS_FORMAT = "qubo-bnn/results"
+__all__ = ["main", "build_parser"]
 
 
 # --------------------------------------------------------------------------- argument parsing
@@ -179,87 +173,6 @@ def _config_from_args(args: argparse.Namespace, options: dict[str, str]) -> RunC
 
 
 # --------------------------------------------------------------------------- commands
-
-
-def train(cfg: RunConfig, *, say: Callable[[str], None] | None = None,
-          verbose: bool = True) -> tuple[BNNClassifier, dict[str, Any]]:
-    """Run the configured job: resolve the sampler, load data, fit, score, write outputs.
-
-    Args:
-        cfg: a validated config.
-        say: progress printer (default ``print`` with a ``[qubo-bnn]`` prefix when ``verbose``).
-        verbose: print progress (the classifier's too).
-
-    Returns:
-        The fitted classifier and a JSON-ready results dict (accuracies, sizes, timings, config).
-
-    Example:
-        >>> from qubo_bnn.config import config_from_dict
-        >>> cfg = config_from_dict({"data": {"task": "bars_and_stripes", "size": 2},
-        ...                         "sampler": {"name": "tabu", "num_reads": 2}})
-        >>> clf, res = train(cfg, verbose=False)
-        >>> sorted(res)[:3], 0 <= res["train_accuracy"] <= 1
-        (['classes', 'config', 'fit_info'], True)
-    """
-    if say is None:
-        say = (lambda msg: print(f"[qubo-bnn] {msg}", flush=True)) if verbose else (lambda msg: None)
-    for path in (cfg.output.model, cfg.output.results):
-        if path:
-            check_parent_dir(path)
-    t0 = time.perf_counter()
-    sampler, params = resolve_sampler(cfg)
-    t1 = time.perf_counter()
-    say(f"config {cfg.source}; sampler {cfg.sampler_name!r} ({type(sampler).__name__}) {params}")
-    X_train, X_test, y_train, y_test = load_data(cfg)
-    t2 = time.perf_counter()
-    say(f"data loaded: {cfg.data.task}, {len(y_train)} training / {len(y_test)} test samples, "
-        f"{X_train.shape[1]} features, classes {np.unique(y_train).tolist()} ({t2 - t1:.2f} s)")
-    clf = estimator_from_config(cfg, sampler, params, verbose=verbose)
-    clf.fit(X_train, y_train)
-    t3 = time.perf_counter()
-    train_acc, test_acc = float(clf.score(X_train, y_train)), float(clf.score(X_test, y_test))
-    t4 = time.perf_counter()
-    info = clf.fit_info_
-    say(f"done: fitted in {t3 - t2:.2f} s")
-    results = {
-        "format": RESULTS_FORMAT, "version": 1,
-        "train_accuracy": train_acc, "test_accuracy": test_acc,
-        "n_train": int(len(y_train)), "n_test": int(len(y_test)), "n_features": int(X_train.shape[1]),
-        "classes": to_jsonable(clf.classes_), "n_weights": int(clf.network_.n_weights),
-        "num_variables": info["num_variables"], "num_interactions": info["num_interactions"],
-        "timings": {"sampler_setup_seconds": t1 - t0, "data_seconds": t2 - t1, "fit_seconds": t3 - t2,
-                    "build_seconds": info["build_seconds"], "sample_seconds": info["sample_seconds"],
-                    "total_seconds": t4 - t0},
-        "fit_info": to_jsonable(info), "config": cfg.to_dict(),
-    }
-    if cfg.output.model:
-        clf.save(cfg.output.model)
-        say(f"model written to {cfg.output.model}")
-    if cfg.output.results:
-        atomic_write_text(cfg.output.results, json.dumps(results, indent=1))
-        say(f"results written to {cfg.output.results}")
-    return clf, results
-
-
-def export_bqm(cfg: RunConfig, out: str | os.PathLike, fmt: str = "json") -> Any:
-    """Write the training BQM of ``cfg`` (on its training set) to ``out``; return it.
-
-    ``fmt="json"``: ``json.dumps(bqm.to_serializable())``; ``fmt="bqm"``: dimod's file format
-    (``bqm.to_file()``). Written to a temporary file in the same directory and moved into place,
-    so a failure leaves no partial file.
-    """
-    if fmt not in ("json", "bqm"):
-        raise ValueError(f"format must be 'json' or 'bqm', got {fmt!r}")
-    out = os.fspath(out)
-    check_parent_dir(out)
-    X_train, _, y_train, _ = load_data(cfg)
-    bqm = training_bqm(cfg, X_train, y_train)
-    if fmt == "json":
-        atomic_write_text(out, json.dumps(bqm.to_serializable()))
-    else:
-        with bqm.to_file() as fh:
-            atomic_write_bytes(out, fh.read())
-    return bqm
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

@@ -31,20 +31,21 @@ hidden layer of 4, the collapsed annealer with 16 reads of 500 sweeps, seed 0)::
     [output]
     model = "model.json"    # optional
 
+(Over 350 lines: the schema is the file format's single statement -- the sections as
+dataclasses, the key-by-key checks, the override syntax -- so a reader finds every rule of a run
+file here; estimator parameters are checked by the estimator's own declarations.)
+
 Validation happens in :func:`load_config` / :func:`config_from_dict` and raises one
 :class:`ConfigError` whose message holds the file, the dotted key and the reason, before any
-data is loaded or any QUBO is built. Constructing the sampler (which may contact Leap for
-``qpu``/``hybrid``) is the separate step :func:`resolve_sampler`, also before any data work.
-Relative paths (``data.path``, ``output.*``) are relative to the current working directory.
+data is loaded or any QUBO is built. This module is the schema only: constructing the sampler
+(which may contact Leap), loading data and training are :mod:`qubo_bnn.jobs`. Relative paths
+(``data.path``, ``output.*``) are relative to the current working directory.
 
 Example:
     >>> cfg = config_from_dict({"data": {"task": "bars_and_stripes", "size": 2},
-    ...                         "network": {"hidden_layers": [1]},
-    ...                         "sampler": {"name": "neal", "num_reads": 4, "num_sweeps": 200}})
-    >>> X_train, X_test, y_train, y_test = load_data(cfg)
-    >>> clf = estimator_from_config(cfg).fit(X_train, y_train)
-    >>> clf.predict(X_test).shape
-    (4,)
+    ...                         "sampler": {"name": "neal", "num_reads": 4}})
+    >>> cfg.data.size, cfg.sampler_name, cfg.formulation.penalty is None
+    (2, 'neal', True)
 """
 from __future__ import annotations
 
@@ -56,12 +57,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import dimod
-import numpy as np
-
-from . import datasets
 from . import samplers as _samplers
-from .classifier import DEFAULT_SAMPLE_PARAMS, BNNClassifier, check_parameters
+from .classifier import DEFAULT_SAMPLE_PARAMS, check_parameters
 from .network import Network
 
 __all__ = [
@@ -79,10 +76,6 @@ __all__ = [
     "config_from_dict",
     "parse_override",
     "apply_overrides",
-    "resolve_sampler",
-    "load_data",
-    "estimator_from_config",
-    "training_bqm",
 ]
 
 
@@ -607,119 +600,3 @@ def load_config(path: str | os.PathLike | None = None,
     except ValueError as exc:
         raise ConfigError(path, "(command line)", str(exc)) from None
     return config_from_dict(raw, source=path, overridden=[k for k, _ in overrides])
-
-
-# --------------------------------------------------------------------------- using a config
-
-
-def resolve_sampler(cfg: RunConfig) -> tuple[dimod.Sampler, dict[str, Any]]:
-    """Construct the configured sampler and check its ``sample()`` parameters, before any data work.
-
-    A ``[sampler]`` table with only a name (and ``init``) gets the classifier's
-    ``DEFAULT_SAMPLE_PARAMS`` (num_reads, num_sweeps) for those parameters the sampler accepts.
-
-    Raises:
-        ConfigError: unknown sampler, missing package, Leap credential problems
-            (:class:`~qubo_bnn.samplers.LeapCredentialsError`, no token is ever shown),
-            or a parameter the sampler does not accept.
-    """
-    spec = _samplers.split_sampler_config(cfg.sampler)
-    try:
-        sampler = _samplers.make_sampler(spec.name, **spec.init_params)
-    except _samplers.LeapCredentialsError as exc:
-        raise cfg.error("sampler.init", str(exc)) from None
-    except (ValueError, TypeError, ImportError) as exc:
-        key = "sampler.init" if spec.init_params and "init" in str(exc) else "sampler.name"
-        raise cfg.error(key, str(exc)) from None
-    accepted = _samplers.accepted_parameters(sampler)
-    params = dict(spec.sample_params)
-    if not params:
-        params = {k: v for k, v in DEFAULT_SAMPLE_PARAMS.items() if k in accepted}
-    for key in params:
-        if key not in accepted:
-            raise cfg.error(f"sampler.{key}",
-                            f"{type(sampler).__name__} ({spec.name!r}) does not accept this parameter; "
-                            f"accepted: {', '.join(sorted(accepted)) or '(none)'}")
-    return sampler, params
-
-
-def load_data(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(X_train, X_test, y_train, y_test)`` of the configured task.
-
-    ``digits``: :func:`~qubo_bnn.datasets.load_digits_task`. ``bars_and_stripes``: all patterns;
-    with ``test_fraction = 0`` (default) the test set is the training set (the usual benchmark),
-    else a stratified split. ``file``: :func:`~qubo_bnn.datasets.load_dataset`, optionally
-    filtered to ``classes``, split by ``test_fraction`` (default 0.25) and ``split_seed``.
-
-    Raises:
-        FileNotFoundError, ValueError: a missing or malformed data file, impossible split sizes.
-    """
-    d = cfg.data
-    if d.task == "digits":
-        return datasets.load_digits_task(classes=d.classes, pool=d.pool, threshold=d.threshold,
-                                         n_train=d.n_train, n_test=d.n_test, seed=d.split_seed)
-    if d.task == "bars_and_stripes":
-        X, y = datasets.bars_and_stripes(d.size)
-    else:
-        X, y = datasets.load_dataset(d.path)
-        if d.classes is not None:
-            missing = [c for c in d.classes if not np.any(y == c)]
-            if missing:
-                raise ValueError(f"{d.path}: data.classes {list(d.classes)}: no samples with label(s) {missing}")
-            keep = np.isin(y, d.classes)
-            X, y = X[keep], y[keep]
-    if d.test_fraction == 0:
-        return X, X, y, y
-    from sklearn.model_selection import train_test_split
-
-    try:
-        return tuple(train_test_split(X, y, test_size=d.test_fraction, random_state=d.split_seed,
-                                      stratify=y))  # type: ignore[return-value]
-    except ValueError as exc:
-        raise ValueError(f"cannot split {len(y)} samples with test_fraction={d.test_fraction} ({exc})") from None
-
-
-def estimator_from_config(cfg: RunConfig, sampler: dimod.Sampler | None = None,
-                          sample_params: Mapping[str, Any] | None = None, *,
-                          verbose: bool = False) -> BNNClassifier:
-    """The unfitted :class:`BNNClassifier` the config describes.
-
-    Args:
-        cfg: a validated config.
-        sampler, sample_params: an already resolved sampler (from :func:`resolve_sampler`);
-            resolved here when None.
-        verbose: the classifier prints its progress.
-    """
-    if sampler is None:
-        sampler, sample_params = resolve_sampler(cfg)
-    f, r = cfg.formulation, cfg.regularisers
-    return BNNClassifier(
-        network=cfg.network.build(), hidden_layer_sizes=cfg.network.hidden_layers,
-        sampler=sampler, sampler_params=dict(sample_params or {}),
-        penalty=f.penalty, loss_weight=f.loss_weight, hard_fit=f.hard_fit, builder=f.builder,
-        margin=r.margin,
-        margin_neurons=r.margin_neurons if isinstance(r.margin_neurons, str) else list(r.margin_neurons),
-        margin_cap=r.margin_cap, min_output_margin=r.min_output_margin,
-        dropout_rounds=r.dropout_rounds, dropout_rate=r.dropout_rate, dropout_strength=r.dropout_strength,
-        refine_sweeps=cfg.decoding.refine_sweeps, random_state=cfg.seed, verbose=verbose)
-
-
-def training_bqm(cfg: RunConfig, X, y) -> dimod.BinaryQuadraticModel:
-    """The training BQM that fitting ``cfg``'s estimator on ``(X, y)`` samples (no sampler needed).
-
-    Built with :meth:`BNNClassifier.build_qubo` and ``to_bqm(A, B, mu)``; the dropout penalties,
-    which need sampling rounds, are not included.
-
-    Example:
-        >>> cfg = config_from_dict({"data": {"task": "bars_and_stripes", "size": 2}})
-        >>> X, _, y, _ = load_data(cfg)
-        >>> training_bqm(cfg, X, y).num_variables > 0
-        True
-    """
-    clf = estimator_from_config(cfg, sampler=_NO_SAMPLER, sample_params={})
-    network, Xb, _, targets = clf.training_problem(X, y)
-    f, r = cfg.formulation, cfg.regularisers
-    return clf.build_qubo(network, Xb, targets).to_bqm(A=f.penalty, B=f.loss_weight, mu=r.margin)
-
-
-_NO_SAMPLER = dimod.ExactSolver()  # placeholder: training_bqm never samples

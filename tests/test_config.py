@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from qubo_bnn import config as C
+from qubo_bnn import jobs as J
 from qubo_bnn.classifier import BNNClassifier
 from qubo_bnn.network import Network
 
@@ -73,7 +74,7 @@ def test_example_parses_and_validates(path, no_work):
 @pytest.mark.parametrize("name", ["neal", "tabu", "gpu", "regularised"])
 def test_offline_example_samplers_resolve_with_their_parameters(name, no_work):
     cfg = C.load_config(ROOT / "examples" / "configs" / f"{name}.toml")
-    sampler, params = C.resolve_sampler(cfg)
+    sampler, params = J.resolve_sampler(cfg)
     expected = {k: v for k, v in cfg.sampler.items() if k not in ("name", "init")}
     assert params == expected
 
@@ -82,7 +83,7 @@ def test_qpu_example_resolves_through_embedding_composite(mock_qpu, fake_token, 
     from dwave.system import EmbeddingComposite
 
     cfg = C.load_config(ROOT / "examples" / "configs" / "qpu.toml")
-    sampler, params = C.resolve_sampler(cfg)
+    sampler, params = J.resolve_sampler(cfg)
     assert isinstance(sampler, EmbeddingComposite)
     assert mock_qpu == [{}]            # the environment's token alone is enough
     assert params["embedding_parameters"] == {"timeout": 60, "random_seed": 0}
@@ -93,8 +94,8 @@ def test_custom_topology_example_builds_its_network():
     cfg = C.load_config(ROOT / "examples" / "configs" / "custom_topology.toml")
     net = cfg.network.build()
     assert net.n_inputs == 9 and net.outputs == [11] and 4 in net.sources(11)  # the skip connection
-    clf = C.estimator_from_config(cfg, sampler=C.resolve_sampler(cfg)[0], sample_params={"num_reads": 2})
-    X, _, y, _ = C.load_data(cfg)
+    clf = J.estimator_from_config(cfg, sampler=J.resolve_sampler(cfg)[0], sample_params={"num_reads": 2})
+    X, _, y, _ = J.load_data(cfg)
     clf.fit(X, y)
     assert clf.network_.to_dict() == net.to_dict()
     assert set(clf.predict(X)) <= {0, 1}
@@ -112,8 +113,8 @@ def test_switching_only_the_sampler_name_trains_the_same_topology(mock_qpu, fake
         raw = copy.deepcopy(TINY)
         raw["sampler"]["name"] = name          # the only change
         cfg = C.config_from_dict(raw)
-        X_train, X_test, y_train, y_test = C.load_data(cfg)
-        clf = C.estimator_from_config(cfg).fit(X_train, y_train)
+        X_train, X_test, y_train, y_test = J.load_data(cfg)
+        clf = J.estimator_from_config(cfg).fit(X_train, y_train)
         shapes[name] = clf.weights_.shape
         networks[name] = clf.network_.to_dict()
         kinds[name] = type(clf.sampler)
@@ -128,9 +129,9 @@ def test_switching_only_the_sampler_name_trains_the_same_topology(mock_qpu, fake
 
 def test_sampler_table_with_only_a_name_gets_default_reads():
     cfg = C.config_from_dict({"sampler": {"name": "tabu"}})
-    _, params = C.resolve_sampler(cfg)
+    _, params = J.resolve_sampler(cfg)
     assert params == {"num_reads": 16}  # tabu takes num_reads but not num_sweeps
-    _, params = C.resolve_sampler(C.config_from_dict({"sampler": {"name": "neal"}}))
+    _, params = J.resolve_sampler(C.config_from_dict({"sampler": {"name": "neal"}}))
     assert params == {"num_reads": 16, "num_sweeps": 500}
 
 
@@ -138,24 +139,24 @@ def test_estimator_carries_every_setting():
     raw = {"seed": 5, "formulation": {"penalty": 7.5, "loss_weight": 2.0, "hard_fit": True, "builder": "pyqubo"},
            "regularisers": {"margin": 0.5, "margin_neurons": "output", "margin_cap": 2, "min_output_margin": 1},
            "network": {"hidden_layers": [3, 2]}, "decoding": {"refine_sweeps": 7}}
-    clf = C.estimator_from_config(C.config_from_dict(raw))
+    clf = J.estimator_from_config(C.config_from_dict(raw))
     p = clf.get_params()
     assert (p["penalty"], p["loss_weight"], p["hard_fit"], p["builder"]) == (7.5, 2.0, True, "pyqubo")
     assert (p["margin"], p["margin_neurons"], p["margin_cap"], p["min_output_margin"]) == (0.5, "output", 2, 1)
     assert p["refine_sweeps"] == 7 and p["random_state"] == 5 and tuple(p["hidden_layer_sizes"]) == (3, 2)
     assert p["sampler_params"] == {"num_reads": 16, "num_sweeps": 500}
-    assert C.estimator_from_config(C.config_from_dict({})).penalty is None  # "auto"
+    assert J.estimator_from_config(C.config_from_dict({})).penalty is None  # "auto"
 
 
 # ------------------------------------------------------------------ data
 
 
 def test_load_data_digits_and_bars():
-    Xtr, Xte, ytr, yte = C.load_data(C.config_from_dict({"data": {"n_train": 20, "n_test": 10}}))
+    Xtr, Xte, ytr, yte = J.load_data(C.config_from_dict({"data": {"n_train": 20, "n_test": 10}}))
     assert Xtr.shape == (20, 16) and Xte.shape == (10, 16) and set(ytr) == {3, 8}
-    X, X2, y, y2 = C.load_data(C.config_from_dict({"data": {"task": "bars_and_stripes", "size": 3}}))
+    X, X2, y, y2 = J.load_data(C.config_from_dict({"data": {"task": "bars_and_stripes", "size": 3}}))
     assert X.shape == (12, 9) and X is X2 and y is y2  # test_fraction 0: the usual benchmark
-    Xtr, Xte, ytr, yte = C.load_data(C.config_from_dict(
+    Xtr, Xte, ytr, yte = J.load_data(C.config_from_dict(
         {"data": {"task": "bars_and_stripes", "size": 3, "test_fraction": 0.5}}))
     assert len(ytr) == len(yte) == 6
 
@@ -168,17 +169,17 @@ def test_load_data_file_with_classes_and_split(tmp_path):
     np.savez(path, X=X, y=y)
     cfg = C.config_from_dict({"data": {"task": "file", "path": str(path), "classes": [1, 2],
                                        "test_fraction": 0.25, "split_seed": 3}})
-    Xtr, Xte, ytr, yte = C.load_data(cfg)
+    Xtr, Xte, ytr, yte = J.load_data(cfg)
     assert len(ytr) == 15 and len(yte) == 5 and set(ytr) | set(yte) == {1, 2}
     bad = C.config_from_dict({"data": {"task": "file", "path": str(path), "classes": [1, 7]}})
     with pytest.raises(ValueError, match="7"):
-        C.load_data(bad)
+        J.load_data(bad)
 
 
 def test_training_bqm_matches_a_direct_build():
     cfg = C.config_from_dict({**TINY, "formulation": {"penalty": 3.0}, "regularisers": {"margin": 0.5}})
-    X, _, y, _ = C.load_data(cfg)
-    bqm = C.training_bqm(cfg, X, y)
+    X, _, y, _ = J.load_data(cfg)
+    bqm = J.training_bqm(cfg, X, y)
     net = Network(4).dense(1).dense(1)
     direct = BNNClassifier(margin=0.5).build_qubo(net, X, (y == 1).astype(int)[:, None])
     assert bqm == direct.to_bqm(A=3.0, B=1.0, mu=0.5)
@@ -256,7 +257,7 @@ def test_bad_config_fails_before_any_work(tmp_path, no_work, text, key, reason):
     path = write(tmp_path, text)
     with pytest.raises(C.ConfigError) as err:
         cfg = C.load_config(path)
-        C.resolve_sampler(cfg)  # constructing the sampler is the last step before data/QUBO work
+        J.resolve_sampler(cfg)  # constructing the sampler is the last step before data/QUBO work
     msg = str(err.value)
     assert msg.startswith(f"{path}: {key}: "), msg
     assert reason in msg, msg
@@ -296,16 +297,9 @@ def test_missing_leap_credentials_is_a_config_error(tmp_path, no_work, no_creden
     path = write(tmp_path, '[sampler]\nname = "qpu"\n[sampler.init]\nprofile = "prod"\n')
     cfg = C.load_config(path)  # static validation passes...
     with pytest.raises(C.ConfigError) as err:
-        C.resolve_sampler(cfg)  # ...the credential check fails before any data work
+        J.resolve_sampler(cfg)  # ...the credential check fails before any data work
     assert str(err.value).startswith(f"{path}: sampler.init: ") and "DWAVE_API_TOKEN" in str(err.value)
 
 
 def test_config_error_is_a_value_error():
     assert issubclass(C.ConfigError, ValueError)
-
-
-def test_docstring_examples():
-    import doctest
-
-    result = doctest.testmod(C, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 8 and result.failed == 0

@@ -1,0 +1,233 @@
+"""The jobs a run file describes: resolve its sampler, load its data, build its estimator or
+training BQM, train and report, export the BQM. :mod:`qubo_bnn.config` is the schema (what a
+run file may say), :mod:`qubo_bnn.cli` the command line; this module does the work.
+
+Example:
+    >>> from qubo_bnn.config import config_from_dict
+    >>> cfg = config_from_dict({"data": {"task": "bars_and_stripes", "size": 2},
+    ...                         "network": {"hidden_layers": [1]},
+    ...                         "sampler": {"name": "neal", "num_reads": 4, "num_sweeps": 200}})
+    >>> X_train, X_test, y_train, y_test = load_data(cfg)
+    >>> clf = estimator_from_config(cfg).fit(X_train, y_train)
+    >>> clf.predict(X_test).shape
+    (4,)
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import dimod
+import numpy as np
+
+from . import datasets
+from . import samplers as _samplers
+from .classifier import DEFAULT_SAMPLE_PARAMS, BNNClassifier
+from .config import RunConfig
+from .io import atomic_write_bytes, atomic_write_text, check_parent_dir, to_jsonable
+
+__all__ = ["resolve_sampler", "load_data", "estimator_from_config", "training_bqm", "train", "export_bqm",
+           "RESULTS_FORMAT"]
+
+RESULTS_FORMAT = "qubo-bnn/results"
+
+
+
+def resolve_sampler(cfg: RunConfig) -> tuple[dimod.Sampler, dict[str, Any]]:
+    """Construct the configured sampler and check its ``sample()`` parameters, before any data work.
+
+    A ``[sampler]`` table with only a name (and ``init``) gets the classifier's
+    ``DEFAULT_SAMPLE_PARAMS`` (num_reads, num_sweeps) for those parameters the sampler accepts.
+
+    Raises:
+        ConfigError: unknown sampler, missing package, Leap credential problems
+            (:class:`~qubo_bnn.samplers.LeapCredentialsError`, no token is ever shown),
+            or a parameter the sampler does not accept.
+    """
+    spec = _samplers.split_sampler_config(cfg.sampler)
+    try:
+        sampler = _samplers.make_sampler(spec.name, **spec.init_params)
+    except _samplers.LeapCredentialsError as exc:
+        raise cfg.error("sampler.init", str(exc)) from None
+    except (ValueError, TypeError, ImportError) as exc:
+        key = "sampler.init" if spec.init_params and "init" in str(exc) else "sampler.name"
+        raise cfg.error(key, str(exc)) from None
+    accepted = _samplers.accepted_parameters(sampler)
+    params = dict(spec.sample_params)
+    if not params:
+        params = {k: v for k, v in DEFAULT_SAMPLE_PARAMS.items() if k in accepted}
+    for key in params:
+        if key not in accepted:
+            raise cfg.error(f"sampler.{key}",
+                            f"{type(sampler).__name__} ({spec.name!r}) does not accept this parameter; "
+                            f"accepted: {', '.join(sorted(accepted)) or '(none)'}")
+    return sampler, params
+
+
+def load_data(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(X_train, X_test, y_train, y_test)`` of the configured task.
+
+    ``digits``: :func:`~qubo_bnn.datasets.load_digits_task`. ``bars_and_stripes``: all patterns;
+    with ``test_fraction = 0`` (default) the test set is the training set (the usual benchmark),
+    else a stratified split. ``file``: :func:`~qubo_bnn.datasets.load_dataset`, optionally
+    filtered to ``classes``, split by ``test_fraction`` (default 0.25) and ``split_seed``.
+
+    Raises:
+        FileNotFoundError, ValueError: a missing or malformed data file, impossible split sizes.
+    """
+    d = cfg.data
+    if d.task == "digits":
+        return datasets.load_digits_task(classes=d.classes, pool=d.pool, threshold=d.threshold,
+                                         n_train=d.n_train, n_test=d.n_test, seed=d.split_seed)
+    if d.task == "bars_and_stripes":
+        X, y = datasets.bars_and_stripes(d.size)
+    else:
+        X, y = datasets.load_dataset(d.path)
+        if d.classes is not None:
+            missing = [c for c in d.classes if not np.any(y == c)]
+            if missing:
+                raise ValueError(f"{d.path}: data.classes {list(d.classes)}: no samples with label(s) {missing}")
+            keep = np.isin(y, d.classes)
+            X, y = X[keep], y[keep]
+    if d.test_fraction == 0:
+        return X, X, y, y
+    from sklearn.model_selection import train_test_split
+
+    try:
+        return tuple(train_test_split(X, y, test_size=d.test_fraction, random_state=d.split_seed,
+                                      stratify=y))  # type: ignore[return-value]
+    except ValueError as exc:
+        raise ValueError(f"cannot split {len(y)} samples with test_fraction={d.test_fraction} ({exc})") from None
+
+
+def estimator_from_config(cfg: RunConfig, sampler: dimod.Sampler | None = None,
+                          sample_params: Mapping[str, Any] | None = None, *,
+                          verbose: bool = False) -> BNNClassifier:
+    """The unfitted :class:`BNNClassifier` the config describes.
+
+    Args:
+        cfg: a validated config.
+        sampler, sample_params: an already resolved sampler (from :func:`resolve_sampler`);
+            resolved here when None.
+        verbose: the classifier prints its progress.
+    """
+    if sampler is None:
+        sampler, sample_params = resolve_sampler(cfg)
+    return BNNClassifier(sampler=sampler, sampler_params=dict(sample_params or {}), verbose=verbose,
+                         **_estimator_settings(cfg))
+
+
+def _estimator_settings(cfg: RunConfig) -> dict[str, Any]:
+    """The estimator parameters a config sets, the sampler's aside."""
+    f, r = cfg.formulation, cfg.regularisers
+    return dict(
+        network=cfg.network.build(), hidden_layer_sizes=cfg.network.hidden_layers,
+        penalty=f.penalty, loss_weight=f.loss_weight, hard_fit=f.hard_fit, builder=f.builder,
+        margin=r.margin,
+        margin_neurons=r.margin_neurons if isinstance(r.margin_neurons, str) else list(r.margin_neurons),
+        margin_cap=r.margin_cap, min_output_margin=r.min_output_margin,
+        dropout_rounds=r.dropout_rounds, dropout_rate=r.dropout_rate, dropout_strength=r.dropout_strength,
+        refine_sweeps=cfg.decoding.refine_sweeps, random_state=cfg.seed)
+
+
+def training_bqm(cfg: RunConfig, X, y) -> dimod.BinaryQuadraticModel:
+    """The training BQM that fitting ``cfg``'s estimator on ``(X, y)`` samples (no sampler needed).
+
+    Built with :meth:`BNNClassifier.build_qubo` and ``to_bqm(A, B, mu)``; the dropout penalties,
+    which need sampling rounds, are not included.
+
+    Example:
+        >>> from qubo_bnn.config import config_from_dict
+        >>> cfg = config_from_dict({"data": {"task": "bars_and_stripes", "size": 2}})
+        >>> X, _, y, _ = load_data(cfg)
+        >>> training_bqm(cfg, X, y).num_variables > 0
+        True
+    """
+    clf = BNNClassifier(**_estimator_settings(cfg))       # no sampler: nothing is sampled
+    network, Xb, _, targets = clf.training_problem(X, y)
+    f, r = cfg.formulation, cfg.regularisers
+    return clf.build_qubo(network, Xb, targets).to_bqm(A=f.penalty, B=f.loss_weight, mu=r.margin)
+
+
+def train(cfg: RunConfig, *, say: Callable[[str], None] | None = None,
+          verbose: bool = True) -> tuple[BNNClassifier, dict[str, Any]]:
+    """Run the configured job: resolve the sampler, load data, fit, score, write outputs.
+
+    Args:
+        cfg: a validated config.
+        say: progress printer (default ``print`` with a ``[qubo-bnn]`` prefix when ``verbose``).
+        verbose: print progress (the classifier's too).
+
+    Returns:
+        The fitted classifier and a JSON-ready results dict (accuracies, sizes, timings, config).
+
+    Example:
+        >>> from qubo_bnn.config import config_from_dict
+        >>> cfg = config_from_dict({"data": {"task": "bars_and_stripes", "size": 2},
+        ...                         "sampler": {"name": "tabu", "num_reads": 2}})
+        >>> clf, res = train(cfg, verbose=False)
+        >>> sorted(res)[:3], 0 <= res["train_accuracy"] <= 1
+        (['classes', 'config', 'fit_info'], True)
+    """
+    if say is None:
+        say = (lambda msg: print(f"[qubo-bnn] {msg}", flush=True)) if verbose else (lambda msg: None)
+    for path in (cfg.output.model, cfg.output.results):
+        if path:
+            check_parent_dir(path)
+    t0 = time.perf_counter()
+    sampler, params = resolve_sampler(cfg)
+    t1 = time.perf_counter()
+    say(f"config {cfg.source}; sampler {cfg.sampler_name!r} ({type(sampler).__name__}) {params}")
+    X_train, X_test, y_train, y_test = load_data(cfg)
+    t2 = time.perf_counter()
+    say(f"data loaded: {cfg.data.task}, {len(y_train)} training / {len(y_test)} test samples, "
+        f"{X_train.shape[1]} features, classes {np.unique(y_train).tolist()} ({t2 - t1:.2f} s)")
+    clf = estimator_from_config(cfg, sampler, params, verbose=verbose)
+    clf.fit(X_train, y_train)
+    t3 = time.perf_counter()
+    train_acc, test_acc = float(clf.score(X_train, y_train)), float(clf.score(X_test, y_test))
+    t4 = time.perf_counter()
+    info = clf.fit_info_
+    say(f"done: fitted in {t3 - t2:.2f} s")
+    results = {
+        "format": RESULTS_FORMAT, "version": 1,
+        "train_accuracy": train_acc, "test_accuracy": test_acc,
+        "n_train": int(len(y_train)), "n_test": int(len(y_test)), "n_features": int(X_train.shape[1]),
+        "classes": to_jsonable(clf.classes_), "n_weights": int(clf.network_.n_weights),
+        "num_variables": info["num_variables"], "num_interactions": info["num_interactions"],
+        "timings": {"sampler_setup_seconds": t1 - t0, "data_seconds": t2 - t1, "fit_seconds": t3 - t2,
+                    "build_seconds": info["build_seconds"], "sample_seconds": info["sample_seconds"],
+                    "total_seconds": t4 - t0},
+        "fit_info": to_jsonable(info), "config": cfg.to_dict(),
+    }
+    if cfg.output.model:
+        clf.save(cfg.output.model)
+        say(f"model written to {cfg.output.model}")
+    if cfg.output.results:
+        atomic_write_text(cfg.output.results, json.dumps(results, indent=1))
+        say(f"results written to {cfg.output.results}")
+    return clf, results
+
+
+def export_bqm(cfg: RunConfig, out: str | os.PathLike, fmt: str = "json") -> Any:
+    """Write the training BQM of ``cfg`` (on its training set) to ``out``; return it.
+
+    ``fmt="json"``: ``json.dumps(bqm.to_serializable())``; ``fmt="bqm"``: dimod's file format
+    (``bqm.to_file()``). Written to a temporary file in the same directory and moved into place,
+    so a failure leaves no partial file.
+    """
+    if fmt not in ("json", "bqm"):
+        raise ValueError(f"format must be 'json' or 'bqm', got {fmt!r}")
+    out = os.fspath(out)
+    check_parent_dir(out)
+    X_train, _, y_train, _ = load_data(cfg)
+    bqm = training_bqm(cfg, X_train, y_train)
+    if fmt == "json":
+        atomic_write_text(out, json.dumps(bqm.to_serializable()))
+    else:
+        with bqm.to_file() as fh:
+            atomic_write_bytes(out, fh.read())
+    return bqm
