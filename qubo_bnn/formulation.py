@@ -39,7 +39,10 @@ from .polynomial import Polynomial
 from .sizing import QUBOTooLargeError, estimate_size, memory_limit
 from .validation import as_bits, check_weights
 
-COMPONENTS = ("penalty", "loss", "margin")
+COMPONENTS = {"penalty": "A", "loss": "B", "margin": "mu"}
+"""H = A·P + B·L + mu·M + Σ_e h_e·w_e: each polynomial component and its coefficient's name."""
+WEIGHT_SPIN = (2.0, -1.0)
+"""The h term's one statement: ``w_e = 2·ω_e - 1``, so ``h_e·w_e = 2·h_e·ω_e - h_e``."""
 
 _ORIGIN_ATTR = "_qubo_bnn_origin"
 
@@ -336,11 +339,9 @@ class TrainingQUBO:
         import pyqubo
 
         v = [pyqubo.Binary(lb) for lb in self.labels]
-        H = (pyqubo.Placeholder("A") * self.polynomials["penalty"].to_pyqubo(v)
-             + pyqubo.Placeholder("B") * self.polynomials["loss"].to_pyqubo(v)
-             + pyqubo.Placeholder("mu") * self.polynomials["margin"].to_pyqubo(v)
-             # h_e·w_e with w_e = 2ω_e - 1
-             + sum(pyqubo.Placeholder(f"h{e}") * (2 * v[e] - 1) for e in range(self.n_weights)))
+        a, b = WEIGHT_SPIN
+        H = (sum(pyqubo.Placeholder(coef) * self.polynomials[name].to_pyqubo(v) for name, coef in COMPONENTS.items())
+             + sum(pyqubo.Placeholder(f"h{e}") * (a * v[e] + b) for e in range(self.n_weights)))
         return H.compile()
 
     # ------------------------------------------------------------------ the BQM
@@ -393,13 +394,13 @@ class TrainingQUBO:
             setattr(bqm, _ORIGIN_ATTR, origin)
             return bqm
         m = self._merged()
-        coef = {"penalty": A, "loss": float(B), "margin": float(mu)}
-        lin = sum(coef[k] * m[k][0] for k in COMPONENTS)
-        qv = sum(coef[k] * m[k][1] for k in COMPONENTS)
-        off = sum(coef[k] * m[k][2] for k in COMPONENTS)
-        lin = lin.copy()
-        lin[: self.n_weights] += 2.0 * h   # h·w = h·(2ω - 1)
-        off -= h.sum()
+        value = {"A": A, "B": float(B), "mu": float(mu)}
+        lin = sum(value[c] * m[k][0] for k, c in COMPONENTS.items()).copy()
+        qv = sum(value[c] * m[k][1] for k, c in COMPONENTS.items())
+        off = sum(value[c] * m[k][2] for k, c in COMPONENTS.items())
+        a, b = WEIGHT_SPIN
+        lin[: self.n_weights] += a * h
+        off += b * h.sum()
         bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
             lin, (m["qi"], m["qj"], qv), off, dimod.BINARY, variable_order=self.labels)
         setattr(bqm, _ORIGIN_ATTR, origin)
@@ -497,7 +498,8 @@ class TrainingQUBO:
         for name in COMPONENTS:
             lin, qv, off = m[name]
             out[name] = S @ lin + (S[:, m["qi"]] * S[:, m["qj"]]) @ qv + off
-        out["h_term"] = (2 * S[:, : self.n_weights] - 1) @ self._check_h(h)
+        a, b = WEIGHT_SPIN
+        out["h_term"] = (a * S[:, : self.n_weights] + b) @ self._check_h(h)
         return out
 
     def weight_energies(self, W, A: float | None = None, B: float = 1.0, mu: float = 0.0, h=None) -> np.ndarray:
@@ -509,7 +511,8 @@ class TrainingQUBO:
         A = self.default_penalty(B, mu) if A is None else float(A)
         S = self.consistent_state(np.atleast_2d(W))
         split = self.energy_split(S, h)
-        return A * split["penalty"] + B * split["loss"] + mu * split["margin"] + split["h_term"]
+        value = {"A": A, "B": B, "mu": mu}
+        return sum(value[c] * split[k] for k, c in COMPONENTS.items()) + split["h_term"]
 
     def settled_costs(self, A: float | None = None, B: float = 1.0, mu: float = 0.0):
         """Per-neuron cost tables of the settled auxiliaries, and each row's weight on them.
