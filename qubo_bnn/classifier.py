@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from numbers import Integral, Real
@@ -282,7 +283,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     def _say(self, msg: str) -> None:
         if self.verbose:
-            print(f"[qubo-bnn] {msg}", flush=True)
+            print(f"[qubo-bnn] {msg}", file=sys.stderr, flush=True)
 
     # ------------------------------------------------------------------ persistence (JSON, no pickle)
     def save(self, path: str | os.PathLike) -> None:

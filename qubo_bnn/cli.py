@@ -27,6 +27,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -125,11 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="samplers other than collapsed: collapsed-annealing sweeps from their reads, "
                         "0 keeps the raw reads ([decoding] refine_sweeps)")
     s.add_argument("--num-sweeps", type=int, metavar="N", help="[sampler] num_sweeps")
-    s.add_argument("--model-out", metavar="PATH", help="write the fitted model as JSON ([output] model)")
+    s.add_argument("--model-out", metavar="PATH",
+                   help="write the fitted model as JSON ([output] model); - for stdout")
     s.add_argument("--results-out", metavar="PATH",
                    help="write accuracies, QUBO size, timings and the effective config as JSON "
-                        "([output] results)")
-    s.add_argument("--quiet", action="store_true", help="print only the final accuracy and size lines")
+                        "([output] results); - for stdout")
+    s.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    s.add_argument("--json", action="store_true",
+                   help="print the results document (JSON) on stdout instead of the two summary lines")
     t.set_defaults(handler=_cmd_train)
 
     e = sub.add_parser("export-bqm", parents=[problem], help="write the training BQM (dimod JSON or file format)",
@@ -178,6 +182,9 @@ def _config_from_args(args: argparse.Namespace, options: dict[str, str]) -> RunC
 def _cmd_train(args: argparse.Namespace) -> int:
     cfg = _config_from_args(args, {**_PROBLEM_OPTIONS, **_TRAIN_OPTIONS})
     _, res = train(cfg, verbose=not args.quiet)
+    if args.json:
+        print(json.dumps(res, indent=1))
+        return 0
     t = res["timings"]
     print(f"train accuracy: {res['train_accuracy']:.3f}  test accuracy: {res['test_accuracy']:.3f}")
     print(f"QUBO: {res['num_variables']} variables, {res['num_interactions']} couplings; "
@@ -217,7 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, ValueError, OSError, ImportError) as exc:  # config, data, credentials, output
+    except (ConfigError, ValueError, TypeError, OSError, ImportError) as exc:  # config, data, credentials, output
         print(f"error: {_one_line(exc)}", file=sys.stderr)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

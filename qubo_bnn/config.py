@@ -161,7 +161,8 @@ class OutputConfig:
 
 
 DEFAULT_SAMPLER: dict[str, Any] = {"name": "collapsed", **DEFAULT_SAMPLE_PARAMS}
-"""The ``[sampler]`` table used when a config has none (a given table replaces it whole)."""
+"""The ``[sampler]`` table used when a config has none; a given table with a ``name`` replaces it
+whole, one without adjusts it (``--num-reads 2`` on an empty file keeps the default sampler)."""
 
 
 @dataclass(frozen=True)
@@ -452,6 +453,8 @@ class _Validator:
         if "sampler" not in raw:
             return dict(DEFAULT_SAMPLER)
         table = self.table(raw, "sampler")
+        if "name" not in table and table:   # no name: adjusts the default sampler's parameters
+            table = {**DEFAULT_SAMPLER, **table}
         try:
             _samplers.split_sampler_config(table)  # the registry's own checks (name, init, tokens)
         except ValueError as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -27,7 +28,7 @@ from . import datasets
 from . import samplers as _samplers
 from .classifier import DEFAULT_SAMPLE_PARAMS, BNNClassifier
 from .config import RunConfig
-from .io import atomic_write_bytes, atomic_write_text, check_parent_dir, to_jsonable
+from .io import atomic_write_bytes, atomic_write_text, check_output_path, to_jsonable
 
 __all__ = ["resolve_sampler", "load_data", "estimator_from_config", "training_bqm", "train", "export_bqm",
            "RESULTS_FORMAT"]
@@ -173,10 +174,13 @@ def train(cfg: RunConfig, *, say: Callable[[str], None] | None = None,
         (['classes', 'config', 'fit_info'], True)
     """
     if say is None:
-        say = (lambda msg: print(f"[qubo-bnn] {msg}", flush=True)) if verbose else (lambda msg: None)
-    for path in (cfg.output.model, cfg.output.results):
-        if path:
-            check_parent_dir(path)
+        say = ((lambda msg: print(f"[qubo-bnn] {msg}", file=sys.stderr, flush=True)) if verbose
+               else (lambda msg: None))
+    outputs = [p for p in (cfg.output.model, cfg.output.results) if p]
+    if outputs.count("-") > 1:
+        raise ValueError("only one of the outputs can go to standard output ('-')")
+    for path in outputs:
+        check_output_path(path)                     # before any work
     t0 = time.perf_counter()
     sampler, params = resolve_sampler(cfg)
     t1 = time.perf_counter()
@@ -222,7 +226,7 @@ def export_bqm(cfg: RunConfig, out: str | os.PathLike, fmt: str = "json") -> Any
     if fmt not in ("json", "bqm"):
         raise ValueError(f"format must be 'json' or 'bqm', got {fmt!r}")
     out = os.fspath(out)
-    check_parent_dir(out)
+    check_output_path(out)
     X_train, _, y_train, _ = load_data(cfg)
     bqm = training_bqm(cfg, X_train, y_train)
     if fmt == "json":

@@ -5,6 +5,8 @@ import json
 import os
 import pathlib
 import re
+import stat
+import threading
 
 import dimod
 import numpy as np
@@ -39,15 +41,54 @@ def small(tmp_path) -> pathlib.Path:
     return path
 
 
-def test_train_prints_stages_and_accuracies(small, capsys):
+def test_train_prints_stages_on_stderr_and_results_on_stdout(small, capsys):
     assert cli.main(["train", "--config", str(small)]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out, err = captured.out, captured.err
     m = ACC.search(out)
     assert m and all(0.0 <= float(v) <= 1.0 for v in m.groups())
-    assert "data loaded: digits, 16 training / 20 test samples, 16 features" in out
-    assert re.search(r"QUBO: \d+ variables, \d+ couplings", out)
-    assert "sampling with SimulatedAnnealingSampler" in out and "done: fitted in" in out
     assert re.search(r"build [\d.]+ s, sampling [\d.]+ s, total [\d.]+ s", out)
+    assert "[qubo-bnn]" not in out                      # progress goes to stderr
+    assert "data loaded: digits, 16 training / 20 test samples, 16 features" in err
+    assert re.search(r"QUBO: \d+ variables, \d+ couplings", err)
+    assert "sampling with SimulatedAnnealingSampler" in err and "done: fitted in" in err
+
+
+def test_json_and_dash_outputs(small, tmp_path, capsys):
+    assert cli.main(["train", "--config", str(small), "--json", "--quiet"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["format"] == "qubo-bnn/results" and 0 <= doc["test_accuracy"] <= 1
+    assert cli.main(["train", "--config", str(small), "--results-out", "-", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[: out.rindex("}") + 1])["format"] == "qubo-bnn/results"
+    assert not (tmp_path / "-").exists() and not pathlib.Path("-").exists()
+    assert cli.main(["train", "--config", str(small), "--results-out", "-", "--model-out", "-"]) == 2
+
+
+def test_outputs_checked_before_work_and_follow_the_umask(small, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(J, "load_data", lambda cfg: (_ for _ in ()).throw(AssertionError("work started")))
+    assert cli.main(["train", "--config", str(small), "--results-out", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    monkeypatch.undo()
+    old = os.umask(0o022)
+    try:
+        assert cli.main(["train", "--config", str(small), "--quiet", "--results-out", str(tmp_path / "r.json")]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "r.json").stat().st_mode & 0o777 == 0o644
+
+
+def test_non_regular_output_is_written_in_place(tmp_path):
+    from qubo_bnn.io import atomic_write_text
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo).read()))
+    reader.start()
+    atomic_write_text(fifo, "hello")
+    reader.join(5)
+    assert got == ["hello"] and stat.S_ISFIFO(os.stat(fifo).st_mode)   # still a pipe, not replaced
 
 
 def test_train_overrides_and_outputs(small, tmp_path, capsys):
@@ -118,8 +159,8 @@ def test_bad_file_and_bad_data_exit_2(tmp_path, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("[data]\ntask = 'file'\npath = 'missing.csv'\n")
     assert cli.main(["train", "--config", str(bad)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "missing.csv" in err and "does not exist" in err
+    err = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("[qubo-bnn]")]
+    assert len(err) == 1 and "missing.csv" in err[0] and "does not exist" in err[0]
     assert cli.main(["train", "--config", str(tmp_path / "none.toml")]) == 2
     assert "none.toml" in capsys.readouterr().err
     (tmp_path / "text.csv").write_text("a,b,label\n1,x,0\n0,1,1\n")

@@ -212,7 +212,7 @@ def test_parse_override():
 BAD = [
     # (TOML text, dotted key expected in the message, reason substring)
     ('[sampler]\nname = "nonesuch"\n', "sampler.name", "unknown sampler 'nonesuch'"),
-    ('[sampler]\nnum_reads = 4\n', "sampler.name", "needs a string 'name'"),
+    ('[sampler]\nname = 3\n', "sampler.name", "needs a string 'name'"),
     ('[sampler]\nname = "neal"\nnum_reds = 4\n', "sampler.num_reds", "does not accept"),
     ('[sampler]\nname = "tabu"\nnum_sweeps = 4\n', "sampler.num_sweeps", "does not accept"),
     ('[sampler]\nname = "neal"\n[sampler.init]\nfoo = 1\n', "sampler.init", "no [sampler.init] parameters"),
