@@ -163,6 +163,9 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
     ``beta_range`` and ``timing`` (nanoseconds, as dwave-samplers).
     """
 
+    answers_interrupts = True
+    """The schedule runs in ~0.2 s chunks, so Ctrl-C is answered between them."""
+
     def __init__(self, device: str = "cpu"):
         if device not in DEVICES:
             raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")

@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import threading
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -448,8 +449,38 @@ def sample_bqm(
         "sampling %d variables with %s, parameters %s",
         bqm.num_variables, type(sampler).__name__, sorted(params),
     )
-    sampleset = sampler.sample(bqm, **params)
-    sampleset.resolve()
+    if getattr(sampler, "answers_interrupts", False):
+        sampleset = sampler.sample(bqm, **params)
+        sampleset.resolve()
+    else:
+        sampleset = _in_worker(lambda: _resolved(sampler.sample(bqm, **params)))
     if "chain_break_fraction" in (sampleset.record.dtype.names or ()):
         sampleset.info["chain_break_summary"] = chain_break_summary(sampleset)
     return sampleset
+
+
+def _resolved(sampleset: dimod.SampleSet) -> dimod.SampleSet:
+    sampleset.resolve()
+    return sampleset
+
+
+def _in_worker(call: Callable[[], Any]) -> Any:
+    """``call()`` in a worker thread while this thread waits in short slices, so Ctrl-C is
+    answered at once even while a native sampler runs (dwave-samplers release the GIL). An
+    interrupted call finishes in the background and its result is discarded. Samplers that
+    answer Ctrl-C themselves (``answers_interrupts = True``: ours) run in the caller's thread."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = call()
+        except BaseException as exc:  # re-raised in the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="qubo-bnn-sample", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.1)
+    if "error" in box:
+        raise box["error"]
+    return box["result"]

@@ -46,7 +46,8 @@ def read_seeds(seed, num_reads):
 
 @njit(cache=True, parallel=True)
 def anneal_cpu(h, indptr, indices, data, betas, states, rng):
-    """Anneal ``states`` (int8 ``(num_reads, n)`` of +-1) in place."""
+    """Anneal ``states`` (int8 ``(num_reads, n)`` of +-1) in place; ``rng`` is advanced in place,
+    so a schedule run in consecutive chunks draws the same numbers as one call."""
     num_reads, n = states.shape
     num_betas = betas.shape[0]
     for r in prange(num_reads):
@@ -83,3 +84,5 @@ def anneal_cpu(h, indptr, indices, data, betas, states, rng):
                     two_si = 2.0 * si
                     for k in range(indptr[i], indptr[i + 1]):
                         field[indices[k]] += two_si * data[k]
+        rng[r, 0] = s0   # the generator's state carries over to the next call (a chunked schedule)
+        rng[r, 1] = s1

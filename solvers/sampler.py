@@ -23,6 +23,8 @@ __all__ = ["IsingSampler"]
 logger = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cpu", "cuda")
+CHUNK_FLIPS = 20_000_000
+"""Flip attempts per CPU kernel call (~0.2-0.5 s); the sampler answers Ctrl-C between calls."""
 ALGORITHM = "metropolis-simulated-annealing"
 
 
@@ -105,6 +107,9 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
         >>> dict(ss.first.sample) == {'a': 1, 'b': 1}, float(ss.first.energy)
         (True, -2.0)
     """
+
+    answers_interrupts = True
+    """The CPU schedule runs in chunks, so Ctrl-C is answered between them (callers need no worker)."""
 
     def __init__(self, device: str = "auto") -> None:
         self.device = _resolve_device(device)
@@ -227,8 +232,13 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
             info.update(launch)
         else:
             info["num_threads"] = int(numba.get_num_threads())
-            anneal_cpu(model.h, model.indptr, model.indices, model.data, betas,
-                       states, read_seeds(seed, states.shape[0]))
+            rng = read_seeds(seed, states.shape[0])
+            # chunks of about CHUNK_FLIPS flip attempts (a size fixed by the problem, so the
+            # samples do not depend on timing): Ctrl-C is answered between chunks
+            step = max(1, CHUNK_FLIPS // max(1, states.shape[0] * model.num_variables))
+            for start in range(0, len(betas), step):
+                anneal_cpu(model.h, model.indptr, model.indices, model.data, betas[start: start + step],
+                           states, rng)
         t2 = time.perf_counter_ns()
 
         energies = ising_energies(model, states)

@@ -1,0 +1,65 @@
+"""Ctrl-C during sampling is answered within about a second, whatever the sampler."""
+import os
+import signal
+import threading
+import time
+
+import dimod
+import numpy as np
+import pytest
+
+from qubo_bnn import Network, TrainingQUBO
+from qubo_bnn.collapsed import CollapsedSampler
+from qubo_bnn.datasets import load_digits_task
+from qubo_bnn.samplers import make_sampler, sample_bqm
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT to itself")
+
+
+def _ring(n=3000):
+    return dimod.BinaryQuadraticModel({i: 0.0 for i in range(n)},
+                                      {(i, (i + 1) % n): (-1.0) ** i for i in range(n)}, 0.0, "SPIN")
+
+
+def _interrupted_after(seconds, call):
+    """Seconds until ``call()`` raised KeyboardInterrupt, SIGINT being sent after ``seconds``."""
+    timer = threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGINT))
+    t0 = time.perf_counter()
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            call()
+    finally:
+        timer.cancel()
+    return time.perf_counter() - t0
+
+
+def test_native_sampler_is_interruptible_through_sample_bqm():
+    # neal alone would run ~3 s here and answer Ctrl-C only at its end
+    elapsed = _interrupted_after(0.3, lambda: sample_bqm(make_sampler("neal"), _ring(), num_reads=8,
+                                                         num_sweeps=4000, seed=0))
+    assert elapsed < 1.3
+
+
+@pytest.mark.parametrize("name", ["cpu-annealer", "collapsed"])
+def test_bundled_samplers_answer_between_chunks(name):
+    if name == "collapsed":
+        X, _, y, _ = load_digits_task(classes=(3, 8), pool=False, n_train=200)
+        bqm = TrainingQUBO(Network(64).dense(4).dense(1), X, (y == 8).astype(int)).to_bqm()
+        sampler, params = CollapsedSampler(), {"num_reads": 4, "num_sweeps": 3000}
+    else:
+        bqm, sampler, params = _ring(), make_sampler(name), {"num_reads": 8, "num_sweeps": 20000}
+    sampler.sample(bqm, **{**params, "num_sweeps": 1}, seed=0)       # compile outside the timing
+    elapsed = _interrupted_after(0.5, lambda: sample_bqm(sampler, bqm, **params, seed=0))
+    assert elapsed < 1.5
+
+
+def test_chunked_ising_schedule_gives_the_same_samples(monkeypatch):
+    import solvers.sampler as ising
+
+    bqm = _ring(200)
+    runs = []
+    for flips in (1, 10**12):                     # one sweep per call / one call
+        monkeypatch.setattr(ising, "CHUNK_FLIPS", flips)
+        runs.append(make_sampler("cpu-annealer").sample(bqm, num_reads=3, num_sweeps=50, seed=4))
+    assert np.array_equal(runs[0].record.sample, runs[1].record.sample)
