@@ -22,16 +22,22 @@ def _ring(n=3000):
 
 
 def _interrupted_after(seconds, call):
-    """Seconds until ``call()`` raised KeyboardInterrupt, SIGINT being sent after ``seconds``."""
+    """Seconds until ``call()`` raised KeyboardInterrupt, SIGINT being sent after ``seconds``.
+
+    Python's own SIGINT handler is installed for the call: a process started in the background
+    (as CI may be) can inherit SIGINT ignored or at its default, terminating action.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(seconds, lambda: os.kill(os.getpid(), signal.SIGINT))
     t0 = time.perf_counter()
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             call()
+        return time.perf_counter() - t0
     finally:
         timer.cancel()
-    return time.perf_counter() - t0
+        signal.signal(signal.SIGINT, previous)
 
 
 def test_native_sampler_is_interruptible_through_sample_bqm():
