@@ -276,8 +276,11 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         self._say(f"QUBO: {bqm.num_variables} variables, {bqm.num_interactions} couplings "
                   f"({qubo.n_samples} samples in {qubo.n_rows} distinct rows; built in {t1 - t0:.2f} s); "
                   f"sampling with {type(sampler).__name__} {dict(params)}")
+        if self.verbose and getattr(sampler, "parameters", {}).get("progress") is not None \
+                and "progress" not in params:
+            params = {**params, "progress": True}       # e.g. the collapsed annealer's bar
         run = train_step(qubo, bqm, sampler, params, refine_sweeps=self.refine_sweeps,
-                         seed=self.random_state, say=self._say)
+                         seed=self.random_state, say=self._say, progress=bool(self.verbose))
         run.info["build_seconds"] = t1 - t0
         return run
 

@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import math
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -159,7 +160,8 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
     energy's scale, :meth:`CollapsedModel.default_beta_range`), ``beta_schedule_type``
     (``"geometric"`` or ``"linear"``), ``seed``, ``initial_states`` (any QUBO states: only
     their weights are read, so another sampler's reads can be refined) and
-    ``initial_states_generator``. The result holds full QUBO states; ``info`` has
+    ``initial_states_generator``, and ``progress`` (a progress bar on stderr when it is a
+    terminal). The result holds full QUBO states; ``info`` has
     ``beta_range`` and ``timing`` (nanoseconds, as dwave-samplers).
     """
 
@@ -174,7 +176,7 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
     @property
     def parameters(self) -> dict[str, list]:
         return {"num_reads": [], "num_sweeps": [], "beta_range": [], "beta_schedule_type": ["schedule_types"],
-                "seed": [], "initial_states": [], "initial_states_generator": []}
+                "seed": [], "initial_states": [], "initial_states_generator": [], "progress": []}
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -184,6 +186,7 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
     def sample(self, bqm: dimod.BinaryQuadraticModel, num_reads: int | None = None, num_sweeps: int = 1000,
                beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
                seed: int | None = None, initial_states=None, initial_states_generator: str = "random",
+               progress: bool = False,
                **kwargs) -> dimod.SampleSet:
         self.remove_unknown_kwargs(**kwargs)
         t0 = time.perf_counter_ns()
@@ -212,7 +215,7 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
         beta_range = _check_beta_range(beta_range)
         betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
         t1 = time.perf_counter_ns()
-        energies = self._anneal(model, W, betas, key)
+        energies = self._anneal(model, W, betas, key, progress)
         t2 = time.perf_counter_ns()
         states = q.consistent_state(W)
         sampleset = dimod.SampleSet.from_samples_bqm((states, q.labels), bqm)
@@ -230,17 +233,27 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
                                       "postprocessing_ns": t3 - t2})
         return sampleset
 
-    def _anneal(self, model: CollapsedModel, W: np.ndarray, betas: np.ndarray, key: int) -> np.ndarray:
+    def _anneal(self, model: CollapsedModel, W: np.ndarray, betas: np.ndarray, key: int,
+                progress: bool = False) -> np.ndarray:
+        from tqdm.auto import tqdm
+
         run = self._kernel(model)
+        # a progress bar on stderr when asked for and stderr is a terminal
+        bar = tqdm(total=len(betas), desc="collapsed annealing", unit="sweep", leave=False,
+                   disable=None if progress else True, file=sys.stderr)
         # Run the schedule in chunks of about CHUNK_SECONDS, so Ctrl-C is answered between
         # chunks; the result does not depend on the chunking (random numbers are keyed by sweep).
         done, chunk = 0, 1
-        while done < len(betas):
-            t = time.perf_counter()
-            energies = run(W, betas[done: done + chunk], key, done)
-            done += chunk
-            elapsed = time.perf_counter() - t
-            chunk = max(1, min(2 * chunk, int(chunk * CHUNK_SECONDS / max(elapsed, 1e-6))))
+        try:
+            while done < len(betas):
+                t = time.perf_counter()
+                energies = run(W, betas[done: done + chunk], key, done)
+                bar.update(min(chunk, len(betas) - done))
+                done += chunk
+                elapsed = time.perf_counter() - t
+                chunk = max(1, min(2 * chunk, int(chunk * CHUNK_SECONDS / max(elapsed, 1e-6))))
+        finally:
+            bar.close()
         return energies
 
     def _kernel(self, model: CollapsedModel):

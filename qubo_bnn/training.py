@@ -74,7 +74,7 @@ def judge_reads(qubo: TrainingQUBO, sampleset: dimod.SampleSet, h=None) -> dict[
 
 def train_step(qubo: TrainingQUBO, bqm: dimod.BinaryQuadraticModel, sampler: dimod.Sampler,
                params: Mapping[str, Any], *, refine_sweeps: int = 1000, seed: int | None = None,
-               say: Callable[[str], None] | None = None) -> TrainingRun:
+               say: Callable[[str], None] | None = None, progress: bool = False) -> TrainingRun:
     """Sample ``bqm`` (emitted by ``qubo.to_bqm``), judge, refine and choose (module docstring).
 
     Args:
@@ -83,6 +83,7 @@ def train_step(qubo: TrainingQUBO, bqm: dimod.BinaryQuadraticModel, sampler: dim
         refine_sweeps: collapsed-annealing sweeps of the refinement; 0 keeps the raw reads.
         seed: seed of the refinement.
         say: progress printer (none by default).
+        progress: a progress bar for the refinement (stderr, when it is a terminal).
     """
     from .collapsed import CollapsedSampler
 
@@ -99,7 +100,7 @@ def train_step(qubo: TrainingQUBO, bqm: dimod.BinaryQuadraticModel, sampler: dim
             and sampleset.info.get("optimal") is not True):
         starts = (sampleset.record.sample[raw["order"][:REFINE_STARTS]], sampleset.variables)
         refined_set = CollapsedSampler().sample(bqm, initial_states=starts, num_sweeps=int(refine_sweeps),
-                                                seed=None if seed is None else int(seed))
+                                                seed=None if seed is None else int(seed), progress=progress)
         refined = judge_reads(qubo, refined_set, h)
         say(f"refined {len(starts[0])} reads with {refine_sweeps} collapsed-annealing sweeps in "
             f"{time.perf_counter() - t1:.2f} s: {raw['errors']} -> {refined['errors']} output errors")

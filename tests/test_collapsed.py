@@ -152,3 +152,22 @@ def test_chunked_schedule_gives_the_same_samples(monkeypatch):
         runs.append(CollapsedSampler().sample(bqm, num_reads=3, num_sweeps=30, seed=4))
     assert np.array_equal(runs[0].record.sample, runs[1].record.sample)
     assert np.array_equal(runs[0].record.energy, runs[1].record.energy)
+
+
+def test_progress_bar_on_a_terminal_only(monkeypatch):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    net, X, t, q = _problem("two-outputs", n_rows=6)
+    bqm = q.to_bqm()
+    for stream, shown in ((Terminal(), True), (io.StringIO(), False)):
+        monkeypatch.setattr("sys.stderr", stream)
+        CollapsedSampler().sample(bqm, num_reads=2, num_sweeps=20, seed=0, progress=True)
+        assert ("collapsed annealing" in stream.getvalue()) is shown
+    quiet = Terminal()
+    monkeypatch.setattr("sys.stderr", quiet)
+    CollapsedSampler().sample(bqm, num_reads=2, num_sweeps=20, seed=0)
+    assert quiet.getvalue() == ""
