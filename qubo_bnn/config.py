@@ -50,6 +50,7 @@ Example:
 from __future__ import annotations
 
 import importlib.resources
+import inspect
 import math
 import os
 import tomllib
@@ -58,7 +59,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import samplers as _samplers
-from .classifier import DEFAULT_SAMPLE_PARAMS, check_parameters
+from .classifier import DEFAULT_SAMPLE_PARAMS, BNNClassifier, check_parameters
 from .network import Network
 
 __all__ = [
@@ -94,6 +95,11 @@ class ConfigError(ValueError):
 # --------------------------------------------------------------------------- the config tree
 
 
+def _estimator_default(name: str) -> Any:
+    """The default of :class:`BNNClassifier`'s parameter ``name`` (its signature is the one statement)."""
+    return inspect.signature(BNNClassifier).parameters[name].default
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """``[data]``: which data set and how it is split (see :func:`load_data`)."""
@@ -124,32 +130,36 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class FormulationConfig:
-    """``[formulation]``: ``penalty`` (A; None = exact-safe "auto"), ``loss_weight`` (B)."""
+    """``[formulation]``: ``penalty`` (A; None = exact-safe "auto"), ``loss_weight`` (B).
 
-    penalty: float | None = None
-    loss_weight: float = 1.0
-    hard_fit: bool = False
-    builder: str = "numpy"
+    The defaults of this and the next two sections are the estimator's own
+    (:class:`~qubo_bnn.classifier.BNNClassifier`'s signature), stated there once.
+    """
+
+    penalty: float | None = _estimator_default("penalty")
+    loss_weight: float = _estimator_default("loss_weight")
+    hard_fit: bool = _estimator_default("hard_fit")
+    builder: str = _estimator_default("builder")
 
 
 @dataclass(frozen=True)
 class RegularisersConfig:
     """``[regularisers]``: margin reward and the dropout-inspired scheme."""
 
-    margin: float = 0.0
-    margin_neurons: str | tuple[int, ...] = "all"
-    margin_cap: int | None = None
-    min_output_margin: int = 0
-    dropout_rounds: int = 0
-    dropout_rate: float = 0.5
-    dropout_strength: float = 1.0
+    margin: float = _estimator_default("margin")
+    margin_neurons: str | tuple[int, ...] = _estimator_default("margin_neurons")
+    margin_cap: int | None = _estimator_default("margin_cap")
+    min_output_margin: int = _estimator_default("min_output_margin")
+    dropout_rounds: int = _estimator_default("dropout_rounds")
+    dropout_rate: float = _estimator_default("dropout_rate")
+    dropout_strength: float = _estimator_default("dropout_strength")
 
 
 @dataclass(frozen=True)
 class DecodingConfig:
     """``[decoding]``: ``refine_sweeps``, collapsed annealing from another sampler's reads (0: raw)."""
 
-    refine_sweeps: int = 1000
+    refine_sweeps: int = _estimator_default("refine_sweeps")
 
 
 @dataclass(frozen=True)
