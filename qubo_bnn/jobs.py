@@ -51,11 +51,12 @@ def resolve_sampler(cfg: RunConfig) -> tuple[dimod.Sampler, dict[str, Any]]:
     spec = _samplers.split_sampler_config(cfg.sampler)
     try:
         sampler = _samplers.make_sampler(spec.name, **spec.init_params)
-    except _samplers.LeapCredentialsError as exc:
+    except (_samplers.LeapCredentialsError, _samplers.SamplerInitError) as exc:
         raise cfg.error("sampler.init", str(exc)) from None
-    except (ValueError, TypeError, ImportError) as exc:
-        key = "sampler.init" if spec.init_params and "init" in str(exc) else "sampler.name"
-        raise cfg.error(key, str(exc)) from None
+    except TypeError as exc:   # a constructor refusing a keyword: the init table, if any
+        raise cfg.error("sampler.init" if spec.init_params else "sampler.name", str(exc)) from None
+    except (ValueError, ImportError) as exc:
+        raise cfg.error("sampler.name", str(exc)) from None
     accepted = _samplers.accepted_parameters(sampler)
     params = dict(spec.sample_params)
     if not params:

@@ -84,6 +84,7 @@ __all__ = [
     "SAMPLERS",
     "EXACT_MAX_VARIABLES",
     "LeapCredentialsError",
+    "SamplerInitError",
     "SamplerSpec",
     "SizeLimitedExactSolver",
     "make_sampler",
@@ -141,11 +142,15 @@ class SizeLimitedExactSolver(dimod.Sampler):
 # --------------------------------------------------------------------------- factories
 
 
+class SamplerInitError(ValueError):
+    """A sampler's constructor parameters are wrong (the run file's ``[sampler.init]``)."""
+
+
 def _no_init_params(name: str, params: Mapping[str, Any]) -> None:
     if params:
-        raise ValueError(
-            f"sampler {name!r} takes no [sampler.init] parameters (got {sorted(params)}); "
-            f"put sampling parameters such as num_reads directly in [sampler]"
+        raise SamplerInitError(
+            f"sampler {name!r} takes no constructor parameters (got {sorted(params)}); "
+            f"sampling parameters such as num_reads go to sample()"
         )
 
 
@@ -176,7 +181,7 @@ def _ising_gpu(**init_params: Any) -> dimod.Sampler:
 def _ising_cpu(**init_params: Any) -> dimod.Sampler:
     device = init_params.pop("device", "cpu")
     if device != "cpu":
-        raise ValueError(
+        raise SamplerInitError(
             f"sampler 'cpu-annealer' always runs on device 'cpu' (got device={device!r}); "
             f"use name = \"gpu\" with device = \"cuda\" or \"auto\" instead"
         )
@@ -257,8 +262,8 @@ def _import_sampler(path: str, init_params: dict[str, Any]) -> dimod.Sampler:
         return obj(**init_params)
     if isinstance(obj, dimod.Sampler):
         if init_params:
-            raise ValueError(
-                f"sampler {path!r} is already an instance; it takes no [sampler.init] "
+            raise SamplerInitError(
+                f"sampler {path!r} is already an instance; it takes no constructor "
                 f"parameters (got {sorted(init_params)})"
             )
         return obj

@@ -215,7 +215,7 @@ BAD = [
     ('[sampler]\nname = 3\n', "sampler.name", "needs a string 'name'"),
     ('[sampler]\nname = "neal"\nnum_reds = 4\n', "sampler.num_reds", "does not accept"),
     ('[sampler]\nname = "tabu"\nnum_sweeps = 4\n', "sampler.num_sweeps", "does not accept"),
-    ('[sampler]\nname = "neal"\n[sampler.init]\nfoo = 1\n', "sampler.init", "no [sampler.init] parameters"),
+    ('[sampler]\nname = "neal"\n[sampler.init]\nfoo = 1\n', "sampler.init", "takes no constructor parameters"),
     ('[data]\nn_train = "ten"\n', "data.n_train", "expected an integer"),
     ('[data]\nn_train = 1\n', "data.n_train", ">= 2"),
     ('[data]\npool = 1\n', "data.pool", "true or false"),

@@ -86,7 +86,7 @@ def test_exact_refuses_large_problems():
 
 
 def test_no_init_params_for_plain_samplers():
-    with pytest.raises(ValueError, match=r"takes no \[sampler.init\].*num_reads"):
+    with pytest.raises(S.SamplerInitError, match=r"takes no constructor parameters.*num_reads"):
         S.make_sampler("neal", num_reads=10)
 
 
