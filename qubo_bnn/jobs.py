@@ -185,7 +185,9 @@ def train(cfg: RunConfig, *, say: Callable[[str], None] | None = None,
     t0 = time.perf_counter()
     sampler, params = resolve_sampler(cfg)
     t1 = time.perf_counter()
-    say(f"config {cfg.source}; sampler {cfg.sampler_name!r} ({type(sampler).__name__}) {params}")
+    device = (getattr(sampler, "properties", None) or {}).get("device")
+    where = "" if device is None else f" on {device}"   # a GPU sampler's CPU fallback shows here
+    say(f"config {cfg.source}; sampler {cfg.sampler_name!r} ({type(sampler).__name__}{where}) {params}")
     X_train, X_test, y_train, y_test = load_data(cfg)
     t2 = time.perf_counter()
     say(f"data loaded: {cfg.data.task}, {len(y_train)} training / {len(y_test)} test samples, "
