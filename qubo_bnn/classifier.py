@@ -270,6 +270,11 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                params: Mapping[str, Any], h: np.ndarray | None, margin_neurons=None) -> TrainingRun:
         """Build this estimator's QUBO for ``network`` and run :func:`~qubo_bnn.training.train_step`."""
         t0 = time.perf_counter()
+        if self.verbose and len(Xb) > 2000:                  # a build that can take seconds
+            from .sizing import estimate_size
+
+            n_vars, n_couplings, _ = estimate_size(network, len(np.unique(Xb, axis=0)), self.hard_fit)
+            self._say(f"building the QUBO: at most ~{n_vars:,} variables, ~{n_couplings:,} couplings")
         qubo = self.build_qubo(network, Xb, targets, margin_neurons)
         bqm = qubo.to_bqm(A=self.penalty, B=self.loss_weight, mu=self.margin, h=h)
         t1 = time.perf_counter()
