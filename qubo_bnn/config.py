@@ -55,7 +55,7 @@ import math
 import os
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from . import samplers as _samplers
@@ -202,6 +202,14 @@ class RunConfig:
     def sampler_name(self) -> str:
         return str(self.sampler["name"])
 
+    def estimator_params(self) -> dict[str, Any]:
+        """The :class:`BNNClassifier` parameters set by ``[formulation]``, ``[regularisers]`` and
+        ``[decoding]`` (their keys are the parameters' names)."""
+        params = {k: v for sec in (self.formulation, self.regularisers, self.decoding) for k, v in asdict(sec).items()}
+        if not isinstance(params["margin_neurons"], str):
+            params["margin_neurons"] = list(params["margin_neurons"])
+        return params
+
     def to_dict(self) -> dict[str, Any]:
         """The effective configuration as TOML-like plain data (for results files)."""
         d = self.data
@@ -218,19 +226,15 @@ class RunConfig:
             data.update(size=d.size, test_fraction=d.test_fraction, split_seed=d.split_seed)
         n = self.network
         network: dict[str, Any] = dict(n.spec) if n.spec is not None else {"hidden_layers": list(n.hidden_layers)}
-        f, r = self.formulation, self.regularisers
-        regularisers = {"margin": r.margin,
-                        "margin_neurons": r.margin_neurons if isinstance(r.margin_neurons, str)
-                        else list(r.margin_neurons),
-                        "min_output_margin": r.min_output_margin, "dropout_rounds": r.dropout_rounds,
-                        "dropout_rate": r.dropout_rate, "dropout_strength": r.dropout_strength}
-        if r.margin_cap is not None:
-            regularisers["margin_cap"] = r.margin_cap
         output = {k: v for k, v in (("model", self.output.model), ("results", self.output.results)) if v}
-        return {"seed": self.seed, "data": data, "network": network,
-                "formulation": {"penalty": "auto" if f.penalty is None else f.penalty,
-                                "loss_weight": f.loss_weight, "hard_fit": f.hard_fit, "builder": f.builder},
-                "regularisers": regularisers, "decoding": {"refine_sweeps": self.decoding.refine_sweeps},
+        estimator = self.estimator_params()
+        sections = {name: {k: estimator[k] for k in (f.name for f in fields(cls))}
+                    for name, cls in (("formulation", FormulationConfig), ("regularisers", RegularisersConfig),
+                                      ("decoding", DecodingConfig))}
+        sections["formulation"]["penalty"] = "auto" if self.formulation.penalty is None else self.formulation.penalty
+        if self.regularisers.margin_cap is None:
+            del sections["regularisers"]["margin_cap"]      # TOML has no null: absent means None
+        return {"seed": self.seed, "data": data, "network": network, **sections,
                 "sampler": _copy_tables(self.sampler), "output": output}
 
 

@@ -124,15 +124,8 @@ def estimator_from_config(cfg: RunConfig, sampler: dimod.Sampler | None = None,
 
 def _estimator_settings(cfg: RunConfig) -> dict[str, Any]:
     """The estimator parameters a config sets, the sampler's aside."""
-    f, r = cfg.formulation, cfg.regularisers
-    return dict(
-        network=cfg.network.build(), hidden_layer_sizes=cfg.network.hidden_layers,
-        penalty=f.penalty, loss_weight=f.loss_weight, hard_fit=f.hard_fit, builder=f.builder,
-        margin=r.margin,
-        margin_neurons=r.margin_neurons if isinstance(r.margin_neurons, str) else list(r.margin_neurons),
-        margin_cap=r.margin_cap, min_output_margin=r.min_output_margin,
-        dropout_rounds=r.dropout_rounds, dropout_rate=r.dropout_rate, dropout_strength=r.dropout_strength,
-        refine_sweeps=cfg.decoding.refine_sweeps, random_state=cfg.seed)
+    return dict(network=cfg.network.build(), hidden_layer_sizes=cfg.network.hidden_layers,
+                random_state=cfg.seed, **cfg.estimator_params())
 
 
 def training_bqm(cfg: RunConfig, X, y) -> dimod.BinaryQuadraticModel:
