@@ -472,7 +472,9 @@ class _Validator:
         try:
             _samplers.split_sampler_config(table)  # the registry's own checks (name, init, tokens)
         except ValueError as exc:
-            raise self.error("sampler.name" if "'name'" in str(exc) else "sampler", str(exc)) from None
+            name = table.get("name")
+            bad_name = not isinstance(name, str) or not name.strip()
+            raise self.error("sampler.name" if bad_name else "sampler", str(exc)) from None
         return _copy_tables(table)
 
     def run(self, raw: Mapping[str, Any]) -> RunConfig:

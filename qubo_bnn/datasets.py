@@ -94,14 +94,14 @@ def load_dataset(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     if ext == ".npz":
         try:
             with np.load(path, allow_pickle=False) as f:
-                missing = {"X", "y"} - set(f.files)
-                if missing:
-                    raise ValueError(f"{path}: .npz must hold arrays 'X' and 'y' (missing {sorted(missing)})")
-                X, y = f["X"], f["y"]
+                names = set(f.files)
+                if {"X", "y"} <= names:
+                    X, y = f["X"], f["y"]
         except (OSError, ValueError) as exc:
-            if isinstance(exc, ValueError) and "must hold" in str(exc):
-                raise
             raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
+        missing = {"X", "y"} - names
+        if missing:
+            raise ValueError(f"{path}: .npz must hold arrays 'X' and 'y' (missing {sorted(missing)})")
     elif ext == ".csv":
         with open(path, newline="") as fh:
             rows = [r for r in csv.reader(fh) if r]
