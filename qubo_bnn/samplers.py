@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 import threading
 import logging
 from collections.abc import Callable, Mapping
@@ -413,7 +414,8 @@ def accepted_parameters(sampler: dimod.Sampler) -> set[str]:
 
 
 def sample_bqm(
-    sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, /, **sample_params: Any
+    sampler: dimod.Sampler, bqm: dimod.BinaryQuadraticModel, /, *, show_progress: bool = False,
+    **sample_params: Any
 ) -> dimod.SampleSet:
     """Sample ``bqm`` with validated parameters; add chain-break stats for QPU samples.
 
@@ -458,7 +460,8 @@ def sample_bqm(
         sampleset = sampler.sample(bqm, **params)
         sampleset.resolve()
     else:
-        sampleset = _in_worker(lambda: _resolved(sampler.sample(bqm, **params)))
+        sampleset = _in_worker(lambda: _resolved(sampler.sample(bqm, **params)),
+                               f"sampling with {type(sampler).__name__}" if show_progress else None)
     if "chain_break_fraction" in (sampleset.record.dtype.names or ()):
         sampleset.info["chain_break_summary"] = chain_break_summary(sampleset)
     return sampleset
@@ -469,11 +472,14 @@ def _resolved(sampleset: dimod.SampleSet) -> dimod.SampleSet:
     return sampleset
 
 
-def _in_worker(call: Callable[[], Any]) -> Any:
+def _in_worker(call: Callable[[], Any], progress: str | None = None) -> Any:
     """``call()`` in a worker thread while this thread waits in short slices, so Ctrl-C is
     answered at once even while a native sampler runs (dwave-samplers release the GIL). An
     interrupted call finishes in the background and its result is discarded. Samplers that
-    answer Ctrl-C themselves (``answers_interrupts = True``: ours) run in the caller's thread."""
+    answer Ctrl-C themselves (``answers_interrupts = True``: ours) run in the caller's thread.
+    ``progress``: a label for an elapsed-time bar on stderr (shown when it is a terminal)."""
+    from tqdm.auto import tqdm
+
     box: dict[str, Any] = {}
 
     def run() -> None:
@@ -484,8 +490,11 @@ def _in_worker(call: Callable[[], Any]) -> Any:
 
     worker = threading.Thread(target=run, name="qubo-bnn-sample", daemon=True)
     worker.start()
-    while worker.is_alive():
-        worker.join(0.1)
+    with tqdm(desc=progress, unit="s", leave=False, disable=None if progress else True,
+              bar_format="{desc}: {elapsed}", file=sys.stderr) as bar:
+        while worker.is_alive():
+            worker.join(0.1)
+            bar.refresh()
     if "error" in box:
         raise box["error"]
     return box["result"]

@@ -83,14 +83,15 @@ def train_step(qubo: TrainingQUBO, bqm: dimod.BinaryQuadraticModel, sampler: dim
         refine_sweeps: collapsed-annealing sweeps of the refinement; 0 keeps the raw reads.
         seed: seed of the refinement.
         say: progress printer (none by default).
-        progress: a progress bar for the refinement (stderr, when it is a terminal).
+        progress: progress on stderr when it is a terminal: elapsed time while a foreign sampler
+            runs, a bar for the refinement.
     """
     from .collapsed import CollapsedSampler
 
     say = say or (lambda msg: None)
     h = origin_of(bqm).h
     t0 = time.perf_counter()
-    sampleset = sample_bqm(sampler, bqm, **params)
+    sampleset = sample_bqm(sampler, bqm, show_progress=progress, **params)
     t1 = time.perf_counter()
     raw = judge_reads(qubo, sampleset, h)
     say(f"sampled in {t1 - t0:.2f} s; best read {raw['read']}: energy {raw['energy']:.3f}, "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import sys
 import time
 import warnings
 from numbers import Integral
@@ -122,6 +123,7 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
             "seed": [],
             "initial_states": [],
             "initial_states_generator": [],
+            "progress": [],
         }
         self._properties = {
             "device": self.device,
@@ -148,6 +150,7 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
                seed: Optional[int] = None,
                initial_states: Optional[dimod.typing.SamplesLike] = None,
                initial_states_generator: str = "random",
+               progress: bool = False,
                **kwargs) -> dimod.SampleSet:
         """Anneal ``num_reads`` independent replicas of ``bqm``.
 
@@ -168,6 +171,7 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
             initial_states: Starting states (dimod samples-like).
             initial_states_generator: ``"random"``, ``"none"`` or ``"tile"``,
                 as :meth:`dimod.Initialized.parse_initial_states`.
+            progress: a progress bar on stderr (when it is a terminal), CPU path.
 
         Returns:
             A :class:`dimod.SampleSet`; ``info`` holds ``timing`` (integer nanoseconds, as dwave-samplers),
@@ -236,9 +240,15 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
             # chunks of about CHUNK_FLIPS flip attempts (a size fixed by the problem, so the
             # samples do not depend on timing): Ctrl-C is answered between chunks
             step = max(1, CHUNK_FLIPS // max(1, states.shape[0] * model.num_variables))
-            for start in range(0, len(betas), step):
-                anneal_cpu(model.h, model.indptr, model.indices, model.data, betas[start: start + step],
-                           states, rng)
+            from tqdm.auto import tqdm
+
+            # a bar on stderr when asked for and stderr is a terminal
+            with tqdm(total=len(betas), desc="annealing", unit="sweep", leave=False,
+                      disable=None if progress else True, file=sys.stderr) as bar:
+                for start in range(0, len(betas), step):
+                    anneal_cpu(model.h, model.indptr, model.indices, model.data, betas[start: start + step],
+                               states, rng)
+                    bar.update(len(betas[start: start + step]))
         t2 = time.perf_counter_ns()
 
         energies = ising_energies(model, states)

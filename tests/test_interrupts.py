@@ -69,3 +69,34 @@ def test_chunked_ising_schedule_gives_the_same_samples(monkeypatch):
         monkeypatch.setattr(ising, "CHUNK_FLIPS", flips)
         runs.append(make_sampler("cpu-annealer").sample(bqm, num_reads=3, num_sweeps=50, seed=4))
     assert np.array_equal(runs[0].record.sample, runs[1].record.sample)
+
+
+class _Terminal:
+    """A stderr stand-in that says it is a terminal (progress bars show only on terminals)."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_progress_shown_on_a_terminal_for_every_kind_of_sampler(monkeypatch):
+    bqm = _ring(300)
+    term = _Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    sample_bqm(make_sampler("neal"), bqm, show_progress=True, num_reads=2, num_sweeps=2000, seed=0)
+    assert "sampling with SimulatedAnnealingSampler" in term.text          # elapsed time, worker
+    make_sampler("cpu-annealer").sample(bqm, num_reads=2, num_sweeps=50, seed=0, progress=True)
+    assert "annealing" in term.text.replace("sampling with", "")
+    quiet = _Terminal()
+    monkeypatch.setattr("sys.stderr", quiet)
+    sample_bqm(make_sampler("neal"), bqm, num_reads=2, num_sweeps=50, seed=0)
+    make_sampler("cpu-annealer").sample(bqm, num_reads=2, num_sweeps=50, seed=0)
+    assert quiet.text == ""

@@ -46,7 +46,7 @@ class TestConformanceCPU(unittest.TestCase):
         self.assertEqual(sampler.properties["device"], "cpu")
         self.assertEqual(set(sampler.parameters),
                          {"num_reads", "num_sweeps", "beta_range", "beta_schedule_type",
-                          "seed", "initial_states", "initial_states_generator"})
+                          "seed", "initial_states", "initial_states_generator", "progress"})
 
 
 # ---------------------------------------------------------------- preprocessing
