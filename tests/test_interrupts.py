@@ -44,7 +44,7 @@ def test_native_sampler_is_interruptible_through_sample_bqm():
     # neal alone would run ~3 s here and answer Ctrl-C only at its end
     elapsed = _interrupted_after(0.3, lambda: sample_bqm(make_sampler("neal"), _ring(), num_reads=8,
                                                          num_sweeps=4000, seed=0))
-    assert elapsed < 1.3
+    assert elapsed < 1.5     # the whole call takes ~2 s
 
 
 @pytest.mark.parametrize("name", ["cpu-annealer", "collapsed"])
@@ -57,7 +57,7 @@ def test_bundled_samplers_answer_between_chunks(name):
         bqm, sampler, params = _ring(), make_sampler(name), {"num_reads": 8, "num_sweeps": 20000}
     sampler.sample(bqm, **{**params, "num_sweeps": 1}, seed=0)       # compile outside the timing
     elapsed = _interrupted_after(0.5, lambda: sample_bqm(sampler, bqm, **params, seed=0))
-    assert elapsed < 1.5
+    assert elapsed < 2.0     # the whole calls take ~5 s
 
 
 def test_chunked_ising_schedule_gives_the_same_samples(monkeypatch):
