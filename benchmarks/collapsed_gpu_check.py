@@ -26,7 +26,7 @@ print(f"rows {q.n_rows}, weights {q.n_weights}, neurons {net.n_neurons}, threads
 def run(coef, label):
     model = CollapsedModel.from_problem(q, **coef)
     hot, cold = model.default_beta_range(np.random.default_rng(1))
-    betas = beta_schedule((hot, cold), sweeps)
+    betas = beta_schedule((hot, cold), sweeps, "geometric")
     W0 = rng.choice(np.array([-1, 1], dtype=np.int8), (reads, q.n_weights))
     Wc, Wg = W0.copy(), W0.copy()
     ec = np.empty(reads)

@@ -172,12 +172,6 @@ def build_instance(spec: InstanceSpec) -> Instance:
 
 
 # --------------------------------------------------------------------------- judging reads
-def bit_errors(inst: Instance, W: np.ndarray) -> np.ndarray:
-    """Output-bit training errors of each row of ``W`` (±1 weights), by a forward pass."""
-    want = 2 * inst.T_train.astype(np.int64) - 1
-    return np.array([int((inst.network.predict_outputs(inst.X_train, w) != want).sum()) for w in W])
-
-
 def accuracy(inst: Instance, w: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
     """Classification accuracy of weights ``w`` (binary: the output's sign; else argmax of z)."""
     Z, _ = inst.network.forward(X, w)
@@ -189,7 +183,7 @@ def accuracy(inst: Instance, w: np.ndarray, X: np.ndarray, y: np.ndarray) -> flo
 def judge(inst: Instance, sampleset) -> dict[str, Any]:
     """Best read of a sample set (fewest errors, ties: lowest energy) and its figures."""
     W = inst.qubo.weights_from(sampleset)
-    errors = bit_errors(inst, W)
+    errors = inst.qubo.output_errors(W)   # output-bit errors over the training samples
     energy = np.asarray(sampleset.record.energy, dtype=float)
     best = int(np.lexsort((energy, errors))[0])
     return {"train_errors": int(errors[best]), "best_energy": float(energy[best]),

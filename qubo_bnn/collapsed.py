@@ -41,12 +41,13 @@ from typing import Any
 import dimod
 import numpy as np
 
+from solvers._ising import SCHEDULE_TYPES, beta_schedule, check_beta_range, check_int
+
 from .formulation import TrainingQUBO, origin_of
 
 __all__ = ["CollapsedSampler", "CollapsedModel"]
 
 DEVICES = ("cpu", "auto", "cuda")
-SCHEDULE_TYPES = ("geometric", "linear")
 CHUNK_SECONDS = 0.2
 """Target wall time of one kernel call (the sampler answers Ctrl-C between calls)."""
 
@@ -138,16 +139,6 @@ class CollapsedModel:
         return hot, max(cold, hot)
 
 
-def beta_schedule(beta_range: tuple[float, float], num_sweeps: int, kind: str = "geometric") -> np.ndarray:
-    """``num_sweeps`` inverse temperatures from ``beta_range[0]`` to ``beta_range[1]``."""
-    lo, hi = beta_range
-    if num_sweeps == 1:
-        return np.array([hi], dtype=np.float64)
-    if kind == "geometric":
-        return np.geomspace(lo, hi, num_sweeps)
-    return np.linspace(lo, hi, num_sweeps)
-
-
 class CollapsedSampler(dimod.Sampler, dimod.Initialized):
     """Anneal a training BQM over its weights with every auxiliary at its conditional optimum.
 
@@ -192,7 +183,7 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
         t0 = time.perf_counter_ns()
         origin = origin_of(bqm)
         q = origin.problem
-        num_sweeps = _positive_int("num_sweeps", num_sweeps)
+        num_sweeps = check_int("num_sweeps", num_sweeps, 1)
         if beta_schedule_type not in SCHEDULE_TYPES:
             raise ValueError(f"beta_schedule_type must be one of {SCHEDULE_TYPES}, got {beta_schedule_type!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
@@ -202,7 +193,7 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
         rng = np.random.default_rng(key)
         if initial_states is None and initial_states_generator == "random":
             # only the weights matter: draw them directly (dimod would draw every variable)
-            n = 1 if num_reads is None else _positive_int("num_reads", num_reads)
+            n = 1 if num_reads is None else check_int("num_reads", num_reads, 1)
             W = rng.choice(np.array([-1, 1], dtype=np.int8), (n, q.n_weights))
         else:
             parsed = self.parse_initial_states(bqm, initial_states=initial_states,
@@ -212,7 +203,9 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
         model = CollapsedModel.from_problem(q, origin.A, origin.B, origin.mu, origin.h)
         if beta_range is None:
             beta_range = model.default_beta_range(rng)
-        beta_range = _check_beta_range(beta_range)
+        beta_range = check_beta_range(beta_range, beta_schedule_type)
+        if beta_range[0] > beta_range[1]:
+            raise ValueError(f"'beta_range' must run from hot to cold (hot <= cold), got {beta_range!r}")
         betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
         t1 = time.perf_counter_ns()
         energies = self._anneal(model, W, betas, key, progress)
@@ -280,19 +273,3 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
             return out
 
         return run
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_beta_range(beta_range) -> tuple[float, float]:
-    try:
-        lo, hi = (float(b) for b in beta_range)
-    except (TypeError, ValueError):
-        raise ValueError(f"beta_range must be a pair (hot, cold) of numbers, got {beta_range!r}") from None
-    if not (math.isfinite(lo) and math.isfinite(hi) and 0 <= lo <= hi and hi > 0):
-        raise ValueError(f"beta_range must satisfy 0 <= hot <= cold, cold > 0, got {beta_range!r}")
-    return lo, hi

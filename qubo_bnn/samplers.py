@@ -456,19 +456,17 @@ def sample_bqm(
         "sampling %d variables with %s, parameters %s",
         bqm.num_variables, type(sampler).__name__, sorted(params),
     )
-    if getattr(sampler, "answers_interrupts", False):
+    def run() -> dimod.SampleSet:
         sampleset = sampler.sample(bqm, **params)
         sampleset.resolve()
+        return sampleset
+
+    if getattr(sampler, "answers_interrupts", False):
+        sampleset = run()
     else:
-        sampleset = _in_worker(lambda: _resolved(sampler.sample(bqm, **params)),
-                               f"sampling with {type(sampler).__name__}" if show_progress else None)
+        sampleset = _in_worker(run, f"sampling with {type(sampler).__name__}" if show_progress else None)
     if "chain_break_fraction" in (sampleset.record.dtype.names or ()):
         sampleset.info["chain_break_summary"] = chain_break_summary(sampleset)
-    return sampleset
-
-
-def _resolved(sampleset: dimod.SampleSet) -> dimod.SampleSet:
-    sampleset.resolve()
     return sampleset
 
 

@@ -89,7 +89,8 @@ def train_step(qubo: TrainingQUBO, bqm: dimod.BinaryQuadraticModel, sampler: dim
     from .collapsed import CollapsedSampler
 
     say = say or (lambda msg: None)
-    h = origin_of(bqm).h
+    origin = origin_of(bqm)
+    h = origin.h
     t0 = time.perf_counter()
     sampleset = sample_bqm(sampler, bqm, show_progress=progress, **params)
     t1 = time.perf_counter()
@@ -110,7 +111,7 @@ def train_step(qubo: TrainingQUBO, bqm: dimod.BinaryQuadraticModel, sampler: dim
     t2 = time.perf_counter()
     info = {
         "num_variables": bqm.num_variables, "num_interactions": bqm.num_interactions,
-        "num_samples": qubo.n_samples, "num_rows": qubo.n_rows, "penalty_A": origin_of(bqm).A,
+        "num_samples": qubo.n_samples, "num_rows": qubo.n_rows, "penalty_A": origin.A,
         "sample_seconds": t1 - t0, "refine_seconds": t2 - t1,
         "num_reads": len(sampleset), "chosen_read": raw["read"] if chosen is raw else None,
         "energy": chosen["energy"], "energy_split": chosen["split"],

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
+from numbers import Integral
+from typing import Any
 
 import dimod
 import numpy as np
@@ -23,6 +26,8 @@ __all__ = [
     "beta_schedule",
     "greedy_colouring",
     "SCHEDULE_TYPES",
+    "check_int",
+    "check_beta_range",
 ]
 
 SCHEDULE_TYPES = ("geometric", "linear")
@@ -211,6 +216,28 @@ def beta_schedule(beta_range: tuple[float, float], num_sweeps: int,
         return np.linspace(beta_range[0], beta_range[1], num_sweeps)
     raise ValueError(f"unknown beta_schedule_type {schedule_type!r}; "
                      f"expected one of {SCHEDULE_TYPES}")
+
+
+def check_int(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int, or a ValueError naming ``name`` unless it is an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
+        raise ValueError(f"{name!r} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_beta_range(beta_range: Sequence[float], schedule_type: str) -> tuple[float, float]:
+    """``(hot, cold)`` as floats: finite, >= 0, and > 0 for a geometric schedule."""
+    try:
+        hot, cold = (float(b) for b in beta_range)
+    except (TypeError, ValueError):
+        raise ValueError("'beta_range' must be a pair of numbers (hot, cold), "
+                         f"got {beta_range!r}") from None
+    if not (math.isfinite(hot) and math.isfinite(cold)) or min(hot, cold) < 0:
+        raise ValueError(f"'beta_range' values must be finite and >= 0, got {beta_range!r}")
+    if schedule_type == "geometric" and min(hot, cold) == 0:
+        raise ValueError("'beta_range' values must be > 0 for a geometric schedule, "
+                         f"got {beta_range!r}")
+    return hot, cold
 
 
 @njit(cache=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import sys
 import time
 import warnings
@@ -16,7 +15,7 @@ import numba
 import numpy as np
 
 from ._cpu import anneal_cpu, read_seeds
-from ._ising import (SCHEDULE_TYPES, beta_schedule, default_beta_range,
+from ._ising import (SCHEDULE_TYPES, beta_schedule, check_beta_range, check_int, default_beta_range,
                      greedy_colouring, ising_csr_from_bqm, ising_energies)
 
 __all__ = ["IsingSampler"]
@@ -63,26 +62,6 @@ def _resolve_device(device: str) -> str:
     else:
         logger.info("IsingSampler runs on the CPU: %s", problem)
     return "cpu"
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < minimum:
-        raise ValueError(f"{name!r} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_beta_range(beta_range: Sequence[float], schedule_type: str) -> tuple[float, float]:
-    try:
-        hot, cold = (float(b) for b in beta_range)
-    except (TypeError, ValueError):
-        raise ValueError("'beta_range' must be a pair of numbers (hot, cold), "
-                         f"got {beta_range!r}") from None
-    if not (math.isfinite(hot) and math.isfinite(cold)) or min(hot, cold) < 0:
-        raise ValueError(f"'beta_range' values must be finite and >= 0, got {beta_range!r}")
-    if schedule_type == "geometric" and min(hot, cold) == 0:
-        raise ValueError("'beta_range' values must be > 0 for a geometric schedule, "
-                         f"got {beta_range!r}")
-    return hot, cold
 
 
 class IsingSampler(dimod.Sampler, dimod.Initialized):
@@ -184,13 +163,13 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
         if kwargs:
             self.remove_unknown_kwargs(**kwargs)  # warns about each unknown one
         if num_reads is not None:
-            num_reads = _check_int("num_reads", num_reads, 1)
-        num_sweeps = _check_int("num_sweeps", num_sweeps, 0)
+            num_reads = check_int("num_reads", num_reads, 1)
+        num_sweeps = check_int("num_sweeps", num_sweeps, 0)
         if beta_schedule_type not in SCHEDULE_TYPES:
             raise ValueError(f"unknown beta_schedule_type {beta_schedule_type!r}; "
                              f"expected one of {SCHEDULE_TYPES}")
         if beta_range is not None:
-            beta_range = _check_beta_range(beta_range, beta_schedule_type)
+            beta_range = check_beta_range(beta_range, beta_schedule_type)
         if seed is None:
             seed = int(np.random.default_rng().integers(2**32))
         elif isinstance(seed, bool) or not isinstance(seed, Integral) or not 0 <= seed < 2**32:
