@@ -5,8 +5,8 @@ Example:
     >>> X, y = bars_and_stripes(3)
     >>> clf = BNNClassifier(hidden_layer_sizes=(2,), sampler_params={"num_reads": 4, "num_sweeps": 200},
     ...                     random_state=0).fit(X, y)
-    >>> clf.predict(X).shape
-    (12,)
+    >>> clf.predict(X).shape, clf.members_.shape[0] <= clf.committee_size
+    ((12,), True)
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -24,15 +25,20 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
+from .committee import best_distinct, read_weights
 from .formulation import TrainingQUBO
 from .io import atomic_write_text, to_jsonable
+from .ladder import LEXICOGRAPHIC, lexicographic_margin_weight
+from .multiclass import live_inputs, union_network
 from .network import Network
+from .predictor import class_scores, labels_from_scores, one_vs_one_pairs
 from .samplers import accepted_parameters, make_sampler
 from .training import TrainingRun, train_step
 from .validation import check_labels, check_prediction_data, check_training_data
 
 MODEL_FORMAT = "qubo-bnn/classifier"
-MODEL_VERSION = 1
+MODEL_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MAX_MODEL_BYTES = 256 << 20
 """Largest model file :meth:`BNNClassifier.load` reads."""
 
@@ -47,7 +53,7 @@ PARAMETER_CONSTRAINTS: dict[str, list] = {
     "sampler_params": [dict, None],
     "penalty": [Interval(Real, 0, None, closed="neither"), None],
     "loss_weight": [Interval(Real, 0, None, closed="neither")],
-    "margin": [Interval(Real, 0, None, closed="left")],
+    "margin": [Interval(Real, 0, None, closed="left"), StrOptions({LEXICOGRAPHIC})],
     "margin_neurons": [StrOptions({"all", "hidden", "output", "none"}), "array-like"],
     "margin_cap": [Interval(Integral, 1, None, closed="left"), None],
     "min_output_margin": [Interval(Integral, 0, None, closed="left")],
@@ -56,6 +62,11 @@ PARAMETER_CONSTRAINTS: dict[str, list] = {
     "dropout_rounds": [Interval(Integral, 0, None, closed="left")],
     "dropout_rate": [Interval(Real, 0, 1, closed="left")],
     "dropout_strength": [Interval(Real, 0, None, closed="left")],
+    "committee_size": [Interval(Integral, 1, None, closed="left")],
+    "multi_class": [StrOptions({"ovr", "ovo"})],
+    "drop_constant_inputs": ["boolean"],
+    "binarize": [str, None],
+    "n_jobs": [Integral, None],
     "refine_sweeps": [Interval(Integral, 0, None, closed="left")],
     "builder": [StrOptions({"numpy", "pyqubo"})],
     "random_state": [Interval(Integral, 0, 2**32 - 1, closed="both"), None],
@@ -97,13 +108,16 @@ def encode_targets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def network_for(network: Network | None, hidden_layer_sizes: Sequence[int], n_features: int,
-                n_outputs: int) -> Network:
-    """``network`` checked against the data, or a dense net sized from it (as MLPClassifier does)."""
+                n_outputs: int, inputs: Sequence[int] | None = None) -> Network:
+    """``network`` checked against the data, or a dense net sized from it (as MLPClassifier does)
+    whose first layer reads ``inputs`` (default: every input)."""
     if network is None:
         net = Network(n_features)
+        first = None if inputs is None else list(inputs)
         for width in hidden_layer_sizes:
-            net.dense(width)
-        return net.dense(n_outputs)
+            net.dense(width, sources=first)
+            first = None
+        return net.dense(n_outputs, sources=first)
     if not isinstance(network, Network):
         raise TypeError(f"network must be a qubo_bnn.Network or None, got {type(network).__name__}")
     if network.n_inputs != n_features:
@@ -115,45 +129,95 @@ def network_for(network: Network | None, hidden_layer_sizes: Sequence[int], n_fe
 
 
 class NetworkPredictionMixin:
-    """``decision_function``/``predict`` of a fitted BNN (``network_``, ``weights_``, ``classes_``)."""
+    """``decision_function``/``predict`` of a fitted BNN (``network_``, ``weights_``, ``classes_``;
+    optionally a committee ``members_``, a one-vs-one decoding ``pairs_`` and an input
+    ``binarizer_``)."""
+
+    def _input_bits(self, X) -> np.ndarray:
+        binarizer = getattr(self, "binarizer_", None)
+        if getattr(self, "feature_names_in_", None) is not None:
+            from sklearn.utils.validation import _check_feature_names
+
+            _check_feature_names(self, X, reset=False)   # reordered or renamed columns are an error
+        if binarizer is None:
+            return check_prediction_data(X, self.n_features_in_, type(self).__name__)
+        return binarizer.transform(X)
 
     def decision_function(self, X) -> np.ndarray:
-        """Output pre-activations: ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)``."""
+        """Scores, ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)`` (floats).
+
+        One network (one-vs-rest): its output pre-activations ``z``. A committee or a
+        one-vs-one ensemble: the vote scores of :func:`qubo_bnn.predictor.class_scores` (votes,
+        ties broken by the summed ``z``), which order the classes as :meth:`predict` does.
+        """
         check_is_fitted(self, "weights_")
-        Xb = check_prediction_data(X, self.n_features_in_, type(self).__name__)
-        Z, _ = self.network_.forward(Xb, self.weights_)
-        Zo = Z[:, [o - self.network_.n_inputs for o in self.network_.outputs]]
-        return Zo[:, 0] if len(self.classes_) == 2 else Zo
+        Xb = self._input_bits(X)
+        net = self.network_
+        members = getattr(self, "members_", None)
+        members = self.weights_[None] if members is None else members
+        Z, _ = net.forward(Xb, members)                                   # (M, n, neurons)
+        Zo = Z[:, :, [o - net.n_inputs for o in net.outputs]]
+        pairs = getattr(self, "pairs_", None)
+        if len(members) == 1 and pairs is None:
+            scores = Zo[0].astype(np.float64)
+        else:
+            scores = class_scores(Zo, max(net.fan_in(o) for o in net.outputs), len(self.classes_), pairs)
+        return scores[:, 0] if len(self.classes_) == 2 else scores
 
     def predict(self, X) -> np.ndarray:
-        """Two classes: ``classes_[1]`` where the output fires (``z >= 0``); else argmax of ``z``."""
-        z = self.decision_function(X)
-        if len(self.classes_) == 2:
-            return self.classes_[(z >= 0).astype(int)]
-        return self.classes_[np.argmax(z, axis=1)]
+        """Two classes: ``classes_[1]`` where the score is ``>= 0``; else the class of the largest
+        score, ties to the lowest class index."""
+        return labels_from_scores(self.decision_function(X), self.classes_)
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    """One trained network: its committee (best first), the run and the dropout info."""
+
+    network: Network
+    members: np.ndarray
+    run: TrainingRun
+    info: dict[str, Any]
 
 
 class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
     """Binary neural network classifier whose weights are the ground state of one QUBO.
 
     Args:
-        network: a :class:`~qubo_bnn.network.Network` with one output (two classes) or one per
-            class (one-vs-rest). ``None``: a dense net ``n_features -> hidden_layer_sizes ->
-            outputs`` sized at fit time.
+        network: a :class:`~qubo_bnn.network.Network` with one output (two classes, or each
+            pair under ``multi_class="ovo"``) or one per class (one-vs-rest). ``None``: a dense
+            net ``inputs -> hidden_layer_sizes -> outputs`` sized at fit time.
         hidden_layer_sizes: hidden widths used when ``network`` is None.
         sampler: a ``dimod.Sampler`` instance or a registry name (:mod:`qubo_bnn.samplers`).
         sampler_params: keyword arguments of ``sampler.sample`` (default
             :data:`DEFAULT_SAMPLE_PARAMS` for a registry name, none for an instance).
         penalty: ``A``; ``None`` computes the exact-safe value (docs/FORMULATION.md, Exactness).
         loss_weight: ``B``, weight of the 0-1 training loss.
-        margin: ``mu``, weight of the margin reward (0 disables it).
-        margin_neurons: where the margin is rewarded: ``"all"``, ``"hidden"``, ``"output"``.
+        margin: ``mu``, weight of the margin reward (0 disables it), or ``"lexicographic"``
+            (the default): the objective ladder, training errors first and, among the networks
+            with the fewest, the largest total margin (:mod:`qubo_bnn.ladder`).
+        margin_neurons: where the margin is rewarded: ``"all"``, ``"hidden"``, ``"output"``
+            (the default), ``"none"`` or a list of neuron ids.
         margin_cap: reward ``min(|z|, margin_cap)`` instead of ``|z|``.
         min_output_margin: hard constraint ``|z_o| >= min_output_margin``.
         hard_fit: fix outputs to their targets instead of paying a loss.
         weight_bias: fixed linear penalties ``h`` on the weights (one per edge).
         dropout_rounds, dropout_rate, dropout_strength: the dropout-inspired scheme
             (:mod:`qubo_bnn.dropout`); ``dropout_rounds=0`` disables it.
+        committee_size: keep the best ``committee_size`` distinct reads of the sampler (fewest
+            training errors, then lowest energy) and predict by their vote
+            (:func:`qubo_bnn.predictor.vote_scores`); 1 keeps the single best network.
+            Prediction costs one forward pass per member.
+        multi_class: ``"ovr"`` (one output per class, argmax) or ``"ovo"`` (one binary network
+            per pair of classes, trained on that pair's samples, majority vote; BeMi-style).
+        drop_constant_inputs: with ``network=None``, inputs constant over the training samples
+            (of each pair, under ``"ovo"``) are not connected: with ±1 weights they would only
+            add an arbitrary bias.
+        binarize: ``None`` (X must be bits) or a :func:`qubo_bnn.binarize.make_binarizer` spec
+            (``"median"``, ``"mean"``, ``"quantile:K"``, ``"uniform:K"``): thresholds learned on
+            the training data turn real-valued features into bits, inside fit and predict.
+        n_jobs: one-vs-one pairs trained in parallel through joblib (``None``: one at a time;
+            any joblib backend, e.g. Dask or Ray, scales them out).
         refine_sweeps: with any sampler but the collapsed annealer (and unless the sample set
             says ``info["optimal"]``, as CP-SAT's does once proven), anneal the weights of
             its reads on the collapsed energy (:class:`~qubo_bnn.collapsed.CollapsedSampler`
@@ -165,7 +229,10 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         verbose: print progress.
 
     Attributes:
-        classes_, network_, weights_ (``±1`` int8, one per edge), n_features_in_,
+        classes_, network_, n_features_in_, feature_names_in_ (DataFrame input),
+        weights_ (``±1`` int8, one per edge: the best network), members_ (``(M, n_weights)``:
+        the committee, best first; ``members_[0]`` is ``weights_``), pairs_ (one-vs-one: the
+        class-index pair of each output, else None), binarizer_ (fitted, or None),
         fit_info_ (sizes, timings, energy split and broken constraints of the chosen sample),
         sampleset_ (the ``dimod.SampleSet`` the chosen network came from: the sampler's own, or
         the refinement's when that won; for dwave-inspector or any post-analysis).
@@ -175,11 +242,14 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     def __init__(self, network: Network | None = None, hidden_layer_sizes: Sequence[int] = (4,), *,
                  sampler: Any = "collapsed", sampler_params: Mapping[str, Any] | None = None,
-                 penalty: float | None = None, loss_weight: float = 1.0, margin: float = 0.0,
-                 margin_neurons: str | Iterable[int] = "all", margin_cap: int | None = None,
+                 penalty: float | None = None, loss_weight: float = 1.0, margin: float | str = LEXICOGRAPHIC,
+                 margin_neurons: str | Iterable[int] = "output", margin_cap: int | None = None,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
-                 refine_sweeps: int = 1000, builder: str = "numpy", random_state: int | None = None, verbose: bool = False):
+                 committee_size: int = 8, multi_class: str = "ovr", drop_constant_inputs: bool = True,
+                 binarize: str | None = None, n_jobs: int | None = None,
+                 refine_sweeps: int = 1000, builder: str = "numpy", random_state: int | None = None,
+                 verbose: bool = False):
         self.network = network
         self.hidden_layer_sizes = hidden_layer_sizes
         self.sampler = sampler
@@ -195,6 +265,11 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         self.dropout_rounds = dropout_rounds
         self.dropout_rate = dropout_rate
         self.dropout_strength = dropout_strength
+        self.committee_size = committee_size
+        self.multi_class = multi_class
+        self.drop_constant_inputs = drop_constant_inputs
+        self.binarize = binarize
+        self.n_jobs = n_jobs
         self.refine_sweeps = refine_sweeps
         self.builder = builder
         self.random_state = random_state
@@ -202,35 +277,62 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y) -> "BNNClassifier":
-        """Compile the training QUBO for ``(X, y)``, sample it, keep the best network."""
+        """Compile the training QUBO for ``(X, y)``, sample it, keep the best network(s)."""
         self._validate_params()
-        network, Xb, classes, targets = self.training_problem(X, y)
+        binarizer, Xb, y = self._training_bits(X, y)
+        classes = np.unique(y)
         sampler, params = self._sampler_and_params()
-        h = self._weight_bias(network)
-        info: dict[str, Any] = {}
-        if self.dropout_rounds:
-            from .dropout import dropout_penalties
-
-            def train_subnetwork(sub, round_params, h_sub):
-                run = self._train(sub.network, Xb, targets, sampler, round_params, h_sub,
-                                  margin_neurons=sub.map_neurons(self.margin_neurons))
-                return run.weights, run.info
-
-            h, info["dropout"] = dropout_penalties(
-                train_subnetwork, network, sampler, params, h,
-                rounds=self.dropout_rounds, rate=self.dropout_rate, strength=self.dropout_strength,
-                seed=self.random_state, verbose=self.verbose)
-        run = self._train(network, Xb, targets, sampler, params, h)
+        if self.multi_class == "ovo" and len(classes) > 2:
+            fitted, pairs = self._fit_one_vs_one(Xb, y, classes, sampler, params), one_vs_one_pairs(len(classes))
+        else:
+            classes, targets = encode_targets(y)
+            network = self._network(Xb, targets.shape[1])
+            fitted, pairs = self._fit_network(network, Xb, targets, sampler, params, self._weight_bias(network)), None
         # fitted state only after success: a failed refit leaves the previous fit intact
-        self.classes_, self.n_features_in_, self.network_ = classes, Xb.shape[1], network
-        self.weights_, self.fit_info_, self.sampleset_ = run.weights, {**run.info, **info}, run.sampleset
+        self.classes_, self.n_features_in_, self.binarizer_ = classes, np.shape(X)[1], binarizer
+        self._set_feature_names(X)
+        self.network_, self.members_, self.pairs_ = fitted.network, fitted.members, pairs
+        self.weights_ = fitted.members[0]
+        self.fit_info_ = {**fitted.run.info, **fitted.info, "committee_size": int(len(fitted.members))}
+        self.sampleset_ = fitted.run.sampleset
         return self
 
+    def _training_bits(self, X, y):
+        """``(binarizer or None, X bits, y)`` of the training data."""
+        if self.binarize is None:
+            Xb, y = check_training_data(X, y)
+            return None, Xb, y
+        from sklearn.utils.multiclass import check_classification_targets
+        from sklearn.utils.validation import check_X_y
+
+        from .binarize import make_binarizer
+
+        Xr, y = check_X_y(X, y, dtype=np.float64)
+        check_classification_targets(y)
+        y = check_labels(y, len(Xr))
+        binarizer = make_binarizer(self.binarize).fit(X)
+        return binarizer, binarizer.transform(X), y
+
+    def _set_feature_names(self, X) -> None:
+        from sklearn.utils.validation import _get_feature_names
+
+        names = _get_feature_names(X)
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+
+    def _network(self, Xb: np.ndarray, n_outputs: int) -> Network:
+        inputs = live_inputs(Xb) if (self.drop_constant_inputs and self.network is None) else None
+        return network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], n_outputs, inputs)
+
     def training_problem(self, X, y) -> tuple[Network, np.ndarray, np.ndarray, np.ndarray]:
-        """Validated ``(network, X bits, classes, targets)`` that :meth:`fit` trains on."""
-        Xb, y = check_training_data(X, y)
+        """Validated ``(network, X bits, classes, targets)`` that :meth:`fit` trains on (one
+        output per class, or one for two classes; ``multi_class="ovo"`` trains one such problem
+        per pair of classes)."""
+        _, Xb, y = self._training_bits(X, y)
         classes, targets = encode_targets(y)
-        return network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], targets.shape[1]), Xb, classes, targets
+        return self._network(Xb, targets.shape[1]), Xb, classes, targets
 
     def _sampler_and_params(self) -> tuple[dimod.Sampler, dict[str, Any]]:
         if isinstance(self.sampler, str):
@@ -256,6 +358,58 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"weight_bias must have one value per weight ({network.n_weights}), got shape {h.shape}")
         return h
 
+    def _fit_network(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
+                     params: Mapping[str, Any], h: np.ndarray | None) -> _Fitted:
+        """Dropout rounds (if any), then training, then the committee of the best distinct reads."""
+        info: dict[str, Any] = {}
+        if self.dropout_rounds:
+            from .dropout import dropout_penalties
+
+            def train_subnetwork(sub, round_params, h_sub):
+                run, _ = self._train(sub.network, Xb, targets, sampler, round_params, h_sub,
+                                     margin_neurons=sub.map_neurons(self.margin_neurons))
+                return run.weights, run.info
+
+            h, info["dropout"] = dropout_penalties(
+                train_subnetwork, network, sampler, params, h,
+                rounds=self.dropout_rounds, rate=self.dropout_rate, strength=self.dropout_strength,
+                seed=self.random_state, verbose=self.verbose)
+        run, qubo = self._train(network, Xb, targets, sampler, params, h)
+        W = read_weights(run.sampleset, network.n_weights)
+        # the chosen network first, then the sampler's other reads, best first
+        members = best_distinct(np.vstack([run.weights[None], W]),
+                                np.concatenate([[-1], qubo.output_errors(W)]),
+                                np.concatenate([[-np.inf], run.sampleset.record.energy]), self.committee_size)
+        return _Fitted(network, members, run, info)
+
+    def _fit_one_vs_one(self, Xb: np.ndarray, y: np.ndarray, classes: np.ndarray, sampler: dimod.Sampler,
+                        params: Mapping[str, Any]) -> _Fitted:
+        """One binary network per pair of classes (on that pair's samples), joined into one
+        network with one output per pair (:func:`qubo_bnn.multiclass.union_network`)."""
+        from joblib import Parallel, delayed
+
+        if self.weight_bias is not None:
+            raise ValueError("weight_bias is not supported with multi_class='ovo' (one network per pair); "
+                             "use multi_class='ovr'")
+        pairs = one_vs_one_pairs(len(classes))
+
+        def pair_problem(i, j):
+            rows = np.flatnonzero((y == classes[i]) | (y == classes[j]))
+            Xp, tp = Xb[rows], (y[rows] == classes[j]).astype(np.int8)[:, None]
+            return self._network(Xp, 1), Xp, tp
+
+        problems = [pair_problem(i, j) for i, j in pairs]
+        parts = Parallel(n_jobs=self.n_jobs)(delayed(self._fit_network)(net, Xp, tp, sampler, params, None)
+                                             for net, Xp, tp in problems)
+        size = max(len(p.members) for p in parts)
+        members = np.concatenate([np.resize(p.members, (size, p.members.shape[1])) for p in parts], axis=1)
+        keys = ("train_output_errors", "raw_train_output_errors", "num_variables", "num_interactions",
+                "sample_seconds", "refine_seconds", "build_seconds")
+        totals = {k: sum(p.run.info.get(k) or 0 for p in parts) for k in keys}
+        info = {"multi_class": "ovo", "pairs": [p.run.info for p in parts]}
+        run = TrainingRun(members[0], {**totals, "num_pairs": len(parts)}, parts[0].run.sampleset)
+        return _Fitted(union_network(Xb.shape[1], [p.network for p in parts]), members, run, info)
+
     def build_qubo(self, network: Network, Xb: np.ndarray, targets: np.ndarray,
                    margin_neurons=None) -> TrainingQUBO:
         """The :class:`TrainingQUBO` this estimator's settings describe (``margin_neurons``
@@ -266,8 +420,15 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                             margin_cap=self.margin_cap, min_output_margin=self.min_output_margin,
                             builder=self.builder)
 
+    def margin_weight(self, qubo: TrainingQUBO) -> float:
+        """``mu`` of ``qubo``: the ``margin`` parameter, or the ladder's weight
+        (:func:`~qubo_bnn.ladder.lexicographic_margin_weight`) for ``"lexicographic"``."""
+        if self.margin == LEXICOGRAPHIC:
+            return lexicographic_margin_weight(qubo, self.loss_weight)
+        return float(self.margin)
+
     def _train(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
-               params: Mapping[str, Any], h: np.ndarray | None, margin_neurons=None) -> TrainingRun:
+               params: Mapping[str, Any], h: np.ndarray | None, margin_neurons=None) -> tuple[TrainingRun, TrainingQUBO]:
         """Build this estimator's QUBO for ``network`` and run :func:`~qubo_bnn.training.train_step`."""
         t0 = time.perf_counter()
         if self.verbose and len(Xb) > 2000:                  # a build that can take seconds
@@ -276,7 +437,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             n_vars, n_couplings, _ = estimate_size(network, len(np.unique(Xb, axis=0)), self.hard_fit)
             self._say(f"building the QUBO: at most ~{n_vars:,} variables, ~{n_couplings:,} couplings")
         qubo = self.build_qubo(network, Xb, targets, margin_neurons)
-        bqm = qubo.to_bqm(A=self.penalty, B=self.loss_weight, mu=self.margin, h=h)
+        bqm = qubo.to_bqm(A=self.penalty, B=self.loss_weight, mu=self.margin_weight(qubo), h=h)
         t1 = time.perf_counter()
         self._say(f"QUBO: {bqm.num_variables} variables, {bqm.num_interactions} couplings "
                   f"({qubo.n_samples} samples in {qubo.n_rows} distinct rows; built in {t1 - t0:.2f} s); "
@@ -287,7 +448,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         run = train_step(qubo, bqm, sampler, params, refine_sweeps=self.refine_sweeps,
                          seed=self.random_state, say=self._say, progress=bool(self.verbose))
         run.info["build_seconds"] = t1 - t0
-        return run
+        return run, qubo
 
     def _say(self, msg: str) -> None:
         if self.verbose:
@@ -297,11 +458,22 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted model as JSON (atomically: no partial file on failure)."""
         check_is_fitted(self, "weights_")
+        members = getattr(self, "members_", self.weights_[None])
+        binarizer = getattr(self, "binarizer_", None)
+        pairs = getattr(self, "pairs_", None)
+        names = getattr(self, "feature_names_in_", None)
         doc = {
             "format": MODEL_FORMAT, "version": MODEL_VERSION,
             "network": self.network_.to_dict(),
             "weights": [int(v) for v in self.weights_],
+            "members": members.astype(int).tolist(),
             "classes": self.classes_.tolist(),
+            "n_features_in": int(self.n_features_in_),
+            "feature_names": None if names is None else [str(n) for n in names],
+            "pairs": None if pairs is None else [list(map(int, p)) for p in pairs],
+            "binarizer": None if binarizer is None else {
+                "features": [int(f) for f in binarizer.features_],
+                "thresholds": [float(t) for t in binarizer.thresholds_]},
             "params": to_jsonable({k: v for k, v in self.get_params().items()
                                    if k not in ("network", "weight_bias")
                                    and not (k == "sampler" and not isinstance(v, str))}),
@@ -325,25 +497,58 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"{path}: not a qubo-bnn model (corrupt JSON: {type(exc).__name__})") from None
         if not isinstance(doc, dict) or doc.get("format") != MODEL_FORMAT:
             raise ValueError(f"{path}: not a qubo-bnn model file (format should be {MODEL_FORMAT!r})")
-        if doc.get("version") != MODEL_VERSION:
-            raise ValueError(f"{path}: unsupported model version {doc.get('version')!r} (this qubo-bnn reads {MODEL_VERSION})")
+        if doc.get("version") not in READABLE_VERSIONS:
+            raise ValueError(f"{path}: unsupported model version {doc.get('version')!r} "
+                             f"(this qubo-bnn reads {', '.join(map(str, READABLE_VERSIONS))})")
         try:
-            net = Network.from_dict(doc["network"])
-            w = np.asarray(doc["weights"])
-            if w.shape != (net.n_weights,) or not np.isin(w, (-1, 1)).all():
-                raise ValueError(f"weights must be {net.n_weights} values in {{-1, +1}}")
-            classes = np.asarray(doc["classes"])
-            if len(classes) < 2 or len(net.outputs) != (1 if len(classes) == 2 else len(classes)):
-                raise ValueError("classes do not match the network's outputs")
-            params = doc.get("params", {})
-            if not isinstance(params, dict) or set(params) - set(PARAMETER_CONSTRAINTS):
-                raise ValueError(f"unknown parameters {sorted(set(params) - set(PARAMETER_CONSTRAINTS))}")
-            if "hidden_layer_sizes" in params:
-                params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-            check_parameters(params)
+            clf = cls._from_document(doc)
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{path}: corrupt qubo-bnn model ({exc})") from None
-        clf = cls(**{**params, "network": net})   # the saved settings, so a refit trains the same way
+        return clf
+
+    @classmethod
+    def _from_document(cls, doc: dict[str, Any]) -> "BNNClassifier":
+        net = Network.from_dict(doc["network"])
+        w = np.asarray(doc["weights"])
+        if w.shape != (net.n_weights,) or not np.isin(w, (-1, 1)).all():
+            raise ValueError(f"weights must be {net.n_weights} values in {{-1, +1}}")
+        members = np.asarray(doc.get("members", [w.tolist()]))
+        if members.ndim != 2 or members.shape[1] != net.n_weights or not np.isin(members, (-1, 1)).all() \
+                or not (members[0] == w).all():
+            raise ValueError("members must be rows of ±1 weights, the first equal to weights")
+        classes = np.asarray(doc["classes"])
+        pairs = doc.get("pairs")
+        if pairs is not None:
+            pairs = [tuple(int(c) for c in p) for p in pairs]
+            if pairs != one_vs_one_pairs(len(classes)) or len(net.outputs) != len(pairs):
+                raise ValueError("pairs do not match the classes and the network's outputs")
+        elif len(classes) < 2 or len(net.outputs) != (1 if len(classes) == 2 else len(classes)):
+            raise ValueError("classes do not match the network's outputs")
+        binarizer = None
+        if doc.get("binarizer") is not None:
+            from .binarize import ThresholdBinarizer
+
+            b = doc["binarizer"]
+            binarizer = ThresholdBinarizer.from_thresholds(b["features"], b["thresholds"], doc["n_features_in"])
+            if len(binarizer.thresholds_) != net.n_inputs:
+                raise ValueError("the binarizer's bits do not match the network's inputs")
+        n_features = int(doc.get("n_features_in", net.n_inputs))
+        if binarizer is None and n_features != net.n_inputs:
+            raise ValueError("n_features_in does not match the network's inputs")
+        params = doc.get("params", {})
+        if not isinstance(params, dict) or set(params) - set(PARAMETER_CONSTRAINTS):
+            raise ValueError(f"unknown parameters {sorted(set(params) - set(PARAMETER_CONSTRAINTS))}")
+        if "hidden_layer_sizes" in params:
+            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        check_parameters(params)
+        # the saved settings, so a refit trains the same way (one-vs-one builds its pair networks anew)
+        clf = cls(**{**params, "network": None if pairs is not None else net})
         clf.network_, clf.weights_, clf.classes_ = net, w.astype(np.int8), classes
-        clf.n_features_in_ = net.n_inputs
+        clf.members_, clf.pairs_, clf.binarizer_ = members.astype(np.int8), pairs, binarizer
+        clf.n_features_in_ = n_features
+        if doc.get("feature_names") is not None:
+            names = np.asarray(doc["feature_names"], dtype=object)
+            if len(names) != n_features:
+                raise ValueError("feature_names do not match n_features_in")
+            clf.feature_names_in_ = names
         return clf

@@ -1,0 +1,41 @@
+"""The objective ladder: training errors ≻ margin (docs/FORMULATION.md, "Objective ladder").
+
+A sampler returns one of the many networks that fit the training set equally well; the ladder
+chooses among them. With ``margin="lexicographic"`` the margin reward gets the weight
+
+    mu = B / (1 + R_max),   R_max = Σ_samples Σ_{j in margin neurons} min(F_j, cap)
+
+where ``R_max`` bounds the total reward any network can collect (``|z_j| <= F_j``, truncated at
+``cap``). For two consistent networks with ``e1 < e2`` training errors the energy difference is
+``B·(e1 - e2) - mu·(M1 - M2) <= -B + mu·R_max < 0``: no amount of margin buys one training
+error, and among networks with the fewest errors the one with the largest total margin has the
+lowest energy. The exact-safe penalty ``A`` (``TrainingQUBO.default_penalty(B, mu)``) accounts
+for this ``mu`` like any other.
+
+Example:
+    >>> import numpy as np
+    >>> from qubo_bnn import Network, TrainingQUBO
+    >>> q = TrainingQUBO(Network(3).dense(1), np.eye(3, dtype=int), [1, 0, 1], margin_neurons="output")
+    >>> lexicographic_margin_weight(q, 1.0)     # 3 samples x fan-in 4 = 12: mu = 1/13
+    0.07692307692307693
+"""
+from __future__ import annotations
+
+__all__ = ["LEXICOGRAPHIC", "lexicographic_margin_weight", "max_total_reward"]
+
+LEXICOGRAPHIC = "lexicographic"
+"""The ``margin`` value that asks for the ladder instead of a fixed weight."""
+
+
+def max_total_reward(problem) -> int:
+    """``R_max``: the largest total margin reward any network can collect on ``problem`` (a
+    :class:`~qubo_bnn.formulation.TrainingQUBO`): every sample, every margin neuron at
+    ``min(F_j, cap)``."""
+    net, cap = problem.network, problem.margin_cap
+    per_sample = sum(net.fan_in(j) if cap is None else min(net.fan_in(j), cap) for j in problem.margin_neurons)
+    return int(problem.n_samples) * int(per_sample)
+
+
+def lexicographic_margin_weight(problem, B: float = 1.0) -> float:
+    """``mu`` such that no amount of margin outweighs one training error of weight ``B``."""
+    return float(B) / (1.0 + max_total_reward(problem))
