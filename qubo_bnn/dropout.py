@@ -1,7 +1,7 @@
 """Dropout-inspired linear weight penalties (docs/FORMULATION.md, "Dropout-inspired regulariser").
 
 This is *our reading* of arXiv 2601.00449, not a reproduction of its code. Before the full
-network is trained, ``K = rounds`` reduced networks are trained one after the other:
+network is trained, ``K = rounds`` reduced networks are trained, independently of each other:
 
 1. **Mask.** Each hidden neuron is kept independently with probability ``1 - p`` (``p = rate``);
    output neurons are always kept, inputs are never dropped. A dropped neuron loses all its
@@ -21,7 +21,10 @@ network is trained, ``K = rounds`` reduced networks are trained one after the ot
    The random draw is always ``rng.random(len(network.hidden))`` per round, so masks depend on
    the seed alone, never on earlier rounds' results.
 3. **Train** the reduced network with the caller's training step (the estimator's QUBO settings) and
-   the current penalties ``h`` restricted to the kept edges; record its ``±1`` weights.
+   the user's initial penalties ``h0`` restricted to the kept edges; record its ``±1`` weights.
+   Rounds are independent: an earlier reading trained each round under the penalties of the
+   rounds before it, and the rounds then copied round 1 (90-99 % sign agreement), so the
+   "consensus" only repeated one network.
 4. **Update** after every completed round ``k`` (``rho = strength``, ``h0`` the user's initial
    penalties, zeros if none)::
 
@@ -40,12 +43,11 @@ neither, the sampler uses its own randomness. The caller's ``params`` are never 
 final training uses the caller's seed exactly.
 
 Progress: a ``tqdm`` bar, shown only when ``verbose`` is true and stderr is a terminal
-(``disable=None``). Interrupting (Ctrl-C, ``KeyboardInterrupt``) during a round stops the loop
-with a warning; the penalties of the completed rounds are returned and ``info["interrupted"]``
-is true.
+(``disable=None``). Interrupting (Ctrl-C, ``KeyboardInterrupt``) stops the whole fit: the
+exception propagates, nothing is returned and the estimator keeps its earlier state.
 
-Parallelism: the scheme trains one subnetwork per round and each round needs the previous
-round's ``h``, so rounds are inherently sequential; nothing is run in threads.
+Parallelism: the rounds are run one after the other (each round's sampler already uses the
+machine); they do not depend on each other.
 
 Example:
     >>> from qubo_bnn.classifier import BNNClassifier
@@ -58,7 +60,6 @@ Example:
 """
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -213,7 +214,7 @@ def dropout_penalties(train: Callable[[SubNetwork, dict[str, Any], np.ndarray], 
     Returns:
         ``(h_new, info)``. ``h_new`` is ``h`` itself (possibly ``None``) when no round completed
         or ``strength == 0``; otherwise a new float array. ``info`` is JSON-ready: settings,
-        ``rounds_completed``, ``interrupted``, per round the kept hidden neurons, repaired
+        ``rounds_completed``, per round the kept hidden neurons, repaired
         neurons, number of kept edges, sampler seed and training output errors, and the final
         ``h`` with summary statistics.
 
@@ -245,7 +246,6 @@ def dropout_penalties(train: Callable[[SubNetwork, dict[str, Any], np.ndarray], 
     kept_count = np.zeros(n_w, dtype=np.int64)
     current = h0.copy()
     per_round: list[dict[str, Any]] = []
-    interrupted = False
     bar = tqdm(range(rounds), desc="dropout rounds", unit="round", disable=None if verbose else True, leave=False)
     try:
         for r in bar:
@@ -254,13 +254,7 @@ def dropout_penalties(train: Callable[[SubNetwork, dict[str, Any], np.ndarray], 
             rseed = _round_seed(sampler, params, seed, r)
             if rseed is not None:
                 round_params["seed"] = rseed
-            try:
-                w, tinfo = train(sub, round_params, current[sub.edge_index])
-            except KeyboardInterrupt:
-                interrupted = True
-                warnings.warn(f"dropout interrupted during round {r + 1} of {rounds}; keeping the "
-                              f"penalties of the {r} completed round(s)", RuntimeWarning, stacklevel=2)
-                break
+            w, tinfo = train(sub, round_params, h0[sub.edge_index])
             w = np.asarray(w, dtype=np.float64)
             weight_sum[sub.edge_index] += w
             kept_count[sub.edge_index] += 1
@@ -278,8 +272,8 @@ def dropout_penalties(train: Callable[[SubNetwork, dict[str, Any], np.ndarray], 
     h_new = h if (done == 0 or strength == 0) else current
     h_out = h0 if h_new is None else np.asarray(h_new, dtype=np.float64)
     info = {
-        "scheme": "h_e = h0_e - rho * mean_k(w_e^(k)) over completed rounds in which e was kept",
-        "rounds_requested": rounds, "rounds_completed": done, "interrupted": interrupted,
+        "scheme": "h_e = h0_e - rho * mean_k(w_e^(k)) over the independent rounds in which e was kept",
+        "rounds_requested": rounds, "rounds_completed": done,
         "rate": float(rate), "strength": float(strength), "seed": None if seed is None else int(seed),
         "rounds": per_round,
         "edges_kept_count": kept_count.tolist(),

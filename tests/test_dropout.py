@@ -126,11 +126,11 @@ def test_update_rule_by_hand():
     mean = np.array([(1 + 1) / 2, (-1 + 1) / 2, (1 - 1) / 2, -1, 1, 1, (1 - 1) / 2, 1, (1 - 1 - 1) / 3])
     np.testing.assert_allclose(h, h0 - 2.0 * mean)
     assert info["edges_kept_count"] == [2, 2, 2, 1, 1, 1, 2, 1, 3]
-    # each round trains with the penalties of the rounds before it, restricted to its edges
+    # rounds are independent: each trains with the user's h0 restricted to its edges
     np.testing.assert_allclose(est.calls[0]["h"], h0[[0, 1, 2, 6, 8]])
-    np.testing.assert_allclose(est.calls[1]["h"], (h0 - 2.0 * np.array([1, -1, 1, 0, 0, 0, 1, 0, 1]))[[8]])
+    np.testing.assert_allclose(est.calls[1]["h"], h0[[8]])
     json.dumps(info)  # JSON-ready
-    assert info["rounds_completed"] == 3 and not info["interrupted"]
+    assert info["rounds_completed"] == 3
 
 
 def test_update_penalties_never_kept_edges_keep_h0():
@@ -138,22 +138,32 @@ def test_update_penalties_never_kept_edges_keep_h0():
     np.testing.assert_allclose(h, [0.5, -1.5])
 
 
-def test_interrupt_keeps_completed_rounds():
+def test_interrupt_stops_the_rounds():
+    """Ctrl-C during a round propagates (the fit stops); no later round is trained."""
     net = Network(3).dense(4).dense(1)
     fn = lambda r, n: np.where(np.arange(n.n_weights) % (r + 2) == 0, 1, -1)  # noqa: E731
-    ref, ref_info = dropout_penalties(RecordingEstimator(fn), net, None, {}, None,
-                                      rounds=2, rate=0.3, strength=1.0, seed=4)
-    with pytest.warns(RuntimeWarning, match="interrupted during round 3"):
-        h, info = dropout_penalties(RecordingEstimator(fn, fail_on=2), net, None, {}, None,
-                                    rounds=5, rate=0.3, strength=1.0, seed=4)
-    assert info["interrupted"] and info["rounds_completed"] == 2 and info["rounds_requested"] == 5
-    np.testing.assert_array_equal(h, ref)
-    assert info["rounds"] == ref_info["rounds"]
-    # interrupted in the first round: nothing completed, h unchanged (None)
-    with pytest.warns(RuntimeWarning):
-        h, info = dropout_penalties(RecordingEstimator(fn, fail_on=0), net, None, {}, None,
-                                    rounds=3, rate=0.3, strength=1.0, seed=4)
-    assert h is None and info["rounds_completed"] == 0
+    est = RecordingEstimator(fn, fail_on=2)
+    with pytest.raises(KeyboardInterrupt):
+        dropout_penalties(est, net, None, {}, None, rounds=5, rate=0.3, strength=1.0, seed=4)
+    assert len(est.calls) == 2
+
+
+def test_interrupted_fit_keeps_the_earlier_model(monkeypatch):
+    from qubo_bnn import BNNClassifier
+    from qubo_bnn.datasets import load_digits_task
+
+    X, _, y, _ = load_digits_task(classes=(3, 8), n_train=16, n_test=10, seed=0)
+    clf = BNNClassifier(hidden_layer_sizes=(2,), sampler_params={"num_reads": 2, "num_sweeps": 20},
+                        random_state=0).fit(X, y)
+    before = clf.members_.copy()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(BNNClassifier, "_train", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        clf.set_params(dropout_rounds=2).fit(X, y)
+    np.testing.assert_array_equal(clf.members_, before)
 
 
 class _SeededSampler:
