@@ -1,6 +1,8 @@
 """Input checks at the library's boundary: binary data, weights and labels."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 
@@ -22,12 +24,18 @@ def _as_2d_numeric(X, name: str = "X") -> np.ndarray:
     return arr
 
 
-def check_training_data(X, y) -> tuple[np.ndarray, np.ndarray]:
+def check_training_data(X, y, estimator=None) -> tuple[np.ndarray, np.ndarray]:
     """``(X bits, y)`` checked the scikit-learn way, at an estimator's ``fit``.
 
     scikit-learn's own checks (and messages) first: y given, no sparse, complex, empty or
     non-finite data, matching lengths, classification targets (not continuous); then ``X``
     must be binary (:func:`as_bits`).
+
+    With an ``estimator``, the checks run through scikit-learn's ``validate_data(...,
+    reset=True)``, and once all of them passed its ``n_features_in_`` is recorded on the
+    estimator, with ``feature_names_in_`` when ``X`` has string column names (a pandas
+    DataFrame; a stale one is removed otherwise), so that :func:`check_prediction_data` can
+    refuse renamed or reordered columns. Refused data leave the estimator as it was.
 
     Example:
         >>> Xb, y = check_training_data([[0, 1], [1, 1]], ["a", "b"])
@@ -35,23 +43,70 @@ def check_training_data(X, y) -> tuple[np.ndarray, np.ndarray]:
         (dtype('uint8'), ['a', 'b'])
     """
     from sklearn.utils.multiclass import check_classification_targets
-    from sklearn.utils.validation import check_X_y
+    from sklearn.utils.validation import check_X_y, validate_data
 
-    X, y = check_X_y(X, y, dtype=None, ensure_all_finite=True)
+    if estimator is None:
+        X, y = check_X_y(X, y, dtype=None, ensure_all_finite=True)
+    else:
+        probe = copy.copy(estimator)        # validate_data records on it; the estimator only on success
+        X, y = validate_data(probe, X, y, reset=True, dtype=None, ensure_all_finite=True)
     check_classification_targets(y)   # continuous y is a regression target, not classes
     y = check_labels(y, len(X))       # labels before X's values: "one class" beats "not binary"
-    return as_bits(X), y
+    Xb = as_bits(X)
+    if estimator is not None:
+        estimator.n_features_in_ = probe.n_features_in_
+        if hasattr(probe, "feature_names_in_"):
+            estimator.feature_names_in_ = probe.feature_names_in_
+        elif hasattr(estimator, "feature_names_in_"):
+            del estimator.feature_names_in_
+    return Xb, y
 
 
-def check_prediction_data(X, n_features: int, estimator: str) -> np.ndarray:
-    """``X`` bits for a fitted ``estimator`` with ``n_features`` inputs (scikit-learn's checks first)."""
-    from sklearn.utils.validation import check_array
+def check_prediction_data(X, n_features: int | None = None, estimator="estimator") -> np.ndarray:
+    """``X`` bits for a fitted ``estimator`` with ``n_features`` inputs (scikit-learn's checks first).
 
+    ``estimator`` is either the estimator's name, for messages (then ``n_features`` is
+    required), or the fitted estimator itself: then scikit-learn's ``validate_data(...,
+    reset=False)`` checks ``X`` against the ``n_features_in_`` and ``feature_names_in_`` that
+    :func:`check_training_data` recorded, so columns renamed or reordered since ``fit`` are an
+    error (data without names where names were fitted, or the reverse, only warn, as in
+    scikit-learn).
+
+    Example:
+        >>> check_prediction_data([[1, 0]], 2, "BNNClassifier").tolist()
+        [[1, 0]]
+    """
+    from sklearn.utils.validation import check_array, validate_data
+
+    if not isinstance(estimator, str):
+        try:
+            X = validate_data(estimator, X, reset=False, dtype=None, ensure_all_finite=True)
+        except ValueError as exc:   # scikit-learn lists mismatched feature names over several lines
+            raise ValueError(one_line(str(exc))) from None
+        return as_bits(X)
+    if n_features is None:
+        raise TypeError("check_prediction_data needs n_features when estimator is a name")
     X = check_array(X, dtype=None, ensure_all_finite=True)
     if X.shape[1] != n_features:
         raise ValueError(f"X has {X.shape[1]} features, but {estimator} is expecting {n_features} "
                          "features as input")
     return as_bits(X)
+
+
+def one_line(message: str) -> str:
+    """A multi-line message (scikit-learn's lists of ``- item`` lines) as one line.
+
+    Example:
+        >>> one_line("Names should match.\\nUnseen at fit time:\\n- c\\n- d\\n")
+        'Names should match; Unseen at fit time: c, d'
+    """
+    parts: list[str] = []
+    for line in message.strip().splitlines():
+        if line.startswith("- ") and parts:
+            parts[-1] += (" " if parts[-1].endswith(":") else ", ") + line[2:].strip()
+        elif line.strip():
+            parts.append(line.strip().rstrip("."))
+    return "; ".join(parts)
 
 
 def as_bits(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
