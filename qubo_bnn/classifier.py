@@ -135,21 +135,15 @@ class NetworkPredictionMixin:
 
     def _input_bits(self, X) -> np.ndarray:
         binarizer = getattr(self, "binarizer_", None)
+        if binarizer is not None:
+            return binarizer.transform(X)          # checks the feature names it was fitted with
         if getattr(self, "feature_names_in_", None) is not None:
-            from sklearn.utils.validation import _check_feature_names
+            return check_prediction_data(X, estimator=self)   # renamed or reordered columns: an error
+        return check_prediction_data(X, self.n_features_in_, type(self).__name__)
 
-            _check_feature_names(self, X, reset=False)   # reordered or renamed columns are an error
-        if binarizer is None:
-            return check_prediction_data(X, self.n_features_in_, type(self).__name__)
-        return binarizer.transform(X)
-
-    def decision_function(self, X) -> np.ndarray:
-        """Scores, ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)`` (floats).
-
-        One network (one-vs-rest): its output pre-activations ``z``. A committee or a
-        one-vs-one ensemble: the vote scores of :func:`qubo_bnn.predictor.class_scores` (votes,
-        ties broken by the summed ``z``), which order the classes as :meth:`predict` does.
-        """
+    def _scores(self, X) -> np.ndarray:
+        """Class scores ``(n, 1 or n_classes)`` read by :func:`~qubo_bnn.predictor.labels_from_scores`:
+        one network's output pre-activations ``z``, or :func:`~qubo_bnn.predictor.class_scores`."""
         check_is_fitted(self, "weights_")
         Xb = self._input_bits(X)
         net = self.network_
@@ -159,15 +153,27 @@ class NetworkPredictionMixin:
         Zo = Z[:, :, [o - net.n_inputs for o in net.outputs]]
         pairs = getattr(self, "pairs_", None)
         if len(members) == 1 and pairs is None:
-            scores = Zo[0].astype(np.float64)
-        else:
-            scores = class_scores(Zo, max(net.fan_in(o) for o in net.outputs), len(self.classes_), pairs)
-        return scores[:, 0] if len(self.classes_) == 2 else scores
+            return Zo[0].astype(np.float64), 1.0
+        f_max = max(net.fan_in(o) for o in net.outputs)
+        # vote scores lie on a lattice of step 1 / (2 M (f_max + 1)) (docs of vote_scores)
+        return class_scores(Zo, f_max, len(self.classes_), pairs), 1.0 / (2 * len(members) * (f_max + 1))
+
+    def decision_function(self, X) -> np.ndarray:
+        """Scores, ``(n_samples,)`` for two classes, else ``(n_samples, n_classes)`` (floats).
+
+        One network (one-vs-rest): its output pre-activations ``z``. A committee or a
+        one-vs-one ensemble: the vote scores of :func:`qubo_bnn.predictor.class_scores` (votes,
+        ties broken by the summed ``z``), which order the classes as :meth:`predict` does. Two
+        classes: the score plus half its resolution, so that, as scikit-learn expects, the
+        decision is ``> 0`` exactly where :meth:`predict` gives ``classes_[1]`` (``z >= 0``).
+        """
+        scores, step = self._scores(X)
+        return scores[:, 0] + step / 2 if len(self.classes_) == 2 else scores
 
     def predict(self, X) -> np.ndarray:
         """Two classes: ``classes_[1]`` where the score is ``>= 0``; else the class of the largest
         score, ties to the lowest class index."""
-        return labels_from_scores(self.decision_function(X), self.classes_)
+        return labels_from_scores(self._scores(X)[0], self.classes_)
 
 
 @dataclass(frozen=True)
@@ -234,8 +240,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         the committee, best first; ``members_[0]`` is ``weights_``), pairs_ (one-vs-one: the
         class-index pair of each output, else None), binarizer_ (fitted, or None),
         fit_info_ (sizes, timings, energy split and broken constraints of the chosen sample),
-        sampleset_ (the ``dimod.SampleSet`` the chosen network came from: the sampler's own, or
-        the refinement's when that won; for dwave-inspector or any post-analysis).
+        sampleset_ (the sampler's own ``dimod.SampleSet``, for dwave-inspector or any
+        post-analysis), refined_sampleset_ (the refinement's, or None when it did not run;
+        ``fit_info_["refined"]`` says which set the chosen network came from).
     """
 
     _parameter_constraints = PARAMETER_CONSTRAINTS
@@ -289,12 +296,13 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             network = self._network(Xb, targets.shape[1])
             fitted, pairs = self._fit_network(network, Xb, targets, sampler, params, self._weight_bias(network)), None
         # fitted state only after success: a failed refit leaves the previous fit intact
-        self.classes_, self.n_features_in_, self.binarizer_ = classes, np.shape(X)[1], binarizer
+        n_features = Xb.shape[1] if binarizer is None else binarizer.n_features_in_
+        self.classes_, self.n_features_in_, self.binarizer_ = classes, n_features, binarizer
         self._set_feature_names(X)
         self.network_, self.members_, self.pairs_ = fitted.network, fitted.members, pairs
         self.weights_ = fitted.members[0]
         self.fit_info_ = {**fitted.run.info, **fitted.info, "committee_size": int(len(fitted.members))}
-        self.sampleset_ = fitted.run.sampleset
+        self.sampleset_, self.refined_sampleset_ = fitted.run.sampleset, fitted.run.refined_sampleset
         return self
 
     def _training_bits(self, X, y):
@@ -375,11 +383,12 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 rounds=self.dropout_rounds, rate=self.dropout_rate, strength=self.dropout_strength,
                 seed=self.random_state, verbose=self.verbose)
         run, qubo = self._train(network, Xb, targets, sampler, params, h)
-        W = read_weights(run.sampleset, network.n_weights)
-        # the chosen network first, then the sampler's other reads, best first
+        reads = run.refined_sampleset if run.info.get("refined") else run.sampleset
+        W = read_weights(reads, network.n_weights)
+        # the chosen network first, then the other reads of the set it came from, best first
         members = best_distinct(np.vstack([run.weights[None], W]),
                                 np.concatenate([[-1], qubo.output_errors(W)]),
-                                np.concatenate([[-np.inf], run.sampleset.record.energy]), self.committee_size)
+                                np.concatenate([[-np.inf], reads.record.energy]), self.committee_size)
         return _Fitted(network, members, run, info)
 
     def _fit_one_vs_one(self, Xb: np.ndarray, y: np.ndarray, classes: np.ndarray, sampler: dimod.Sampler,

@@ -42,7 +42,7 @@ def test_forward_agrees_with_network_forward():
     y = rng.integers(0, 2, 50)
     clf = STEClassifier(network=net, epochs=5, random_state=0).fit(X, y)
     Zn, _ = net.forward(X, clf.weights_)
-    np.testing.assert_array_equal(clf.decision_function(X), Zn[:, -1])
+    np.testing.assert_array_equal(clf.decision_function(X), Zn[:, -1] + 0.5)   # > 0 exactly where z >= 0
     np.testing.assert_array_equal(clf.predict(X), np.where(Zn[:, -1] >= 0, 1, 0))
 
 

@@ -202,7 +202,9 @@ def test_sampleset_of_the_chosen_run_is_kept():
     clf = BNNClassifier(hidden_layer_sizes=(), sampler_params=FAST, random_state=0).fit(X, y)
     assert isinstance(clf.sampleset_, dimod.SampleSet) and len(clf.sampleset_) == FAST["num_reads"]
     ref = BNNClassifier(hidden_layer_sizes=(), sampler="neal", sampler_params=FAST, random_state=0).fit(X, y)
-    assert ref.fit_info_["refined"] == ("device" in ref.sampleset_.info)
+    assert "device" not in ref.sampleset_.info                      # neal's own set, for the inspector
+    assert ref.fit_info_["refined"] == (ref.refined_sampleset_ is not None and "device" in ref.refined_sampleset_.info)
+    assert clf.refined_sampleset_ is None                            # the collapsed annealer is not refined
 
 
 def test_continuous_targets_and_sparse_inputs_are_refused_clearly():
