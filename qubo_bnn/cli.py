@@ -7,6 +7,7 @@ Examples (shell)::
     qubo-bnn train --sampler tabu --set sampler.timeout=50
     qubo-bnn export-bqm --config run.toml --out bqm.json
     qubo-bnn predict --model model.json --data test.csv
+    qubo-bnn export --model model.json --format c --out model.h
 
 ``export-bqm`` writes ``bqm.to_serializable()`` as JSON (atomically); read it back with::
 
@@ -14,8 +15,14 @@ Examples (shell)::
     with open("bqm.json") as fh:
         bqm = dimod.BinaryQuadraticModel.from_serializable(json.load(fh))
 
+Standard output carries exactly one thing: the result lines, or the one document an option
+sends to ``-`` (``--json``, ``--out -``, ``--results-out -``, ``--model-out -``); progress and
+status lines go to standard error. ``--help`` and ``--version`` import nothing heavy (numpy,
+dimod, scikit-learn, Numba are imported by the command handlers).
+
 Exit status: 0 on success, 2 with a one-line ``error: ...`` on stderr for a bad config, data
-file, sampler or missing Leap credentials (never showing a token), 130 when interrupted.
+file, sampler or missing Leap credentials (never showing a token), or a problem too large for
+memory, 130 when interrupted.
 
 Example:
     >>> main(["train", "--n-train", "12", "--set", "data.n_test=12", "--hidden", "1",
@@ -30,19 +37,25 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
-from .classifier import BNNClassifier
-from .config import ConfigError, RunConfig, load_config, parse_override
-from .jobs import export_bqm, train
+from .ladder import LEXICOGRAPHIC   # a constant; qubo_bnn.ladder imports nothing heavy
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import RunConfig
 
 __all__ = ["main", "build_parser"]
 
 
 # --------------------------------------------------------------------------- argument parsing
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the CLI's error style: one line ``error: ...`` on stderr, exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"error: {_one_line(message)} (see {self.prog} --help)\n")
 
 
 def _int_list(text: str) -> list[int]:
@@ -67,7 +80,18 @@ def _penalty(text: str) -> float | str:
         raise argparse.ArgumentTypeError(f'expected a number or "auto", got {text!r}') from None
 
 
+def _margin(text: str) -> float | str:
+    if text.strip().lower() == LEXICOGRAPHIC:
+        return LEXICOGRAPHIC
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'expected a number or "{LEXICOGRAPHIC}", got {text!r}') from None
+
+
 def _set(text: str) -> tuple[str, Any]:
+    from .config import parse_override
+
     try:
         return parse_override(text)
     except ValueError as exc:
@@ -84,15 +108,15 @@ _TRAIN_OPTIONS = {"refine_sweeps": "decoding.refine_sweeps", "num_reads": "sampl
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The ``qubo-bnn`` argument parser (subcommands ``train``, ``export-bqm``, ``predict``)."""
-    parser = argparse.ArgumentParser(
+    """The ``qubo-bnn`` argument parser (subcommands ``train``, ``export-bqm``, ``predict``, ``export``)."""
+    parser = _Parser(
         prog="qubo-bnn",
         description="Train binary neural networks as one QUBO, sampled by any dimod sampler.",
         epilog="Run files are TOML; see qubo_bnn/configs/default.toml and examples/configs/.")
     parser.add_argument("--version", action="version", version=f"qubo-bnn {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    problem = argparse.ArgumentParser(add_help=False)
+    problem = _Parser(add_help=False)
     g = problem.add_argument_group("run file and overrides (command-line values win over the file)")
     g.add_argument("--config", metavar="FILE",
                    help="TOML run file (default: the packaged default.toml: digits 3 vs 8, "
@@ -103,7 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--hidden", type=_int_list, metavar="W1,W2,...",
                    help="dense hidden layer widths, e.g. 4,4; 'none' for no hidden layer "
                         "([network] hidden_layers)")
-    g.add_argument("--margin", type=float, metavar="MU", help="margin reward mu ([regularisers] margin)")
+    g.add_argument("--margin", type=_margin, metavar=f"MU|{LEXICOGRAPHIC}",
+                   help=f"margin reward mu, or {LEXICOGRAPHIC}: the largest that never trades a training "
+                        "error for margin ([regularisers] margin)")
     g.add_argument("--penalty", type=_penalty, metavar="A|auto",
                    help="constraint penalty A ([formulation] penalty)")
     g.add_argument("--dropout-rounds", type=int, metavar="N",
@@ -144,18 +170,41 @@ def build_parser() -> argparse.ArgumentParser:
                                    "--format bqm writes dimod's binary file format, bqm.to_file() "
                                    "(load with dimod.BinaryQuadraticModel.from_file(f); what "
                                    "`dwave upload` takes).")
-    e.add_argument("--out", required=True, metavar="PATH", help="output file")
+    e.add_argument("--out", required=True, metavar="PATH",
+                   help="output file; - for standard output (then the status line goes to stderr)")
     e.add_argument("--format", choices=("json", "bqm"), default="json",
                    help="json (dimod serializable) or bqm (dimod file format)")
-    e.set_defaults(handler=_cmd_export)
+    e.set_defaults(handler=_cmd_export_bqm)
 
-    p = sub.add_parser("predict", help="predict with a saved model",
-                       description="Load a model saved by `train --model-out` and predict a .npz "
-                                   "(arrays X, y) or .csv (label last) file; print the accuracy.")
+    p = sub.add_parser("predict", help="predict with a saved model (labelled or unlabelled data)",
+                       description="Load a model saved by `train --model-out` and predict a .csv or "
+                                   ".npz file, or CSV on standard input (--data -). Labelled or not is "
+                                   "told by the shape: a CSV with as many columns as the model has "
+                                   "features is unlabelled, one more column is the label (last); an "
+                                   ".npz holds X and, when labelled, y. A first CSV row whose features "
+                                   "are not numbers is a header. Unlabelled: prints one prediction per "
+                                   "line. Labelled: prints the accuracy (and, with --print-predictions, "
+                                   "the predictions first).")
     p.add_argument("--model", required=True, metavar="PATH", help="model JSON file")
-    p.add_argument("--data", required=True, metavar="FILE", help=".npz or .csv data file")
-    p.add_argument("--print-predictions", action="store_true", help="also print one prediction per line")
+    p.add_argument("--data", required=True, metavar="FILE|-",
+                   help=".csv or .npz data file; - reads CSV (or .npz bytes) from standard input")
+    p.add_argument("--print-predictions", action="store_true",
+                   help="labelled data: also print one prediction per line")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON document instead: predictions, and accuracy when labelled")
     p.set_defaults(handler=_cmd_predict)
+
+    x = sub.add_parser("export", help="export a saved model: packed .npz, C header or a summary",
+                       description="Load a model saved by `train --model-out` and write it for "
+                                   "deployment (qubo_bnn.deploy): npz, the bit-packed weights read by "
+                                   "qubo_bnn.predictor; c, a C99 header with an XNOR-popcount forward "
+                                   "pass; summary, a per-layer table of its size. Written atomically.")
+    x.add_argument("--model", required=True, metavar="PATH", help="model JSON file")
+    x.add_argument("--format", required=True, choices=("npz", "c", "summary"), help="what to write")
+    x.add_argument("--out", default="-", metavar="PATH",
+                   help="output file; - (the default) for standard output, which refuses npz "
+                        "when it is a terminal")
+    x.set_defaults(handler=_cmd_export)
     return parser
 
 
@@ -166,6 +215,8 @@ def _overrides(args: argparse.Namespace, options: dict[str, str]) -> list[tuple[
 
 
 def _config_from_args(args: argparse.Namespace, options: dict[str, str]) -> RunConfig:
+    from .config import load_config
+
     overrides = _overrides(args, options)
     name = getattr(args, "sampler", None)
     if name is not None:
@@ -180,42 +231,88 @@ def _config_from_args(args: argparse.Namespace, options: dict[str, str]) -> RunC
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from .jobs import train
+
     cfg = _config_from_args(args, {**_PROBLEM_OPTIONS, **_TRAIN_OPTIONS})
+    to_stdout = [p for p in (cfg.output.model, cfg.output.results) if p == "-"]
+    if args.json and cfg.output.model == "-":
+        raise ValueError("--json and --model-out - would both write to standard output; "
+                         "write the model to a file")
     _, res = train(cfg, verbose=not args.quiet)
+    if args.json and cfg.output.results == "-":
+        return 0                                  # the results document is already on stdout
     if args.json:
         print(json.dumps(res, indent=1))
         return 0
     t = res["timings"]
-    print(f"train accuracy: {res['train_accuracy']:.3f}  test accuracy: {res['test_accuracy']:.3f}")
+    out = sys.stderr if to_stdout else sys.stdout   # stdout holds the one document
+    print(f"train accuracy: {res['train_accuracy']:.3f}  test accuracy: {res['test_accuracy']:.3f}", file=out)
     print(f"QUBO: {res['num_variables']} variables, {res['num_interactions']} couplings; "
           f"build {t['build_seconds']:.2f} s, sampling {t['sample_seconds']:.2f} s, "
-          f"total {t['total_seconds']:.2f} s")
+          f"total {t['total_seconds']:.2f} s", file=out)
     return 0
 
 
-def _cmd_export(args: argparse.Namespace) -> int:
+def _cmd_export_bqm(args: argparse.Namespace) -> int:
+    from .jobs import export_bqm
+
     cfg = _config_from_args(args, _PROBLEM_OPTIONS)
     bqm = export_bqm(cfg, args.out, args.format)
     kind = "dimod serializable JSON" if args.format == "json" else "dimod BQM file format"
-    print(f"wrote {args.out}: {bqm.num_variables} variables, {bqm.num_interactions} couplings ({kind})")
+    print(f"wrote {args.out}: {bqm.num_variables} variables, {bqm.num_interactions} couplings ({kind})",
+          file=sys.stderr if args.out == "-" else sys.stdout)
     return 0
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from .datasets import load_dataset
+    from .jobs import predict
 
-    clf = BNNClassifier.load(args.model)
-    X, y = load_dataset(args.data)
-    pred = clf.predict(X)
-    if args.print_predictions:
-        for p in pred.tolist():
-            print(p)
-    print(f"accuracy: {float(np.mean(pred == y)):.3f} ({len(y)} samples)")
+    doc = predict(args.model, args.data)
+    if doc.get("unknown_labels"):
+        print(f"[qubo-bnn] note: labels {doc['unknown_labels'][:5]} are none of the model's classes; "
+              "they count as errors", file=sys.stderr)
+    if args.json:
+        print(json.dumps(doc, indent=1))
+        return 0
+    if not doc["labelled"] or args.print_predictions:
+        sys.stdout.write("".join(f"{p}\n" for p in doc["predictions"]))
+    if doc["labelled"]:
+        print(f"accuracy: {doc['accuracy']:.3f} ({doc['n_samples']} samples)")
     return 0
 
 
-def _one_line(exc: BaseException) -> str:
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .classifier import BNNClassifier
+    from .io import atomic_write_text, check_output_path
+
+    if args.format == "npz" and args.out == "-" and getattr(sys.stdout, "isatty", lambda: False)():
+        raise ValueError("--format npz writes binary data: give --out FILE or redirect standard output")
+    check_output_path(args.out)
+    clf = BNNClassifier.load(args.model)
+    if args.format == "summary":
+        atomic_write_text(args.out, _summary_text(clf))
+    else:
+        from .deploy import export_model
+
+        export_model(clf, args.out, args.format)
+    if args.out != "-":
+        print(f"wrote {args.out} ({args.format})")
+    return 0
+
+
+def _summary_text(clf: Any) -> str:
+    """:func:`qubo_bnn.deploy.summary` of a fitted classifier, ending in a newline."""
+    from .deploy import summary
+
+    return summary(clf).rstrip("\n") + "\n"
+
+
+def _one_line(exc: object) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+_TOO_LARGE = ("reduce the training set (data.n_train), the network (network.hidden_layers) "
+              "or the sampler's reads (sampler.num_reads)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -224,8 +321,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args)
-    except (ConfigError, ValueError, TypeError, OSError, ImportError) as exc:  # config, data, credentials, output
+    except (ValueError, TypeError, OSError, ImportError) as exc:  # config, data, credentials, output
         print(f"error: {_one_line(exc)}", file=sys.stderr)
+    except RecursionError:
+        print("error: input nested too deeply (a run file, model or data file); simplify it", file=sys.stderr)
+    except MemoryError:
+        print(f"error: out of memory; {_TOO_LARGE}", file=sys.stderr)
+    except OverflowError as exc:
+        print(f"error: a number is too large ({_one_line(exc)}); {_TOO_LARGE}", file=sys.stderr)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130

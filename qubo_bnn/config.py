@@ -37,8 +37,12 @@ file here; estimator parameters are checked by the estimator's own declarations.
 
 Validation happens in :func:`load_config` / :func:`config_from_dict` and raises one
 :class:`ConfigError` whose message holds the file, the dotted key and the reason, before any
-data is loaded or any QUBO is built. This module is the schema only: constructing the sampler
-(which may contact Leap), loading data and training are :mod:`qubo_bnn.jobs`. Relative paths
+data is loaded or any QUBO is built: every key of every section, the common ``sample()``
+parameters by name whatever the sampler (``num_reads``, ``num_sweeps``, ``seed``,
+``beta_range``, ``timeout``, ``time_limit``, ...: ``_SAMPLER_PARAM_KEYS``), and the file's
+size and nesting (:data:`MAX_CONFIG_BYTES`, :data:`MAX_NESTING`). This module is the schema
+only: constructing the sampler (which may contact Leap), loading data and training are
+:mod:`qubo_bnn.jobs`. Relative paths
 (``data.path``, ``output.*``) are relative to the current working directory.
 
 Example:
@@ -49,6 +53,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import inspect
 import math
@@ -361,6 +366,34 @@ _REGULARISER_KEYS = {k: _estimator(k) for k in ("margin", "margin_cap", "min_out
 _REGULARISER_KEYS["margin_neurons"] = _estimator("margin_neurons", _neuron_ids)
 _DECODING_KEYS = {"refine_sweeps": _estimator("refine_sweeps")}
 _OUTPUT_KEYS = {"model": _string, "results": _string}
+
+
+def _seed(v: Any) -> int:
+    v = _int(0)(v)
+    if v >= 2**32 - 1:
+        raise _Bad(f"must be < 2**32 - 1 = {2**32 - 1} (dwave-samplers' limit), got {v}")
+    return v
+
+
+def _beta_range(v: Any, *, linear: bool = False) -> list[float]:
+    if not isinstance(v, list) or len(v) != 2:
+        raise _Bad(f"expected two inverse temperatures [hot, cold], got {_show(v)}")
+    betas = [_float(0.0)(b) for b in v]
+    if not linear and 0.0 in betas:
+        raise _Bad(f"a geometric schedule needs betas > 0, got {v}")
+    return betas
+
+
+# Common sample() parameters, checked by name whatever the sampler, before any work; each
+# sampler's own rules (and whether it takes the parameter at all) are checked when it is built.
+_SAMPLER_PARAM_KEYS: dict[str, Callable[[Any], Any]] = {
+    "num_reads": _int(1), "num_sweeps": _int(1), "num_sweeps_per_beta": _int(1), "seed": _seed,
+    "beta_range": _beta_range, "beta_schedule_type": _choice("geometric", "linear", "custom"),
+    "initial_states_generator": _choice("random", "tile", "none"),
+    "timeout": _float(0.0), "time_limit": _float(0.0, above=True), "annealing_time": _float(0.0, above=True),
+    "num_restarts": _int(0), "tenure": _int(0), "num_workers": _int(1),
+    "progress": _bool, "log_progress": _bool,
+}
 _NETWORK_SPEC_KEYS = ("n_inputs", "neurons", "outputs")
 _SECTIONS = ("data", "network", "formulation", "regularisers", "decoding", "sampler", "output")
 _TOP_KEYS = ("seed",)
@@ -475,6 +508,11 @@ class _Validator:
             name = table.get("name")
             bad_name = not isinstance(name, str) or not name.strip()
             raise self.error("sampler.name" if bad_name else "sampler", str(exc)) from None
+        for key, checker in _SAMPLER_PARAM_KEYS.items():
+            if key in table:   # checked, passed on as written (a sampler may want 200, not 200.0)
+                if key == "beta_range" and table.get("beta_schedule_type") == "linear":
+                    checker = functools.partial(_beta_range, linear=True)
+                self.check(f"sampler.{key}", checker, table[key])
         return _copy_tables(table)
 
     def run(self, raw: Mapping[str, Any]) -> RunConfig:
@@ -528,6 +566,26 @@ def _copy_tables(table: Mapping[str, Any]) -> dict[str, Any]:
 # --------------------------------------------------------------------------- loading
 
 
+MAX_NESTING = 32
+"""Deepest nesting of tables and arrays a run file (or a ``--set`` key) may have."""
+
+MAX_CONFIG_BYTES = 1 << 20
+"""Largest run file read (1 MiB; the packaged default is under 3 KiB)."""
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of TOML data, counted without recursion (tomllib's own nesting is bounded by
+    the interpreter's stack; dotted keys such as ``a.b.c.d`` are not)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_NESTING:
+            children = node.values() if isinstance(node, Mapping) else node if isinstance(node, list) else ()
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def default_config_path() -> str:
     """Path of the packaged default run, ``qubo_bnn/configs/default.toml``."""
     return str(importlib.resources.files("qubo_bnn") / "configs" / "default.toml")
@@ -551,10 +609,14 @@ def parse_override(text: str) -> tuple[str, Any]:
     if not sep or not key or any(not part.strip() for part in key.split(".")):
         raise ValueError(f"--set expects KEY=VALUE with a dotted KEY such as sampler.num_reads=8, "
                          f"got key {key!r}")
+    if len(key.split(".")) > MAX_NESTING:
+        raise ValueError(f"--set {key[:40]}...: more than {MAX_NESTING} nested keys")
     try:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         parsed = value.strip()
+    except RecursionError:
+        raise ValueError(f"--set {key}: the value is nested too deeply") from None
     return key, parsed
 
 
@@ -606,16 +668,26 @@ def load_config(path: str | os.PathLike | None = None,
     path = default_config_path() if path is None else os.fspath(path)
     try:
         with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
+            data = fh.read(MAX_CONFIG_BYTES + 1)     # bounded: /dev/zero is not a run file
+        if len(data) > MAX_CONFIG_BYTES:
+            raise ConfigError(path, "(file)", f"larger than {MAX_CONFIG_BYTES} bytes; not a run file?")
+        raw = tomllib.loads(data.decode())
     except FileNotFoundError:
         raise ConfigError(path, "(file)", "config file does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, "(file)", f"cannot read the config file ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "(file)", f"not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(path, "(file)", "arrays or inline tables nested too deeply") from None
+    if _depth(raw) > MAX_NESTING:
+        raise ConfigError(path, "(file)", f"tables or arrays nested more than {MAX_NESTING} deep; "
+                          "no run file needs that")
     overrides = list(overrides)
     try:
         raw = apply_overrides(raw, overrides)
     except ValueError as exc:
         raise ConfigError(path, "(command line)", str(exc)) from None
+    if _depth(raw) > MAX_NESTING:
+        raise ConfigError(path, "(command line)", f"a --set value nests more than {MAX_NESTING} deep")
     return config_from_dict(raw, source=path, overridden=[k for k, _ in overrides])

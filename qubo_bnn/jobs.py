@@ -1,6 +1,7 @@
 """The jobs a run file describes: resolve its sampler, load its data, build its estimator or
-training BQM, train and report, export the BQM. :mod:`qubo_bnn.config` is the schema (what a
-run file may say), :mod:`qubo_bnn.cli` the command line; this module does the work.
+training BQM, train and report, export the BQM; and reading the data a saved model predicts
+(:func:`read_prediction_data`). :mod:`qubo_bnn.config` is the schema (what a run file may say),
+:mod:`qubo_bnn.cli` the command line; this module does the work.
 
 Example:
     >>> from qubo_bnn.config import config_from_dict
@@ -14,10 +15,13 @@ Example:
 """
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,10 +35,14 @@ from .config import RunConfig
 from .io import atomic_write_bytes, atomic_write_text, check_output_path, to_jsonable
 
 __all__ = ["resolve_sampler", "load_data", "estimator_from_config", "training_bqm", "train", "export_bqm",
-           "RESULTS_FORMAT"]
+           "read_prediction_data", "predict", "RESULTS_FORMAT", "PREDICTIONS_FORMAT", "MAX_PREDICTION_BYTES"]
 
 RESULTS_FORMAT = "qubo-bnn/results"
+PREDICTIONS_FORMAT = "qubo-bnn/predictions"
 
+MAX_PREDICTION_BYTES = 64 << 20
+"""Largest data file (or standard input; for ``.npz``, its arrays unpacked) that
+:func:`read_prediction_data` reads: 64 MiB, checked before anything is parsed."""
 
 
 def resolve_sampler(cfg: RunConfig) -> tuple[dimod.Sampler, dict[str, Any]]:
@@ -131,7 +139,8 @@ def _estimator_settings(cfg: RunConfig) -> dict[str, Any]:
 def training_bqm(cfg: RunConfig, X, y) -> dimod.BinaryQuadraticModel:
     """The training BQM that fitting ``cfg``'s estimator on ``(X, y)`` samples (no sampler needed).
 
-    Built with :meth:`BNNClassifier.build_qubo` and ``to_bqm(A, B, mu)``; the dropout penalties,
+    Built with :meth:`BNNClassifier.build_qubo` and ``to_bqm(A, B, mu)`` (``mu`` from
+    :meth:`BNNClassifier.margin_weight`: the margin or its lexicographic weight); the dropout penalties,
     which need sampling rounds, are not included.
 
     Example:
@@ -143,8 +152,9 @@ def training_bqm(cfg: RunConfig, X, y) -> dimod.BinaryQuadraticModel:
     """
     clf = BNNClassifier(**_estimator_settings(cfg))       # no sampler: nothing is sampled
     network, Xb, _, targets = clf.training_problem(X, y)
-    f, r = cfg.formulation, cfg.regularisers
-    return clf.build_qubo(network, Xb, targets).to_bqm(A=f.penalty, B=f.loss_weight, mu=r.margin)
+    f = cfg.formulation
+    qubo = clf.build_qubo(network, Xb, targets)
+    return qubo.to_bqm(A=f.penalty, B=f.loss_weight, mu=clf.margin_weight(qubo))
 
 
 def train(cfg: RunConfig, *, say: Callable[[str], None] | None = None,
@@ -231,3 +241,145 @@ def export_bqm(cfg: RunConfig, out: str | os.PathLike, fmt: str = "json") -> Any
         with bqm.to_file() as fh:
             atomic_write_bytes(out, fh.read())
     return bqm
+
+
+def predict(model: str | os.PathLike, data: str | os.PathLike) -> dict[str, Any]:
+    """Predict ``data`` (see :func:`read_prediction_data`) with the model saved at ``model``.
+
+    Returns:
+        A JSON-ready document: ``format`` (:data:`PREDICTIONS_FORMAT`), ``version``, ``model``,
+        ``data``, ``n_samples``, ``labelled``, ``predictions``; when labelled also ``accuracy``,
+        ``n_correct`` and ``unknown_labels`` (labels that are none of the model's classes).
+    """
+    clf = BNNClassifier.load(model)
+    X, y = read_prediction_data(data, int(clf.n_features_in_))
+    predictions = to_jsonable(clf.predict(X))
+    doc: dict[str, Any] = {"format": PREDICTIONS_FORMAT, "version": 1, "model": os.fspath(model),
+                           "data": os.fspath(data), "n_samples": len(predictions), "labelled": y is not None,
+                           "predictions": predictions}
+    if y is not None:
+        labels = to_jsonable(y)
+        correct = sum(p == t for p, t in zip(predictions, labels))
+        known = set(to_jsonable(clf.classes_))
+        doc.update(accuracy=correct / len(labels), n_correct=correct,
+                   unknown_labels=sorted({t for t in labels if t not in known}, key=str))
+    return doc
+
+
+def read_prediction_data(source: str | os.PathLike, n_features: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(X, y or None)``: the data a model with ``n_features`` input features is to predict.
+
+    ``source`` is a ``.csv`` or ``.npz`` file, ``"-"`` for standard input, or a binary stream
+    (CSV text, or the bytes of an ``.npz``). Whether the data is labelled is told by its shape:
+
+    * CSV: ``n_features`` columns are unlabelled features; ``n_features + 1`` columns are the
+      features and the label, last. A first row whose feature cells are not numbers is a header.
+    * ``.npz``: array ``X`` (``n_features`` columns) and, when labelled, array ``y``.
+
+    One row, or labels of a single class, are fine (nothing is fitted). Labels that are all
+    numbers are read as numbers (integers when whole). The feature values are the model's to
+    check (bits, or real values for a model with a binarizer).
+
+    Raises:
+        FileNotFoundError: a missing file.
+        ValueError: larger than :data:`MAX_PREDICTION_BYTES`, no rows, ragged rows, a column
+            count that is neither ``n_features`` nor ``n_features + 1``, non-numeric features.
+
+    Example:
+        >>> X, y = read_prediction_data(io.BytesIO(b"a,b,label\\n1,0,yes\\n0,0,no\\n"), 2)
+        >>> X.tolist(), y.tolist()
+        ([[1.0, 0.0], [0.0, 0.0]], ['yes', 'no'])
+    """
+    name, data = _read_bounded(source)
+    if data[:4] == b"PK\x03\x04" or name.lower().endswith(".npz"):
+        X, y = _npz_arrays(name, data)
+        if X.ndim != 2 or X.shape[1] != n_features:
+            raise ValueError(f"{name}: array X has shape {X.shape}; the model takes {n_features} features "
+                             f"(X of shape (n_samples, {n_features}))")
+    else:
+        X, y = _csv_columns(name, data, n_features)
+    if y is not None:
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(f"{name}: y has shape {y.shape}; expected one label per row ({len(X)},)")
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            row = int(np.flatnonzero(~np.isfinite(y))[0])
+            raise ValueError(f"{name}: the label of data row {row + 1} is {y[row]}; labels must be finite")
+    return X, y
+
+
+def _read_bounded(source) -> tuple[str, bytes]:
+    """The name and bytes of a file, ``"-"`` (standard input) or a binary stream, at most
+    :data:`MAX_PREDICTION_BYTES` of them."""
+    if hasattr(source, "read"):
+        name, data = "<stream>", source.read(MAX_PREDICTION_BYTES + 1)
+    elif os.fspath(source) == "-":
+        name, data = "standard input", sys.stdin.buffer.read(MAX_PREDICTION_BYTES + 1)
+    else:
+        name = os.fspath(source)
+        ext = os.path.splitext(name)[1].lower()
+        if ext not in (".csv", ".npz"):
+            raise ValueError(f"{name}: unsupported data format {ext!r} (use .csv or .npz, or - for CSV on stdin)")
+        try:
+            with open(name, "rb") as fh:
+                data = fh.read(MAX_PREDICTION_BYTES + 1)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"data file {name!r} does not exist") from None
+    if len(data) > MAX_PREDICTION_BYTES:
+        raise ValueError(f"{name}: more than {MAX_PREDICTION_BYTES >> 20} MiB of data; predict it in parts")
+    return name, data
+
+
+def _npz_arrays(name: str, data: bytes) -> tuple[np.ndarray, np.ndarray | None]:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            unpacked = sum(info.file_size for info in zf.infolist())
+        if unpacked > MAX_PREDICTION_BYTES:
+            raise ValueError(f"{name}: its arrays hold more than {MAX_PREDICTION_BYTES >> 20} MiB; "
+                             "predict it in parts")
+        with np.load(io.BytesIO(data), allow_pickle=False) as f:
+            if "X" not in f.files:
+                raise ValueError(f"{name}: an .npz to predict needs an array 'X' (and 'y' when labelled); "
+                                 f"it has {sorted(f.files)}")
+            return f["X"], (f["y"] if "y" in f.files else None)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ValueError(f"{name}: not a readable .npz file ({exc})") from None
+
+
+def _csv_columns(name: str, data: bytes, n_features: int) -> tuple[np.ndarray, np.ndarray | None]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError(f"{name}: not UTF-8 CSV text") from None
+    rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text)) if any(c.strip() for c in row)]
+    if rows and not _all_numbers(rows[0][:n_features]):
+        rows = rows[1:]                           # a header
+    if not rows:
+        raise ValueError(f"{name}: no data rows")
+    width = len(rows[0])
+    if width not in (n_features, n_features + 1):
+        raise ValueError(f"{name}: {width} columns; the model takes {n_features} features: give "
+                         f"{n_features} columns (unlabelled) or {n_features + 1} (the label last)")
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise ValueError(f"{name}: data row {i + 1} has {len(row)} columns, the first has {width}")
+    try:
+        X = np.array([[float(v) for v in row[:n_features]] for row in rows])
+    except ValueError as exc:
+        raise ValueError(f"{name}: non-numeric feature value ({exc})") from None
+    if width == n_features:
+        return X, None
+    labels = [row[-1] for row in rows]
+    if not _all_numbers(labels):
+        return X, np.array(labels)
+    y = np.array([float(v) for v in labels])
+    whole = np.all(np.isfinite(y) & (y == np.round(y)) & (np.abs(y) < 2**53))
+    return X, (y.astype(np.int64) if whole else y)
+
+
+def _all_numbers(cells) -> bool:
+    try:
+        [float(v) for v in cells]
+        return True
+    except ValueError:
+        return False

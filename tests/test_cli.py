@@ -205,9 +205,13 @@ def test_export_bqm_round_trips(small, tmp_path, capsys):
     fresh = J.training_bqm(cfg, X, y)
     assert loaded == fresh and loaded.num_variables > 100
     # and independently of training_bqm: the classifier's own build for the same settings
-    from qubo_bnn.network import Network
-    net = Network(16).dense(2).dense(1)
-    direct = BNNClassifier().build_qubo(net, X, (y == 8).astype(int)[:, None]).to_bqm(A=4.0)
+    # (its network for this data; the default margin is "lexicographic": mu from the ladder)
+    from qubo_bnn.ladder import lexicographic_margin_weight
+    clf = BNNClassifier(hidden_layer_sizes=(2,))
+    net, Xb, _, targets = clf.training_problem(X, y)
+    assert net.n_inputs == 16 and len(net.outputs) == 1 and np.array_equal(targets[:, 0], y == 8)
+    q = clf.build_qubo(net, Xb, targets)
+    direct = q.to_bqm(A=4.0, mu=lexicographic_margin_weight(q, 1.0))
     assert loaded == direct
 
 
