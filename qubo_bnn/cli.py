@@ -102,7 +102,8 @@ def _set(text: str) -> tuple[str, Any]:
 _PROBLEM_OPTIONS = {"n_train": "data.n_train", "classes": "data.classes",
                     "hidden": "network.hidden_layers", "margin": "regularisers.margin",
                     "penalty": "formulation.penalty", "dropout_rounds": "regularisers.dropout_rounds",
-                    "seed": "seed"}
+                    "binarize": "formulation.binarize", "multi_class": "formulation.multi_class",
+                    "committee_size": "decoding.committee_size", "seed": "seed"}
 _TRAIN_OPTIONS = {"refine_sweeps": "decoding.refine_sweeps", "num_reads": "sampler.num_reads", "num_sweeps": "sampler.num_sweeps",
                   "model_out": "output.model", "results_out": "output.results"}
 
@@ -132,6 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "error for margin ([regularisers] margin)")
     g.add_argument("--penalty", type=_penalty, metavar="A|auto",
                    help="constraint penalty A ([formulation] penalty)")
+    g.add_argument("--binarize", metavar="SPEC",
+                   help="real-valued features to bits: median, mean, quantile:K or uniform:K, thresholds "
+                        "learnt on the training data ([formulation] binarize)")
+    g.add_argument("--multi-class", choices=("ovr", "ovo"),
+                   help="several classes: one output per class, or one network per pair ([formulation] multi_class)")
+    g.add_argument("--committee-size", type=int, metavar="K",
+                   help="predict by the vote of the K best distinct reads ([decoding] committee_size)")
     g.add_argument("--dropout-rounds", type=int, metavar="N",
                    help="dropout-inspired rounds, 0 disables ([regularisers] dropout_rounds)")
     g.add_argument("--seed", type=int, metavar="N", help="run seed (top-level seed)")

@@ -145,6 +145,9 @@ class FormulationConfig:
     loss_weight: float = _estimator_default("loss_weight")
     hard_fit: bool = _estimator_default("hard_fit")
     builder: str = _estimator_default("builder")
+    binarize: str | None = _estimator_default("binarize")
+    drop_constant_inputs: bool = _estimator_default("drop_constant_inputs")
+    multi_class: str = _estimator_default("multi_class")
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,7 @@ class DecodingConfig:
     """``[decoding]``: ``refine_sweeps``, collapsed annealing from another sampler's reads (0: raw)."""
 
     refine_sweeps: int = _estimator_default("refine_sweeps")
+    committee_size: int = _estimator_default("committee_size")
 
 
 @dataclass(frozen=True)
@@ -340,6 +344,19 @@ def _auto_none(v: Any) -> Any:
     return None if v == "auto" else v
 
 
+def _binarizer_spec(v: Any) -> Any:
+    """``"none"`` -> None; any other string must be a :func:`~qubo_bnn.binarize.make_binarizer` spec."""
+    if v == "none" or not isinstance(v, str):
+        return None if v == "none" else v
+    from .binarize import make_binarizer
+
+    try:
+        make_binarizer(v)
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
+    return v
+
+
 def _neuron_ids(v: Any) -> Any:
     return _int_list(0, "neuron ids", allow_empty=False)(v) if isinstance(v, list) else v
 
@@ -360,11 +377,14 @@ _DATA_KEYS: dict[str, tuple[Callable[[Any], Any], tuple[str, ...]]] = {
 }
 # these sections set estimator parameters of the same names: one statement of their rules
 _FORMULATION_KEYS = {"penalty": _estimator("penalty", _auto_none, none='"auto"'), "loss_weight": _estimator("loss_weight"),
-                     "hard_fit": _estimator("hard_fit"), "builder": _estimator("builder")}
+                     "hard_fit": _estimator("hard_fit"), "builder": _estimator("builder"),
+                     "binarize": _estimator("binarize", _binarizer_spec, none='"none"'),
+                     "drop_constant_inputs": _estimator("drop_constant_inputs"),
+                     "multi_class": _estimator("multi_class")}
 _REGULARISER_KEYS = {k: _estimator(k) for k in ("margin", "margin_cap", "min_output_margin", "dropout_rounds",
                                                 "dropout_rate", "dropout_strength")}
 _REGULARISER_KEYS["margin_neurons"] = _estimator("margin_neurons", _neuron_ids)
-_DECODING_KEYS = {"refine_sweeps": _estimator("refine_sweeps")}
+_DECODING_KEYS = {"refine_sweeps": _estimator("refine_sweeps"), "committee_size": _estimator("committee_size")}
 _OUTPUT_KEYS = {"model": _string, "results": _string}
 
 
