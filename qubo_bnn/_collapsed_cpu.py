@@ -10,11 +10,25 @@ tables ``G[k, τ, u]`` weighted by the row's sample counts ``Wt[r, k, τ]``
 (docs/FORMULATION.md, "Collapsed energy"). Proposals are visited edge by edge; the Metropolis
 uniform of (read, sweep, edge) is a counter-based hash of the seed, so a read's trajectory does
 not depend on the thread count (nor on the device: the CUDA kernel draws the same numbers).
+
+Row index (the chain is bit for bit that of walking every row in increasing order, checked
+against a frozen copy of that walk in tests/test_collapsed_rowindex.py): a term whose value is
+exactly 0.0 changes no float sum, so a proposal adds only the terms that can be nonzero, in the
+same order. Row ``r`` is *live* for a +1 (-1) step of neuron ``k``'s count when that step can
+change the energy or the activation: the count is one below (at) the threshold (unless ``k`` is
+a hard-fit output), or the cost table ``G[k, τ, ·]`` differs between ``u`` and ``u ± 1`` for a
+target ``τ`` the row has samples of (``Wt[r, k, τ] != 0``). A proposal walks the rows live for
+their step of ``k0`` (none when ``k0``'s cost tables are flat, e.g. hidden neurons without
+margin), and the rows where ``k0``'s activation flips and a neuron it feeds is live for its step;
+other rows only shift counts, which :func:`_accept` applies. Per read and neuron the live rows,
+and the rows one below and at the threshold, are bitsets over rows (64 per word), kept up to date
+as counts change. (With non-finite ``G`` or ``Wt`` every row is live.)
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange, uint64
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from solvers import _hash
 
@@ -94,62 +108,329 @@ def _push(k, an, kmax, w, dst, out_ptr, out_edge, du):
     return kmax
 
 
+UP = 1
+"""Bit of :func:`_row_index`'s ``step_at``: a +1 step of the count can change the energy or
+the activation (the row is live for it)."""
+DOWN = 2
+"""The same for a -1 step."""
+FIRES = 4
+"""Bit of ``step_at``: the neuron fires at this count (``u >= thr``)."""
+BELOW = 8
+"""Bit of ``step_at``: one below the threshold (``u == thr - 1``, not a hard-fit output)."""
+AT = 16
+"""Bit of ``step_at``: at the threshold (``u == thr``, not a hard-fit output)."""
+# planes of a read's bitsets ``live[plane, k, r // 64]``, one per bit of step_at above
+P_UP, P_DOWN, P_BELOW, P_AT = 0, 1, 2, 3
+# planes of the scratch ``flips[plane, r // 64]`` a proposal leaves for _accept
+F_RISE, F_FALL, F_SEEN = 0, 1, 2
+
+
 @njit(cache=True)
-def _propose(e, w, X, src, dst, thr, fixed, out_ptr, out_edge, G, Wt, u, a,
-             du, chg_r, chg_k, chg_u):
-    """Energy change of flipping weight ``e``; the changed counts go to ``chg_*``."""
-    R, J = u.shape
+def _row_index(X, dst, thr, fixed, G, Wt):
+    """What makes a row live (module docstring), shared by every read.
+
+    Returns ``step_at[k, m, u]`` (bits :data:`UP`, :data:`DOWN`, :data:`FIRES`, :data:`BELOW`,
+    :data:`AT`) for neuron ``k`` at count ``u`` in a row whose targets with samples are the bits
+    ``m`` (bit ``τ`` set iff ``Wt[r, k, τ] != 0``); each row's ``m`` as ``row_mask[k, r]``; the
+    values of the nodes that never change, as templates of a read's state (:func:`_read_state`):
+    ``spins[i, r]`` (±1; input ``i``, then one row per neuron left 0, then the bias, all +1)
+    and their bitsets ``pos[i, r // 64]`` of the rows where the node is +1; and ``flat[k]``:
+    neuron ``k``'s terms never change (its cost table is constant on every target some row has
+    samples of).
+    """
+    R, J, _ = Wt.shape
+    U = G.shape[2]
     n_in = X.shape[1]
+    fan_in = np.zeros(J, dtype=np.int64)
+    for e in range(dst.shape[0]):
+        fan_in[dst[e]] += 1
+    every = False
+    for x in G.flat:
+        every |= not np.isfinite(x)
+    for x in Wt.flat:
+        every |= not np.isfinite(x)
+    step_at = np.zeros((J, 4, U), dtype=np.int8)
+    flat = np.ones(J, dtype=np.bool_)
+    for k in range(J):
+        top = min(fan_in[k], U - 1)
+        for m in range(4):
+            for v in range(top + 1):
+                below = not fixed[k] and v == thr[k] - 1
+                at = not fixed[k] and v == thr[k]
+                up = every or below
+                down = every or at
+                for tau in range(2):
+                    if (m >> tau) & 1:
+                        if v < top and G[k, tau, v + 1] - G[k, tau, v] != 0.0:
+                            up = True
+                        if v > 0 and G[k, tau, v] - G[k, tau, v - 1] != 0.0:
+                            down = True
+                step_at[k, m, v] = ((UP if up else 0) + (DOWN if down else 0) + (FIRES if v >= thr[k] else 0)
+                                    + (BELOW if below else 0) + (AT if at else 0))
+        for tau in range(2):
+            used = every
+            for r in range(R):
+                used |= Wt[r, k, tau] != 0.0
+            if used:
+                for v in range(1, top + 1):
+                    if every or G[k, tau, v] - G[k, tau, v - 1] != 0.0:
+                        flat[k] = False
+    row_mask = np.zeros((J, R), dtype=np.int8)
+    for r in range(R):
+        for k in range(J):
+            row_mask[k, r] = (1 if Wt[r, k, 0] != 0.0 else 0) + (2 if Wt[r, k, 1] != 0.0 else 0)
+    spins = np.zeros((n_in + J + 1, R), dtype=np.int8)
+    pos = np.zeros((n_in + J + 1, (R + 63) // 64), dtype=np.uint64)
+    for r in range(R):
+        bit = uint64(1) << uint64(r & 63)
+        for i in range(n_in):
+            spins[i, r] = X[r, i]
+            if X[r, i] > 0:
+                pos[i, r >> 6] |= bit
+        spins[n_in + J, r] = 1
+        pos[n_in + J, r >> 6] |= bit
+    return step_at, row_mask, spins, pos, flat
+
+
+@njit(cache=True, inline="always")
+def _set_bit(bits, i, r, on):
+    word = bits[i, r >> 6] & ~(uint64(1) << uint64(r & 63))
+    bits[i, r >> 6] = word | (uint64(1 if on else 0) << uint64(r & 63))
+
+
+@njit(cache=True, inline="always")
+def _set_live(live, k, r, step):
+    """Row ``r``'s bits of neuron ``k`` at a count whose ``step_at`` entry is ``step``."""
+    i = r >> 6
+    at = uint64(r & 63)
+    keep = ~(uint64(1) << at)
+    live[P_UP, k, i] = (live[P_UP, k, i] & keep) | (uint64(step & UP) << at)
+    live[P_DOWN, k, i] = (live[P_DOWN, k, i] & keep) | (uint64((step & DOWN) >> 1) << at)
+    live[P_BELOW, k, i] = (live[P_BELOW, k, i] & keep) | (uint64((step & BELOW) >> 3) << at)
+    live[P_AT, k, i] = (live[P_AT, k, i] & keep) | (uint64((step & AT) >> 4) << at)
+
+
+@njit(cache=True)
+def _read_state(w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins, pos):
+    """One read's state for weights ``w``: ``count[k, r]`` (``u`` transposed), ``act`` and
+    ``pos`` (the templates of :func:`_row_index` with the neurons' activations filled in), the
+    bitsets ``live[plane, k, r // 64]`` of the rows live for a +1 / -1 step, one below and at
+    the threshold, and the scratch of :func:`_propose`."""
+    R, J = X.shape[0], thr.shape[0]
+    n_in = X.shape[1]
+    u, a, du, chg_r, chg_k, chg_u = _scratch(R, J)
+    _forward(w, X, src, dst, thr, fixed, fixed_act, u, a)
+    count = np.empty((J, R), dtype=np.int32)
+    act = spins.copy()
+    pos = pos.copy()
+    live = np.zeros((4, J, pos.shape[1]), dtype=np.uint64)
+    for r in range(R):
+        for k in range(J):
+            count[k, r] = u[r, k]
+            act[n_in + k, r] = a[r, k]
+            _set_live(live, k, r, step_at[k, row_mask[k, r], u[r, k]])
+            _set_bit(pos, n_in + k, r, a[r, k] > 0)
+    flips = np.zeros((3, pos.shape[1]), dtype=np.uint64)
+    return count, act, pos, live, flips, du, chg_r, chg_k, chg_u
+
+
+@njit(cache=True)
+def _energy_of(w, count, G, Wt, h):
+    """:func:`_energy` of the transposed counts (the same sum in the same order)."""
+    J, R = count.shape
+    total = 0.0
+    for r in range(R):
+        for k in range(J):
+            total += Wt[r, k, 0] * G[k, 0, count[k, r]] + Wt[r, k, 1] * G[k, 1, count[k, r]]
+    for e in range(w.shape[0]):
+        total += h[e] * w[e]
+    return total
+
+
+@njit(cache=True, inline="always")
+def _propose(e, w, n_in, src, dst, thr, fixed, flat, out_ptr, out_edge, G, Wt, count, act, pos, live,
+             flips, du, chg_r, chg_k, chg_u):
+    """Energy change of flipping weight ``e``, summed in increasing row order over the rows where
+    a term can be nonzero: the live rows of its neuron ``k0`` (unless ``k0``'s terms are flat),
+    and the rows where ``k0``'s activation flips and a neuron it feeds is live for the resulting
+    step. The descendants' changed counts in those rows go to ``chg_*``; ``flips`` receives the
+    rows where ``k0`` starts / stops firing and the rows walked, for :func:`_accept`. Returns
+    ``(dE, n_chg, rows walked)``."""
     w_new = -w[e]
     k0 = dst[e]
-    s = src[e]
+    s = src[e] if src[e] >= 0 else act.shape[0] - 1
     thr0 = thr[k0]
     fixed0 = fixed[k0]
+    flat0 = flat[k0]
+    p0, p1 = out_ptr[k0], out_ptr[k0 + 1]
     n_chg = 0
+    visited = 0
     de = 0.0
-    for r in range(R):
-        if s == -1:
-            av = 1
-        elif s < n_in:
-            av = X[r, s]
-        else:
-            av = a[r, s - n_in]
-        # the flipped edge's own neuron: every row changes its count by one
-        uo = u[r, k0]
-        un = uo + w_new * av
-        de += Wt[r, k0, 0] * (G[k0, 0, un] - G[k0, 0, uo]) + Wt[r, k0, 1] * (G[k0, 1, un] - G[k0, 1, uo])
-        chg_r[n_chg] = r
-        chg_k[n_chg] = k0
-        chg_u[n_chg] = un
-        n_chg += 1
-        if fixed0:
-            continue
-        an = 1 if un >= thr0 else -1
-        if an == a[r, k0]:
-            continue
-        # its activation changed sign: settle the descendants in topological order
-        kmax = _push(k0, an, k0, w, dst, out_ptr, out_edge, du)
-        k = k0 + 1
-        while k <= kmax:
-            d = du[k]
-            if d != 0:
-                du[k] = 0
-                uo = u[r, k]
-                un = uo + d
-                de += Wt[r, k, 0] * (G[k, 0, un] - G[k, 0, uo]) + Wt[r, k, 1] * (G[k, 1, un] - G[k, 1, uo])
-                chg_r[n_chg] = r
-                chg_k[n_chg] = k
-                chg_u[n_chg] = un
-                n_chg += 1
-                if not fixed[k]:
-                    an = 1 if un >= thr[k] else -1
-                    if an != a[r, k]:
-                        kmax = _push(k, an, kmax, w, dst, out_ptr, out_edge, du)
-            k += 1
-    return de, n_chg
+    for wi in range(live.shape[2]):
+        # the count steps up in the rows where the source agrees with the new weight
+        rise = pos[s, wi] if w_new > 0 else ~pos[s, wi]
+        word = uint64(0) if flat0 else (live[P_UP, k0, wi] & rise) | (live[P_DOWN, k0, wi] & ~rise)
+        starts = live[P_BELOW, k0, wi] & rise
+        stops = live[P_AT, k0, wi] & ~rise
+        flips[F_RISE, wi] = starts
+        flips[F_FALL, wi] = stops
+        if starts | stops:
+            for p in range(p0, p1):
+                e2 = out_edge[p]
+                t = dst[e2]
+                t_up, t_down = (starts, stops) if w[e2] > 0 else (stops, starts)
+                word |= (t_up & live[P_UP, t, wi]) | (t_down & live[P_DOWN, t, wi])
+        flips[F_SEEN, wi] = word
+        while word != 0:
+            r = wi * 64 + np.int64(trailing_zeros(word))
+            word &= word - uint64(1)
+            visited += 1
+            # the flipped edge's own neuron: its count changes by one
+            uo = count[k0, r]
+            un = uo + w_new * act[s, r]
+            if not flat0:
+                de += Wt[r, k0, 0] * (G[k0, 0, un] - G[k0, 0, uo]) + Wt[r, k0, 1] * (G[k0, 1, un] - G[k0, 1, uo])
+            if fixed0:
+                continue
+            an = 1 if un >= thr0 else -1
+            if an == act[n_in + k0, r]:
+                continue
+            # its activation changed sign: settle the descendants in topological order
+            kmax = _push(k0, an, k0, w, dst, out_ptr, out_edge, du)
+            k = k0 + 1
+            while k <= kmax:
+                d = du[k]
+                if d != 0:
+                    du[k] = 0
+                    uo = count[k, r]
+                    un = uo + d
+                    chg_r[n_chg] = r
+                    chg_k[n_chg] = k
+                    chg_u[n_chg] = un
+                    n_chg += 1
+                    # one step where row r is not live for it: a 0.0 term, the same activation
+                    if d == 1:
+                        quiet = (live[P_UP, k, wi] >> uint64(r & 63)) & uint64(1) == 0
+                    elif d == -1:
+                        quiet = (live[P_DOWN, k, wi] >> uint64(r & 63)) & uint64(1) == 0
+                    else:
+                        quiet = False
+                    if quiet:
+                        k += 1
+                        continue
+                    if not flat[k]:
+                        de += Wt[r, k, 0] * (G[k, 0, un] - G[k, 0, uo]) + Wt[r, k, 1] * (G[k, 1, un] - G[k, 1, uo])
+                    if not fixed[k]:
+                        an = 1 if un >= thr[k] else -1
+                        if an != act[n_in + k, r]:
+                            kmax = _push(k, an, kmax, w, dst, out_ptr, out_edge, du)
+                k += 1
+    return de, n_chg, visited
+
+
+@njit(cache=True, inline="always")
+def _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, count, act, pos, live,
+            flips, n_chg, chg_r, chg_k, chg_u):
+    """Flip weight ``e``: its neuron's counts and bits in every row, its activation where
+    :func:`_propose` saw it flip; one step of each neuron it feeds in the rows where it flips
+    that :func:`_propose` did not walk (quiet steps: counts and bits only); then the changes it
+    listed."""
+    R = count.shape[1]
+    w[e] = -w[e]
+    w_new = w[e]
+    k0 = dst[e]
+    s = src[e] if src[e] >= 0 else act.shape[0] - 1
+    counts = count[k0]
+    source = act[s]
+    masks = row_mask[k0]
+    steps = step_at[k0]
+    fires = act[n_in + k0]
+    for wi in range(live.shape[2]):
+        w_up = uint64(0)
+        w_down = uint64(0)
+        w_below = uint64(0)
+        w_at = uint64(0)
+        r0 = wi * 64
+        for r in range(r0, min(R, r0 + 64)):
+            un = counts[r] + w_new * source[r]
+            counts[r] = un
+            step = steps[masks[r], un]
+            at = uint64(r - r0)
+            w_up |= uint64(step & UP) << at
+            w_down |= uint64((step & DOWN) >> 1) << at
+            w_below |= uint64((step & BELOW) >> 3) << at
+            w_at |= uint64((step & AT) >> 4) << at
+        live[P_UP, k0, wi] = w_up
+        live[P_DOWN, k0, wi] = w_down
+        live[P_BELOW, k0, wi] = w_below
+        live[P_AT, k0, wi] = w_at
+        # k0's activation changed exactly in the rows where _propose saw it start / stop firing
+        pos[n_in + k0, wi] ^= flips[F_RISE, wi] | flips[F_FALL, wi]
+        for sign in (1, -1):
+            word = flips[F_RISE if sign > 0 else F_FALL, wi]
+            while word != 0:
+                fires[r0 + np.int64(trailing_zeros(word))] = sign
+                word &= word - uint64(1)
+        # quiet steps of the neurons k0 feeds, in the rows where it flipped and _propose did not walk
+        for p in range(out_ptr[k0], out_ptr[k0 + 1]):
+            e2 = out_edge[p]
+            t = dst[e2]
+            for sign in (1, -1):
+                word = flips[F_RISE if sign > 0 else F_FALL, wi] & ~flips[F_SEEN, wi]
+                d = sign * w[e2]
+                while word != 0:
+                    r = r0 + np.int64(trailing_zeros(word))
+                    word &= word - uint64(1)
+                    un = count[t, r] + d
+                    count[t, r] = un
+                    _set_live(live, t, r, step_at[t, row_mask[t, r], un])
+    for c in range(n_chg):
+        r = chg_r[c]
+        k = chg_k[c]
+        un = chg_u[c]
+        count[k, r] = un
+        step = step_at[k, row_mask[k, r], un]
+        _set_live(live, k, r, step)
+        if not fixed[k]:
+            act[n_in + k, r] = 1 if step & FIRES else -1
+            _set_bit(pos, n_in + k, r, step & FIRES)
+
+
+@njit(cache=True)
+def _anneal_read(rd, w, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h,
+                 step_at, row_mask, spins, pos, flat, betas, key, sweep0):
+    """Anneal one read's weights ``w`` in place; returns ``(final energy, rows walked)``."""
+    n_in = X.shape[1]
+    count, act, pos, live, flips, du, chg_r, chg_k, chg_u = _read_state(
+        w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins, pos)
+    visited = 0
+    for b in range(betas.shape[0]):
+        beta = betas[b]
+        for e in range(w.shape[0]):
+            de, n_chg, seen = _propose(e, w, n_in, src, dst, thr, fixed, flat, out_ptr, out_edge, G, Wt,
+                                       count, act, pos, live, flips, du, chg_r, chg_k, chg_u)
+            visited += seen
+            de += -2.0 * h[e] * w[e]          # h·w with w -> -w
+            accept = de <= 0.0
+            if not accept and beta * de < MAX_BETA_DE:
+                accept = uniform(key, rd, sweep0 + b, e) < np.exp(-beta * de)
+            if accept:
+                _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, count, act,
+                        pos, live, flips, n_chg, chg_r, chg_k, chg_u)
+    return _energy_of(w, count, G, Wt, h), visited
 
 
 @njit(cache=True, parallel=True)
+def _anneal_reads(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
+                  sweep0, energies, visits, step_at, row_mask, spins, pos, flat):
+    # the row index is an argument: built inside this parallel function it costs seconds of compile
+    for rd in prange(W.shape[0]):
+        energy, seen = _anneal_read(rd, W[rd], X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge,
+                                    G, Wt, h, step_at, row_mask, spins, pos, flat, betas, key, sweep0)
+        energies[rd] = energy
+        visits[rd] = seen
+
+
 def anneal(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
            sweep0, energies):
     """Anneal the weights ``W`` (int8 ``(num_reads, n_weights)``, ±1) in place.
@@ -158,45 +439,29 @@ def anneal(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, b
     are keyed by the absolute sweep, so a schedule run in chunks gives the same result).
     ``energies[r]`` receives read ``r``'s final collapsed energy.
     """
-    num_reads, E = W.shape
-    R = X.shape[0]
-    J = thr.shape[0]
-    for rd in prange(num_reads):
-        w = W[rd]
-        u, a, du, chg_r, chg_k, chg_u = _scratch(R, J)
-        _forward(w, X, src, dst, thr, fixed, fixed_act, u, a)
-        for b in range(betas.shape[0]):
-            beta = betas[b]
-            for e in range(E):
-                de, n_chg = _propose(e, w, X, src, dst, thr, fixed, out_ptr, out_edge, G, Wt,
-                                     u, a, du, chg_r, chg_k, chg_u)
-                de += -2.0 * h[e] * w[e]          # h·w with w -> -w
-                accept = de <= 0.0
-                if not accept and beta * de < MAX_BETA_DE:
-                    accept = uniform(key, rd, sweep0 + b, e) < np.exp(-beta * de)
-                if accept:
-                    w[e] = -w[e]
-                    for c in range(n_chg):
-                        r = chg_r[c]
-                        k = chg_k[c]
-                        u[r, k] = chg_u[c]
-                        if not fixed[k]:
-                            a[r, k] = 1 if chg_u[c] >= thr[k] else -1
-        energies[rd] = _energy(w, u, G, Wt, h)
+    anneal_visits(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
+                  sweep0, energies, np.empty(len(W), dtype=np.int64))
+
+
+def anneal_visits(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas,
+                  key, sweep0, energies, visits):
+    """:func:`anneal`, also counting the rows each read's proposals walked (``visits[r]``;
+    walking every row would be ``num_sweeps × n_weights × n_rows``)."""
+    index = _row_index(X, dst, thr, fixed, G, Wt)
+    _anneal_reads(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
+                  sweep0, energies, visits, *index)
 
 
 @njit(cache=True)
 def flip_deltas(w, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h):
     """Energy change of each single weight flip from ``w`` (used to size the beta range)."""
-    R = X.shape[0]
-    J = thr.shape[0]
-    E = w.shape[0]
-    u, a, du, chg_r, chg_k, chg_u = _scratch(R, J)
-    _forward(w, X, src, dst, thr, fixed, fixed_act, u, a)
-    out = np.empty(E)
-    for e in range(E):
-        de, _ = _propose(e, w, X, src, dst, thr, fixed, out_ptr, out_edge, G, Wt, u, a,
-                         du, chg_r, chg_k, chg_u)
+    step_at, row_mask, spins, pos, flat = _row_index(X, dst, thr, fixed, G, Wt)
+    count, act, pos, live, flips, du, chg_r, chg_k, chg_u = _read_state(
+        w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins, pos)
+    out = np.empty(w.shape[0])
+    for e in range(w.shape[0]):
+        de, _, _ = _propose(e, w, X.shape[1], src, dst, thr, fixed, flat, out_ptr, out_edge, G, Wt,
+                            count, act, pos, live, flips, du, chg_r, chg_k, chg_u)
         out[e] = de - 2.0 * h[e] * w[e]
     return out
 
