@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import csv
 import os
+from array import array
 from collections.abc import Sequence
 
 import numpy as np
 
 from .validation import as_bits, check_labels
+
+MAX_CSV_BYTES = 1 << 28
+"""Largest CSV data file :func:`load_dataset` reads (checked before reading): 256 MiB."""
 
 
 def binarise_digits(images: np.ndarray, pool: bool = True, threshold: float = 8.0) -> np.ndarray:
@@ -85,7 +89,20 @@ def bars_and_stripes(size: int = 3) -> tuple[np.ndarray, np.ndarray]:
 def load_dataset(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     """A user's data: ``.npz`` with arrays ``X`` and ``y``, or ``.csv`` with the label last.
 
-    X must be binary ({0, 1} or {-1, +1}); a CSV may have a header row.
+    X must be binary ({0, 1} or {-1, +1}). A CSV (UTF-8, a byte-order mark is ignored) may
+    start with a header row: the first row is a header when none of its feature cells (all but
+    the last) is a number, and data otherwise. Every data row needs a number in each feature
+    cell and a non-blank label; the error names the line and column of the first that has not.
+    Numeric labels become integers (or floats when not integral).
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "d.csv")
+        >>> with open(path, "w") as fh:
+        ...     _ = fh.write("x1,x2,label\\n0,1,cat\\n1,1,dog\\n")
+        >>> X, y = load_dataset(path)
+        >>> X.tolist(), y.tolist()
+        ([[0, 1], [1, 1]], ['cat', 'dog'])
     """
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -103,31 +120,64 @@ def load_dataset(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         if missing:
             raise ValueError(f"{path}: .npz must hold arrays 'X' and 'y' (missing {sorted(missing)})")
     elif ext == ".csv":
-        with open(path, newline="") as fh:
-            rows = [r for r in csv.reader(fh) if r]
-        if rows and not _numeric(rows[0]):
-            rows = rows[1:]
-        if not rows:
-            raise ValueError(f"{path}: no data rows")
-        if len({len(r) for r in rows}) != 1 or len(rows[0]) < 2:
-            raise ValueError(f"{path}: every row needs the same number (>= 2) of columns, label last")
-        try:
-            data = np.array([[float(v) for v in r[:-1]] for r in rows])
-        except ValueError as exc:
-            raise ValueError(f"{path}: non-numeric feature value ({exc})") from None
-        X, y = data, np.array([r[-1] for r in rows])
-        if all(_numeric([v]) for v in y):
-            yf = y.astype(float)
-            y = yf.astype(int) if np.all(yf == np.round(yf)) else yf
+        X, y = _read_csv(path)
     else:
         raise ValueError(f"{path}: unsupported data format {ext!r} (use .npz or .csv)")
     X = as_bits(X, name=f"X in {path}")
     return X, check_labels(y, len(X))
 
 
-def _numeric(row) -> bool:
+def _read_csv(path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Features (float) and labels of a CSV data file, label last (rules in :func:`load_dataset`)."""
+    size = os.path.getsize(path)
+    if size > MAX_CSV_BYTES:     # bounded before anything is read
+        raise ValueError(f"{path}: {size} bytes exceeds the limit of {MAX_CSV_BYTES} bytes for a CSV data file")
+    features = array("d")        # 8 bytes a cell, parsed row by row
+    labels: list[str] = []
+    width, first_line = None, None
     try:
-        [float(v) for v in row]
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            reader = csv.reader(fh)
+            for row in reader:
+                if not row:
+                    continue                                     # a blank line
+                line = reader.line_num
+                if width is None:
+                    width, first_line = len(row), line
+                    if width < 2:
+                        raise ValueError(f"{path}, line {line}: {width} column; a row needs features, "
+                                         "then the label last")
+                    if not any(_is_number(cell) for cell in row[:-1]):
+                        continue                                 # the header
+                if len(row) != width:
+                    raise ValueError(f"{path}, line {line}: {len(row)} columns, but line {first_line} has "
+                                     f"{width} (features, then the label last)")
+                for column, cell in enumerate(row[:-1], start=1):
+                    if not _is_number(cell):
+                        raise ValueError(f"{path}, line {line}, column {column}: non-numeric feature "
+                                         f"value {cell[:40]!r}")
+                    features.append(float(cell))
+                if not row[-1].strip():
+                    raise ValueError(f"{path}, line {line}, column {width}: blank label (the last column "
+                                     "holds each row's class)")
+                labels.append(row[-1])
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text (byte {exc.start}: {exc.reason})") from None
+    except csv.Error as exc:
+        raise ValueError(f"{path}, line {reader.line_num}: unreadable CSV ({exc})") from None
+    if not labels:
+        raise ValueError(f"{path}: no data rows")
+    X = np.frombuffer(features, dtype=np.float64).reshape(len(labels), width - 1)
+    y = np.array(labels)
+    if all(_is_number(v) for v in labels):
+        yf = y.astype(float)
+        y = yf.astype(int) if np.all(yf == np.round(yf)) else yf
+    return X, y
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
         return True
     except ValueError:
         return False

@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -290,12 +291,12 @@ class Network:
                 if s >= n_nodes:
                     raise ValueError(f"neuron {node}: unknown source {s} (the network has nodes 0..{n_nodes - 1})")
             raw.append((srcs, bool(nd.get("bias", True))))
-        order = _topological_order(net.n_inputs, [r[0] for r in raw])
-        # Renumber so that every neuron comes after its sources (node ids stay stable when the
-        # spec is already ordered, which to_dict guarantees).
-        if order != list(range(len(raw))):
+        order = _topological_order(net.n_inputs, [r[0] for r in raw])   # refuses a cycle
+        # Node ids are positions in the list, so every neuron must come after its sources
+        # (to_dict guarantees it); the error names a valid order.
+        if any(s >= net.n_inputs + k for k, (srcs, _) in enumerate(raw) for s in srcs):
             raise ValueError("network spec: neurons must be listed after their sources "
-                             f"(a valid order is {[net.n_inputs + k for k in order]})")
+                             f"(a valid order is {_id_list(net.n_inputs + k for k in order)})")
         for srcs, bias in raw:
             net._sources.append(srcs)
             net._bias.append(bias)
@@ -316,25 +317,46 @@ class Network:
 
 
 def _topological_order(n_inputs: int, sources: list[list[int]]) -> list[int]:
-    """Kahn's algorithm over neuron indices; raises ``ValueError`` naming a cycle."""
+    """Neuron indices (``node - n_inputs``) in an order where each comes after its sources.
+
+    Kahn's algorithm with indegree counts and a FIFO queue: O(neurons + edges). Raises
+    ``ValueError`` naming the neurons on or behind a cycle.
+
+    Example:
+        >>> _topological_order(1, [[2], [0]])    # neuron 1 (node 1) reads neuron 2 (node 2)
+        [1, 0]
+    """
     n = len(sources)
-    deps = [{s - n_inputs for s in srcs if s >= n_inputs} for srcs in sources]
     users: list[list[int]] = [[] for _ in range(n)]
-    for k, d in enumerate(deps):
-        for s in d:
-            users[s].append(k)
-    indeg = [len(d) for d in deps]
-    ready = [k for k in range(n) if indeg[k] == 0]
+    indeg = [0] * n
+    for k, srcs in enumerate(sources):
+        for s in srcs:
+            if s >= n_inputs:
+                users[s - n_inputs].append(k)
+                indeg[k] += 1
+    ready = deque(k for k in range(n) if indeg[k] == 0)
     order = []
     while ready:
-        k = min(ready)
-        ready.remove(k)
+        k = ready.popleft()
         order.append(k)
         for u in users[k]:
             indeg[u] -= 1
             if indeg[u] == 0:
                 ready.append(u)
     if len(order) < n:
-        stuck = sorted(n_inputs + k for k in range(n) if indeg[k] > 0)
-        raise ValueError(f"network topology has a cycle among neurons {stuck}: a BNN must be a DAG")
+        stuck = (n_inputs + k for k in range(n) if indeg[k] > 0)
+        raise ValueError(f"network topology has a cycle among neurons {_id_list(stuck)}: a BNN must be a DAG")
     return order
+
+
+def _id_list(ids: Iterable[int], limit: int = 20) -> str:
+    """``[a, b, ...]`` for an error message: at most ``limit`` ids, then how many in all.
+
+    Example:
+        >>> _id_list(range(3)), _id_list(range(100), limit=2)
+        ('[0, 1, 2]', '[0, 1, ... (100 in all)]')
+    """
+    ids = list(ids)
+    if len(ids) <= limit:
+        return str(ids)
+    return "[" + ", ".join(map(str, ids[:limit])) + f", ... ({len(ids)} in all)]"

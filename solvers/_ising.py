@@ -28,9 +28,17 @@ __all__ = [
     "SCHEDULE_TYPES",
     "check_int",
     "check_beta_range",
+    "check_array_size",
+    "check_states_size",
+    "MAX_ARRAY_BYTES",
 ]
 
 SCHEDULE_TYPES = ("geometric", "linear")
+
+MAX_ARRAY_BYTES = 1 << 30
+"""Largest array (1 GiB) a sampler allocates from its parameters: the beta schedule
+(``num_sweeps``), the states and the sample record (``num_reads`` × variables). Checked before
+allocating, so a mistyped ``num_sweeps = 10**9`` is a one-line error, not 7.45 GiB requested."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +213,13 @@ def beta_schedule(beta_range: tuple[float, float], num_sweeps: int,
 
     >>> beta_schedule((0.1, 10.0), 3, 'geometric').tolist()
     [0.1, 1.0, 10.0]
+    >>> beta_schedule((0.1, 10.0), 10**9, 'geometric')
+    Traceback (most recent call last):
+    ...
+    ValueError: the beta schedule (num_sweeps = 1000000000 float64 values) would take 7.45 GiB, over the 1 GiB limit (MAX_ARRAY_BYTES): reduce 'num_sweeps'
     """
+    check_array_size(f"the beta schedule (num_sweeps = {num_sweeps} float64 values)", (num_sweeps,),
+                     np.float64, "'num_sweeps'")
     if num_sweeps == 0:
         return np.empty(0, dtype=np.float64)
     if num_sweeps == 1:
@@ -216,6 +230,38 @@ def beta_schedule(beta_range: tuple[float, float], num_sweeps: int,
         return np.linspace(beta_range[0], beta_range[1], num_sweeps)
     raise ValueError(f"unknown beta_schedule_type {schedule_type!r}; "
                      f"expected one of {SCHEDULE_TYPES}")
+
+
+def check_array_size(what: str, shape: Sequence[int], dtype: Any, reduce: str) -> None:
+    """A one-line ValueError unless an array of ``shape`` and ``dtype`` fits in
+    :data:`MAX_ARRAY_BYTES`; computed in Python integers, before anything is allocated.
+
+    >>> check_array_size("the states", (16, 1000), np.int8, "'num_reads'")   # 16 kB: fine
+    >>> check_array_size("the states", (2**20, 2**20), np.int8, "'num_reads'")
+    Traceback (most recent call last):
+    ...
+    ValueError: the states would take 1024.00 GiB, over the 1 GiB limit (MAX_ARRAY_BYTES): reduce 'num_reads'
+    """
+    size = math.prod(int(d) for d in shape) * np.dtype(dtype).itemsize
+    if size > MAX_ARRAY_BYTES:
+        raise ValueError(f"{what} would take {size / 2**30:.2f} GiB, over the {MAX_ARRAY_BYTES / 2**30:g} GiB "
+                         f"limit (MAX_ARRAY_BYTES): reduce {reduce}")
+
+
+def check_states_size(num_reads: int, num_variables: int) -> None:
+    """Refuse ``num_reads`` reads of ``num_variables`` variables whose arrays would not fit in
+    :data:`MAX_ARRAY_BYTES`: the largest is the sample record, an int8 state plus a float64
+    energy and an int64 occurrence count (16 bytes) per read; the int8 states, the per-read seeds
+    (two uint64) and energies (float64) are no larger.
+
+    >>> check_states_size(16, 10**6)
+    >>> check_states_size(10**9, 10)
+    Traceback (most recent call last):
+    ...
+    ValueError: the samples (num_reads = 1000000000 reads of 10 variables + 16 bytes) would take 24.21 GiB, over the 1 GiB limit (MAX_ARRAY_BYTES): reduce 'num_reads' (or the problem size)
+    """
+    check_array_size(f"the samples (num_reads = {num_reads} reads of {num_variables} variables + 16 bytes)",
+                     (num_reads, int(num_variables) + 16), np.uint8, "'num_reads' (or the problem size)")
 
 
 def check_int(name: str, value: Any, minimum: int) -> int:

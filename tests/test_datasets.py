@@ -62,3 +62,51 @@ def test_load_errors(tmp_path):
         load_dataset(tmp_path / "n.csv")
     with pytest.raises(ValueError, match="do not fit"):
         load_digits_task(classes=(3, 8), n_train=1000)
+
+
+def _csv(tmp_path, text, name="d.csv", encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def _error(path):
+    with pytest.raises(ValueError) as info:
+        load_dataset(path)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(f"{path}"), message
+    return message
+
+
+def test_csv_header_rule_and_byte_order_mark(tmp_path):
+    X, y = load_dataset(_csv(tmp_path, "\ufeff0,1,1\n1,0,0\n"))          # no header: keep row 1
+    assert X.tolist() == [[0, 1], [1, 0]] and y.tolist() == [1, 0]
+    X, y = load_dataset(_csv(tmp_path, "\ufeffx1,x2,y\r\n\r\n1,1,b\r\n0,0,a\r\n"))   # header
+    assert X.tolist() == [[1, 1], [0, 0]] and y.tolist() == ["b", "a"]
+    X, y = load_dataset(_csv(tmp_path, "x1,x2,1\n1,-1,2.5\n-1,1,3\n"))    # numeric labels
+    assert X.tolist() == [[1, 0], [0, 1]] and y.tolist() == [2.5, 3.0]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("0,l,1\n1,0,0\n1,1,1\n", "line 1, column 2: non-numeric feature value 'l'"),   # typo, row 1
+    ("a,b,y\n\n0,1,x\n\n1,,z\n", "line 5, column 2: non-numeric feature value ''"),
+    ("0,1,cat\n1,0,\n", "line 2, column 3: blank label"),
+    ("a,b,y\n0,1,cat\n1,0,  \n", "line 3, column 3: blank label"),
+    ("a,b,y\n0,1,cat\n1,dog\n", "line 3: 2 columns, but line 1 has 3"),
+    ("a,b,y\n0,1\n", "line 2: 2 columns, but line 1 has 3"),
+    ("0\n1\n", "line 1: 1 column; a row needs features"),
+    ("a,b,y\n", "no data rows"),
+    ("", "no data rows"),
+    ("a,b,y\n0,HUGE,x\n", "line 2: unreadable CSV (field larger than field limit"),  # 200,000 chars
+])
+def test_csv_faults_are_one_line_errors_naming_the_place(tmp_path, text, expected):
+    assert expected in _error(_csv(tmp_path, text.replace("HUGE", "1" * 200_000)))
+
+
+def test_csv_encoding_and_size_are_checked(tmp_path, monkeypatch):
+    import qubo_bnn.datasets as datasets
+
+    assert "not UTF-8 text" in _error(_csv(tmp_path, "a,b,y\n0,1,caf\xe9\n", encoding="latin-1"))
+    path = _csv(tmp_path, "0,1,a\n1,0,b\n")
+    monkeypatch.setattr(datasets, "MAX_CSV_BYTES", 8)
+    assert "12 bytes exceeds the limit of 8 bytes" in _error(path)

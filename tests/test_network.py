@@ -85,3 +85,44 @@ def test_sizes_are_bounded_before_allocation():
     with pytest.raises(ValueError, match="neurons exceed"):
         Network.from_dict({"n_inputs": 1, "neurons": [{"sources": [0]}] * (MAX_NEURONS + 1)})
     assert Network(3).dense(2).n_weights == 8   # the first dense layer still reads the inputs
+
+
+def _is_topological(n_inputs, sources, order):
+    """Independent check: ``order`` is a permutation with every neuron after its neuron sources."""
+    position = {n_inputs + k: i for i, k in enumerate(order)}
+    return (sorted(order) == list(range(len(sources)))
+            and all(position[s] < position[n_inputs + k]
+                    for k, srcs in enumerate(sources) for s in srcs if s >= n_inputs))
+
+
+def test_topological_order_of_a_shuffled_random_dag():
+    from qubo_bnn.network import _topological_order
+
+    rng = np.random.default_rng(0)
+    n_inputs, n = 3, 300
+    ordered = [sorted({int(s) for s in rng.integers(0, n_inputs + k, 3)}) for k in range(n)]
+    perm = rng.permutation(n)                  # list neuron k of `ordered` at position inv[k]
+    inv = np.argsort(perm)
+    relabel = lambda s: s if s < n_inputs else n_inputs + int(inv[s - n_inputs])  # noqa: E731
+    shuffled = [[relabel(s) for s in ordered[p]] for p in perm]
+    assert _is_topological(n_inputs, shuffled, _topological_order(n_inputs, shuffled))
+    assert not _is_topological(n_inputs, shuffled, list(range(n)))   # the shuffle did reorder
+
+
+def test_largest_networks_load_and_cycles_are_refused():
+    # 65,536 one-input neurons once took over a minute (quadratic topological sort)
+    from qubo_bnn.network import MAX_NEURONS
+
+    n = MAX_NEURONS
+    wide = Network.from_dict({"n_inputs": 1, "neurons": [{"sources": [0]}] * n})
+    assert wide.n_neurons == n and wide.outputs == wide.neurons and wide.n_weights == 2 * n
+    chain = Network.from_dict({"n_inputs": 1, "neurons": [{"sources": [k]} for k in range(n)]})
+    assert chain.outputs == [n] and chain.sources(n) == [n - 1]
+    assert Network.from_dict(chain.to_dict()) == chain
+    reversed_chain = [{"sources": [k + 2]} for k in range(n - 1)] + [{"sources": [0]}]
+    with pytest.raises(ValueError, match=r"listed after their sources \(a valid order is "
+                                         rf"\[{n}, {n - 1}, .*\({n} in all\)\]\)$"):
+        Network.from_dict({"n_inputs": 1, "neurons": reversed_chain})
+    ring = [{"sources": [k + 2]} for k in range(n - 1)] + [{"sources": [1]}]   # closes the chain
+    with pytest.raises(ValueError, match=rf"cycle among neurons \[1, 2, .*\({n} in all\)\]"):
+        Network.from_dict({"n_inputs": 1, "neurons": ring})
