@@ -15,8 +15,8 @@ import numba
 import numpy as np
 
 from ._cpu import anneal_cpu, read_seeds
-from ._ising import (SCHEDULE_TYPES, beta_schedule, check_beta_range, check_int, default_beta_range,
-                     greedy_colouring, ising_csr_from_bqm, ising_energies)
+from ._ising import (SCHEDULE_TYPES, beta_schedule, check_beta_range, check_int, check_states_size,
+                     default_beta_range, greedy_colouring, ising_csr_from_bqm, ising_energies)
 
 __all__ = ["IsingSampler"]
 
@@ -164,6 +164,7 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
             self.remove_unknown_kwargs(**kwargs)  # warns about each unknown one
         if num_reads is not None:
             num_reads = check_int("num_reads", num_reads, 1)
+            check_states_size(num_reads, bqm.num_variables)   # the sample record, before allocating
         num_sweeps = check_int("num_sweeps", num_sweeps, 0)
         if beta_schedule_type not in SCHEDULE_TYPES:
             raise ValueError(f"unknown beta_schedule_type {beta_schedule_type!r}; "

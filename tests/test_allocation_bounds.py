@@ -48,3 +48,8 @@ def test_states_bound_is_the_size_of_the_sample_record(monkeypatch):
     monkeypatch.undo()
     with pytest.raises(ValueError, match="reduce 'num_reads'"):
         check_states_size(10**12, 1)                            # large, and no overflow
+
+
+def test_huge_num_reads_is_refused_before_allocating_the_samples():
+    with pytest.raises(ValueError, match="reduce 'num_reads'"):
+        IsingSampler(device="cpu").sample(dimod.generators.ran_r(1, 12, seed=0), num_reads=10**9, num_sweeps=1)
