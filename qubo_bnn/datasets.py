@@ -86,10 +86,11 @@ def bars_and_stripes(size: int = 3) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def load_dataset(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+def load_dataset(path: str | os.PathLike, binary: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """A user's data: ``.npz`` with arrays ``X`` and ``y``, or ``.csv`` with the label last.
 
-    X must be binary ({0, 1} or {-1, +1}). A CSV (UTF-8, a byte-order mark is ignored) may
+    X must be binary ({0, 1} or {-1, +1}) unless ``binary=False`` (real values, finite, for an
+    estimator that binarises them itself: ``BNNClassifier(binarize=...)``). A CSV (UTF-8, a byte-order mark is ignored) may
     start with a header row: the first row is a header when none of its feature cells (all but
     the last) is a number, and data otherwise. Every data row needs a number in each feature
     cell and a non-blank label; the error names the line and column of the first that has not.
@@ -123,7 +124,12 @@ def load_dataset(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         X, y = _read_csv(path)
     else:
         raise ValueError(f"{path}: unsupported data format {ext!r} (use .npz or .csv)")
-    X = as_bits(X, name=f"X in {path}")
+    if binary:
+        X = as_bits(X, name=f"X in {path}")
+    else:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or not np.isfinite(X).all():
+            raise ValueError(f"{path}: X must be a 2-D array of finite numbers")
     return X, check_labels(y, len(X))
 
 

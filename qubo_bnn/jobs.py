@@ -95,7 +95,7 @@ def load_data(cfg: RunConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     if d.task == "bars_and_stripes":
         X, y = datasets.bars_and_stripes(d.size)
     else:
-        X, y = datasets.load_dataset(d.path)
+        X, y = datasets.load_dataset(d.path, binary=cfg.formulation.binarize is None)
         if d.classes is not None:
             missing = [c for c in d.classes if not np.any(y == c)]
             if missing:

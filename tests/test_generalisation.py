@@ -157,3 +157,28 @@ def test_save_load_keeps_committee_pairs_and_feature_names(tmp_path):
     np.testing.assert_array_equal(back.predict(dte), clf.predict(dte))
     with pytest.raises(ValueError, match="feature names"):
         back.predict(dte[cols[::-1]])
+
+
+def test_run_file_trains_and_predicts_real_valued_csv(tmp_path, capsys):
+    """A real-valued CSV: train with [formulation] binarize, predict unlabelled rows, export the
+    bit-packed model; the standalone predictor agrees with the saved model on every row."""
+    from sklearn.datasets import load_breast_cancer
+
+    from qubo_bnn import cli, predictor
+
+    X, y = load_breast_cancer(return_X_y=True)
+    np.savetxt(tmp_path / "train.csv", np.column_stack([X[:150], y[:150]]), delimiter=",", fmt="%.6g")
+    np.savetxt(tmp_path / "new.csv", X[150:200], delimiter=",", fmt="%.6g")
+    (tmp_path / "run.toml").write_text(f'[data]\ntask = "file"\npath = "{tmp_path / "train.csv"}"\n'
+                                       'test_fraction = 0.25\n[formulation]\nbinarize = "quantile:2"\n'
+                                       '[sampler]\nnum_reads = 4\nnum_sweeps = 50\n')
+    model, packed = tmp_path / "m.json", tmp_path / "m.npz"
+    assert cli.main(["train", "--config", str(tmp_path / "run.toml"), "--model-out", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["predict", "--model", str(model), "--data", str(tmp_path / "new.csv")]) == 0
+    printed = [int(v) for v in capsys.readouterr().out.split()]
+    clf = BNNClassifier.load(model)
+    Xnew = np.loadtxt(tmp_path / "new.csv", delimiter=",")
+    assert printed == clf.predict(Xnew).tolist()
+    assert cli.main(["export", "--model", str(model), "--format", "npz", "--out", str(packed)]) == 0
+    np.testing.assert_array_equal(predictor.load(packed).predict(Xnew), clf.predict(Xnew))
