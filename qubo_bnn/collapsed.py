@@ -15,8 +15,9 @@ descendants, on the distinct rows of the data. Every read is returned as a full,
 QUBO state, so ``bqm.energies(sampleset)`` equals the reported energies and any Ocean tool can
 read the result.
 
-It is a ``dimod.Sampler`` for the BQMs that :meth:`TrainingQUBO.to_bqm` emits (it finds the
-problem through :func:`~qubo_bnn.formulation.origin_of`), with dwave-samplers' SA parameters.
+It is a :class:`~qubo_bnn.problem_sampler.TrainingProblemSampler`: ``sample(bqm)`` for the BQMs
+that :meth:`TrainingQUBO.to_bqm` emits, and ``sample_problem(problem, coefficients)`` without
+any BQM (what :func:`~qubo_bnn.training.train_problem` calls), with dwave-samplers' SA parameters.
 
 Example:
     >>> import numpy as np
@@ -38,18 +39,23 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-import dimod
 import numpy as np
 
 from solvers._ising import SCHEDULE_TYPES, beta_schedule, check_beta_range, check_int
 
-from .formulation import TrainingQUBO, origin_of
+from .formulation import TrainingQUBO
+from .objective import Coefficients
+from .problem_sampler import ProblemSamples, TrainingProblemSampler, initial_weights
 
 __all__ = ["CollapsedSampler", "CollapsedModel"]
 
 DEVICES = ("cpu", "auto", "cuda")
 CHUNK_SECONDS = 0.2
 """Target wall time of one kernel call (the sampler answers Ctrl-C between calls)."""
+BOUND_CHECKS = 64
+"""How often a schedule checks for a read at the proven lower bound (``stop_at_bound``): at
+``BOUND_CHECKS`` evenly spaced sweeps, the same whatever the chunking, so results stay
+reproducible."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,10 @@ class CollapsedModel:
     h: np.ndarray
 
     @classmethod
-    def from_problem(cls, q: TrainingQUBO, A: float | None = None, B: float = 1.0, mu: float = 0.0,
-                     h=None) -> "CollapsedModel":
+    def from_problem(cls, q: TrainingQUBO, A: float | Coefficients | None = None, B: float = 1.0,
+                     mu: float = 0.0, h=None) -> "CollapsedModel":
+        """The model of ``q`` with these coefficients (``A`` may be a :class:`Coefficients`)."""
+        c = q.coefficients(A, B, mu, h)
         net = q.network
         n_in, J = net.n_inputs, net.n_neurons
         edges = net.edges
@@ -91,12 +99,12 @@ class CollapsedModel:
         fixed_act = np.zeros((q.n_rows, J), dtype=np.int8)
         for j, bits in q.x_fixed.items():
             fixed_act[:, j - n_in] = 2 * bits.astype(np.int8) - 1
-        G, Wt = q.settled_costs(A, B, mu)
+        G, Wt = q.settled_costs(c)
         return cls(
             X=(2 * q.X.astype(np.int8) - 1).astype(np.int8), src=src, dst=dst,
             thr=np.array([-(-net.fan_in(j) // 2) for j in net.neurons], dtype=np.int32),
             fixed=fixed, fixed_act=fixed_act, out_ptr=np.cumsum(out_ptr).astype(np.int32),
-            out_edge=order.astype(np.int32), G=G, Wt=Wt, h=q._check_h(h).astype(np.float64))
+            out_edge=order.astype(np.int32), G=G, Wt=Wt, h=np.array(c.h, dtype=np.float64))
 
     @property
     def kernel_args(self) -> tuple:
@@ -114,6 +122,22 @@ class CollapsedModel:
         from ._collapsed_cpu import flip_deltas
 
         return flip_deltas(np.asarray(w, dtype=np.int8), *self.kernel_args)
+
+    def lower_bound(self) -> tuple[float, float]:
+        """``(bound, tolerance)``: no weights have a collapsed energy below ``bound``.
+
+        Every neuron on every row costs at least its table's minimum over the agreement counts
+        it can reach, and ``h·w >= -Σ|h|``; e.g. 0 for the plain 0-1 loss (mu = 0, h = 0) when
+        no row holds both targets. ``tolerance`` covers the rounding of the energies' sums.
+        """
+        fan_in = np.bincount(self.dst, minlength=self.G.shape[0])
+        bound, scale = 0.0, 1.0 + float(np.abs(self.h).sum())
+        for k, F in enumerate(fan_in):
+            pairs, counts = np.unique(self.Wt[:, k, :], axis=0, return_counts=True)   # few distinct weights
+            cost = pairs[:, 0, None] * self.G[k, 0, : F + 1] + pairs[:, 1, None] * self.G[k, 1, : F + 1]
+            bound += float(counts @ cost.min(axis=1))
+            scale += float(counts @ np.abs(cost).max(axis=1))
+        return bound - float(np.abs(self.h).sum()), 1e-9 * scale
 
     def default_beta_range(self, rng: np.random.Generator, probes: int = 4) -> tuple[float, float]:
         """``(hot, cold)`` inverse temperatures from the collapsed energy's scale.
@@ -139,21 +163,27 @@ class CollapsedModel:
         return hot, max(cold, hot)
 
 
-class CollapsedSampler(dimod.Sampler, dimod.Initialized):
+class CollapsedSampler(TrainingProblemSampler):
     """Anneal a training BQM over its weights with every auxiliary at its conditional optimum.
 
     Args:
         device: ``"cpu"`` (Numba, parallel over reads), ``"cuda"`` (Numba-CUDA; falls back to
             the CPU with a warning when no usable GPU exists) or ``"auto"`` (CUDA when usable).
 
-    ``sample(bqm, ...)`` takes dwave-samplers' SA parameters: ``num_reads``, ``num_sweeps``
+    ``sample(bqm, ...)`` and ``sample_problem(problem, coefficients, ...)`` take dwave-samplers'
+    SA parameters: ``num_reads``, ``num_sweeps``
     (one sweep proposes every weight once), ``beta_range`` (``None``: from the collapsed
     energy's scale, :meth:`CollapsedModel.default_beta_range`), ``beta_schedule_type``
     (``"geometric"`` or ``"linear"``), ``seed``, ``initial_states`` (any QUBO states: only
     their weights are read, so another sampler's reads can be refined) and
-    ``initial_states_generator``, and ``progress`` (a progress bar on stderr when it is a
-    terminal). The result holds full QUBO states; ``info`` has
-    ``beta_range`` and ``timing`` (nanoseconds, as dwave-samplers).
+    ``initial_states_generator``, ``progress`` (a progress bar on stderr when it is a
+    terminal) and ``stop_at_bound`` (default True: stop the schedule once a read reaches the
+    proven lower bound :meth:`CollapsedModel.lower_bound`, e.g. 0 training errors with mu = 0
+    and h = 0; checked at :data:`BOUND_CHECKS` evenly spaced sweeps, so results do not depend on
+    timing; the other reads stop where they are). The result holds full QUBO states; ``info``
+    has ``beta_range``, ``num_sweeps_run`` (all of ``num_sweeps`` unless stopped at the bound),
+    ``lower_bound``, ``optimal`` (True when a read reached it) and ``timing`` (nanoseconds, as
+    dwave-samplers).
     """
 
     answers_interrupts = True
@@ -167,23 +197,26 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
     @property
     def parameters(self) -> dict[str, list]:
         return {"num_reads": [], "num_sweeps": [], "beta_range": [], "beta_schedule_type": ["schedule_types"],
-                "seed": [], "initial_states": [], "initial_states_generator": [], "progress": []}
+                "seed": [], "initial_states": [], "initial_states_generator": [], "progress": [],
+                "stop_at_bound": []}
 
     @property
     def properties(self) -> dict[str, Any]:
         return {"device": self.device, "schedule_types": SCHEDULE_TYPES,
                 "algorithm": "collapsed-weight-annealing"}
 
-    def sample(self, bqm: dimod.BinaryQuadraticModel, num_reads: int | None = None, num_sweeps: int = 1000,
-               beta_range: tuple[float, float] | None = None, beta_schedule_type: str = "geometric",
-               seed: int | None = None, initial_states=None, initial_states_generator: str = "random",
-               progress: bool = False,
-               **kwargs) -> dimod.SampleSet:
+    def sample_problem(self, problem: TrainingQUBO, coefficients: Coefficients, num_reads: int | None = None,
+                       num_sweeps: int = 1000, beta_range: tuple[float, float] | None = None,
+                       beta_schedule_type: str = "geometric", seed: int | None = None, initial_states=None,
+                       initial_states_generator: str = "random", progress: bool = False,
+                       stop_at_bound: bool = True, **kwargs) -> ProblemSamples:
+        """Anneal ``problem``'s weights (class docstring); no BQM is built."""
         self.remove_unknown_kwargs(**kwargs)
         t0 = time.perf_counter_ns()
-        origin = origin_of(bqm)
-        q = origin.problem
+        q = problem
         num_sweeps = check_int("num_sweeps", num_sweeps, 1)
+        if num_reads is not None:
+            num_reads = check_int("num_reads", num_reads, 1)
         if beta_schedule_type not in SCHEDULE_TYPES:
             raise ValueError(f"beta_schedule_type must be one of {SCHEDULE_TYPES}, got {beta_schedule_type!r}")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
@@ -191,43 +224,30 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
             raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
         key = int(np.random.randint(2**32, dtype=np.uint64)) if seed is None else int(seed)
         rng = np.random.default_rng(key)
-        if initial_states is None and initial_states_generator == "random":
-            # only the weights matter: draw them directly (dimod would draw every variable)
-            n = 1 if num_reads is None else check_int("num_reads", num_reads, 1)
-            W = rng.choice(np.array([-1, 1], dtype=np.int8), (n, q.n_weights))
-        else:
-            parsed = self.parse_initial_states(bqm, initial_states=initial_states,
-                                               initial_states_generator=initial_states_generator,
-                                               num_reads=num_reads, seed=seed)
-            W = q.weights_from(parsed.initial_states).astype(np.int8)
-        model = CollapsedModel.from_problem(q, origin.A, origin.B, origin.mu, origin.h)
+        # only the weights matter: start states are weights (dimod would draw every variable)
+        W = initial_weights(q, initial_states, num_reads, initial_states_generator, rng)
+        model = CollapsedModel.from_problem(q, coefficients)
         if beta_range is None:
             beta_range = model.default_beta_range(rng)
         beta_range = check_beta_range(beta_range, beta_schedule_type)
         if beta_range[0] > beta_range[1]:
             raise ValueError(f"'beta_range' must run from hot to cold (hot <= cold), got {beta_range!r}")
         betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
+        bound, tol = model.lower_bound()
         t1 = time.perf_counter_ns()
-        energies = self._anneal(model, W, betas, key, progress)
+        energies, run = self._anneal(model, W, betas, key, progress, bound + tol if stop_at_bound else None)
         t2 = time.perf_counter_ns()
-        states = q.consistent_state(W)
-        sampleset = dimod.SampleSet.from_samples_bqm((states, q.labels), bqm)
-        # the kernel's energies and the BQM's must agree: the BQM is the one to_bqm emitted.
-        # The BQM's own rounding grows with the size of its biases, so the tolerance does too.
-        lin, (_, _, quad), offset = bqm.to_numpy_vectors()
-        scale = 1.0 + abs(offset) + np.abs(lin).sum() + np.abs(quad).sum()
-        if not np.allclose(sampleset.record.energy, energies, rtol=0, atol=1e-9 * scale):
-            raise ValueError("this training BQM's biases no longer match its TrainingQUBO (was it modified "
-                             "after to_bqm?); sample the BQM as emitted")
-        t3 = time.perf_counter_ns()
-        sampleset.info.update(beta_range=[float(b) for b in beta_range], beta_schedule_type=beta_schedule_type,
-                              device=self._last_device,
-                              timing={"preprocessing_ns": t1 - t0, "sampling_ns": t2 - t1,
-                                      "postprocessing_ns": t3 - t2})
-        return sampleset
+        info = {"beta_range": [float(b) for b in beta_range], "beta_schedule_type": beta_schedule_type,
+                "device": self._last_device, "num_sweeps_run": run, "lower_bound": bound,
+                "optimal": bool(energies.min() <= bound + tol),
+                "timing": {"preprocessing_ns": t1 - t0, "sampling_ns": t2 - t1, "postprocessing_ns": 0}}
+        return ProblemSamples(W, energies, info)
 
     def _anneal(self, model: CollapsedModel, W: np.ndarray, betas: np.ndarray, key: int,
-                progress: bool = False) -> np.ndarray:
+                progress: bool = False, stop_below: float | None = None) -> tuple[np.ndarray, int]:
+        """Run the schedule on ``W`` in place; ``(energies, sweeps run)``. With ``stop_below``,
+        stop at the first of :data:`BOUND_CHECKS` evenly spaced sweeps where a read's energy is
+        at most ``stop_below``."""
         from tqdm.auto import tqdm
 
         run = self._kernel(model)
@@ -236,18 +256,23 @@ class CollapsedSampler(dimod.Sampler, dimod.Initialized):
                    disable=None if progress else True, file=sys.stderr)
         # Run the schedule in chunks of about CHUNK_SECONDS, so Ctrl-C is answered between
         # chunks; the result does not depend on the chunking (random numbers are keyed by sweep).
+        # With stop_below, chunks end at the check sweeps, so where it stops does not depend on timing.
+        period = len(betas) if stop_below is None else -(-len(betas) // BOUND_CHECKS)
         done, chunk = 0, 1
         try:
             while done < len(betas):
                 t = time.perf_counter()
-                energies = run(W, betas[done: done + chunk], key, done)
-                bar.update(min(chunk, len(betas) - done))
-                done += chunk
+                end = min(done + chunk, (done // period + 1) * period, len(betas))
+                energies = run(W, betas[done: end], key, done)
+                bar.update(end - done)
+                ran, done = end - done, end
                 elapsed = time.perf_counter() - t
-                chunk = max(1, min(2 * chunk, int(chunk * CHUNK_SECONDS / max(elapsed, 1e-6))))
+                chunk = max(1, min(2 * ran, int(ran * CHUNK_SECONDS / max(elapsed, 1e-6))))
+                if stop_below is not None and done % period == 0 and energies.min() <= stop_below:
+                    break
         finally:
             bar.close()
-        return energies
+        return energies, done
 
     def _kernel(self, model: CollapsedModel):
         """``run(W, betas, key, sweep0) -> energies`` on this sampler's device (CPU fallback)."""

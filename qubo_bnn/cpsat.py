@@ -26,6 +26,12 @@ coefficients ``A, B, mu, h`` are scaled to integers, exactly by a power of two w
 dyadic (e.g. 1.0, 0.25), else by a small rational (0.1 -> 10), else rounded; ``info``
 reports the scale and the resulting ``tolerance``.
 
+CP-SAT runs in a worker thread while the caller's thread waits in short slices: Ctrl-C stops the
+search through CP-SAT's own API (``CpSolver.stop_search``), waits for the solver to return and
+re-raises :class:`KeyboardInterrupt`. CP-SAT's own SIGINT handler is switched off
+(``catch_sigint_signal``): called in the worker thread it aborts the process
+(``std::bad_function_call``, exit status 134).
+
 Example:
     >>> import numpy as np
     >>> from qubo_bnn.network import Network
@@ -46,7 +52,9 @@ from typing import Any
 import dimod
 import numpy as np
 
-from .formulation import BIAS, TrainingQUBO, origin_of
+from .formulation import BIAS, COMPONENTS, TrainingQUBO
+from .objective import Coefficients
+from .problem_sampler import ProblemSamples, TrainingProblemSampler, initial_weights
 
 __all__ = ["CPSATSampler"]
 
@@ -98,19 +106,20 @@ def _integer_scale(coefs: np.ndarray, magnitude: np.ndarray) -> tuple[int | Frac
     return S, np.array([round(Fraction(float(c)) * S) for c in coefs], dtype=np.int64), "rounded"
 
 
-class CPSATSampler(dimod.Sampler):
+class CPSATSampler(TrainingProblemSampler):
     """Exact training with CP-SAT: the optimal weights of a training BQM, with a proof or a gap.
 
-    Samples BQMs emitted by :meth:`~qubo_bnn.formulation.TrainingQUBO.to_bqm` (the training
-    problem is read with :func:`~qubo_bnn.formulation.origin_of`) and returns one sample: the
-    consistent QUBO state (:meth:`~qubo_bnn.formulation.TrainingQUBO.consistent_state`) of the
-    best weights found, with its BQM energy. Registry name ``cpsat``; needs
-    ``pip install 'qubo-bnn[exact]'``.
+    A :class:`~qubo_bnn.problem_sampler.TrainingProblemSampler`: ``sample(bqm)`` samples BQMs
+    emitted by :meth:`~qubo_bnn.formulation.TrainingQUBO.to_bqm` and returns one sample, the
+    consistent QUBO state of the best weights found with its BQM energy;
+    ``sample_problem(problem, coefficients)`` returns those weights without any BQM. Registry
+    name ``cpsat``; needs ``pip install 'qubo-bnn[exact]'``.
 
     ``info``:
         ``status`` (``"OPTIMAL"``, ``"FEASIBLE"``, or ``"UNKNOWN"`` when no solution was found in
         time, the hint or all-``+1`` weights are then returned), ``optimal`` (CP-SAT proved the
-        integer model optimal), ``objective`` (the returned state's BQM energy), ``bound`` (a
+        integer model optimal), ``objective`` (the returned state's BQM energy, the collapsed
+        energy of its weights), ``bound`` (a
         lower bound on the BQM energy of every consistent state, in BQM units; the BQM's ground
         state is consistent whenever ``A`` is at least the default and some weights meet the hard
         constraints, always without hard fit or hard margins), ``gap`` (``objective - bound``),
@@ -130,46 +139,53 @@ class CPSATSampler(dimod.Sampler):
         (True, 'rational', 0.2, 0.2)
     """
 
+    answers_interrupts = True
+    """Ctrl-C stops CP-SAT's search (``stop_search``) and is re-raised once the solver returned."""
+
     def __init__(self) -> None:
         _cp_model()   # fail early, naming the extra
 
     @property
     def parameters(self) -> dict[str, list]:
-        return {"time_limit": [], "num_workers": [], "seed": [], "initial_states": [], "log_progress": []}
+        return {"time_limit": [], "num_workers": [], "seed": [], "initial_states": [], "log_progress": [],
+                "progress": []}
 
     @property
     def properties(self) -> dict[str, Any]:
         return {"exact": True, "backend": "ortools.sat CP-SAT"}
 
     # ------------------------------------------------------------------ sampling
-    def sample(self, bqm: dimod.BinaryQuadraticModel, *, time_limit: float = 10.0, num_workers: int = 2,
-               seed: int | None = None, initial_states=None, log_progress: bool = False) -> dimod.SampleSet:
-        """Solve the training problem behind ``bqm``; one sample (see the class docstring).
+    def sample_problem(self, problem: TrainingQUBO, coefficients: Coefficients, *, time_limit: float = 10.0,
+                       num_workers: int = 2, seed: int | None = None, initial_states=None,
+                       log_progress: bool = False, progress: bool = False) -> ProblemSamples:
+        """Solve the training problem; one read (see the class docstring).
 
         Args:
-            bqm: a BQM emitted by ``TrainingQUBO.to_bqm``.
+            problem, coefficients: the training problem and the coefficients of its objective.
             time_limit: seconds CP-SAT may run (it stops earlier once optimality is proved).
             num_workers: CP-SAT's parallel workers.
             seed: CP-SAT's random seed.
-            initial_states: optional samples-like over the BQM's variables; the weights of the
-                lowest-energy one are a solution hint (with their forward pass).
+            initial_states: optional samples-like holding the weight variables ``"w{e}"``; the
+                weights of the one with the lowest collapsed energy are a solution hint (with
+                their forward pass).
             log_progress: print CP-SAT's search log.
+            progress: elapsed time on stderr while CP-SAT runs (when it is a terminal).
 
         Raises:
-            ValueError: ``bqm`` was not emitted by ``TrainingQUBO.to_bqm``, or a bad parameter.
+            ValueError: a bad parameter.
+            KeyboardInterrupt: Ctrl-C, after CP-SAT stopped.
         """
-        try:
-            origin = origin_of(bqm)
-        except ValueError as exc:
-            raise ValueError(f"CPSATSampler solves training BQMs only: {exc}") from None
+        from .samplers import run_interruptibly
+
         if not (isinstance(time_limit, (int, float)) and math.isfinite(time_limit) and time_limit > 0):
             raise ValueError(f"time_limit must be a positive number of seconds, got {time_limit!r}")
         if isinstance(num_workers, bool) or not isinstance(num_workers, (int, np.integer)) or num_workers < 1:
             raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
-        q = origin.problem
-        hint = self._hint_weights(q, bqm, initial_states)
+        q = problem
+        c = q.coefficients(coefficients)
+        hint = self._hint_weights(q, c, initial_states)
         cp_model = _cp_model()
-        model, w_vars, offset, floor, S, tol, scaling = _build(cp_model, q, origin, hint)
+        model, w_vars, offset, floor, S, tol, scaling = _build(cp_model, q, c, hint)
 
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = float(time_limit)
@@ -177,8 +193,12 @@ class CPSATSampler(dimod.Sampler):
         if seed is not None:
             solver.parameters.random_seed = int(seed) % (2 ** 31)
         solver.parameters.log_search_progress = bool(log_progress)
+        # CP-SAT's own SIGINT handler aborts the process when the solve runs outside the main
+        # thread (std::bad_function_call); Python's handler stops it instead (module docstring).
+        solver.parameters.catch_sigint_signal = False
         t0 = time.perf_counter()
-        status = solver.solve(model)
+        status = run_interruptibly(lambda: solver.solve(model), "solving with CP-SAT" if progress else None,
+                                   stop=solver.stop_search)
         wall = time.perf_counter() - t0
         name = solver.status_name(status)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -190,11 +210,7 @@ class CPSATSampler(dimod.Sampler):
             # stopped before any solution (e.g. in presolve): its bound is not meaningful
             w = hint if hint is not None else np.ones(q.n_weights, dtype=np.int8)
             bound_scaled = float(floor)
-        state = q.consistent_state(w)
-        pos = {lb: i for i, lb in enumerate(q.labels)}
-        order = list(bqm.variables)
-        state = state[[pos[v] for v in order]]
-        energy = float(bqm.energies((state[None, :], order))[0])
+        energy = float(c.combine(q.collapsed_split(w[None, :], c.h))[0])
         bound = (bound_scaled + offset) / float(S) - tol
         info = {
             "status": name,
@@ -210,47 +226,41 @@ class CPSATSampler(dimod.Sampler):
             "num_branches": int(solver.num_branches),
             "hinted": hint is not None,
         }
-        return dimod.SampleSet.from_samples((state[None, :], order), dimod.BINARY, energy=[energy], info=info,
-                                          sort_labels=False)
+        return ProblemSamples(w[None, :], [energy], info)
 
     @staticmethod
-    def _hint_weights(q: TrainingQUBO, bqm: dimod.BinaryQuadraticModel, initial_states) -> np.ndarray | None:
+    def _hint_weights(q: TrainingQUBO, c: Coefficients, initial_states) -> np.ndarray | None:
         if initial_states is None:
             return None
-        arr, labels = dimod.as_samples(initial_states)
-        if arr.shape[0] == 0:
+        n_states = len(dimod.as_samples(initial_states)[0])
+        if n_states == 0:
             return None
-        pos = {lb: i for i, lb in enumerate(labels)}
-        missing = [lb for lb in q.labels[: q.n_weights] if lb not in pos]
-        if missing:
-            raise ValueError(f"initial_states lack weight variables, e.g. {missing[:3]}")
-        best = 0
-        if arr.shape[0] > 1 and all(v in pos for v in bqm.variables):
-            best = int(np.argmin(bqm.energies((arr, labels))))
-        bits = np.asarray(arr[best])[[pos[lb] for lb in q.labels[: q.n_weights]]]
-        return np.where(bits > 0, 1, -1).astype(np.int8)
+        W = initial_weights(q, initial_states, n_states, "none", np.random.default_rng(0))
+        best = int(np.argmin(c.combine(q.collapsed_split(W, c.h)))) if len(W) > 1 else 0
+        return W[best]
 
 
-def _build(cp_model, q: TrainingQUBO, origin, hint: np.ndarray | None):
+def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
     """The CP-SAT model of ``E(w)`` (module docstring); returns what :meth:`sample` needs."""
     net = q.network
     ni, edges, slices = net.n_inputs, net.edges, net.edge_slices()
     # Unit tables: E is linear in (A, B, mu), and each table is an integer (docs/FORMULATION.md,
     # "Collapsed energy": squared residuals, error counts, |z| rewards).
     units = []
-    for a, b, m in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)):
-        G, Wt = q.settled_costs(a, b, m)
+    tables, Wt = q.cost_tables()
+    for name in COMPONENTS:                 # penalty, loss, margin: the order of A, B, mu below
+        G = tables[name]
         Gi = np.rint(G).astype(np.int64)
         assert np.array_equal(Gi, G), "settled cost tables must be integers per unit coefficient"
         units.append(Gi)
     Wi = np.rint(Wt).astype(np.int64)
     # size of each coefficient's contribution: Σ_{r,k} max_u |Σ_τ Wt·table|, and 1 per h_e
     mags = [float(np.abs(np.einsum("rkt,ktu->rku", Wi, U)).max(axis=2).sum()) for U in units]
-    h = origin.h
-    coefs = np.concatenate([[origin.A, origin.B, origin.mu], h])
+    h = c.h
+    coefs = np.concatenate([[c.A, c.B, c.mu], h])
     S, ints, scaling = _integer_scale(coefs, np.concatenate([mags, np.ones(len(h))]))
     # |scaled model - S·E(w)| <= Σ_i |S·c_i - round(S·c_i)|·magnitude_i, for every w
-    err = [abs(Fraction(float(c)) * S - int(i)) for c, i in zip(coefs, ints)]
+    err = [abs(Fraction(float(v)) * S - int(i)) for v, i in zip(coefs, ints)]
     tol = float(sum(e * Fraction(m) for e, m in zip(err, mags + [1.0] * len(h))) / S)
     Ai, Bi, mi = (int(v) for v in ints[:3])
     hi = [int(v) for v in ints[3:]]

@@ -34,19 +34,23 @@ Example:
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dimod
 import numpy as np
 
-from .formulation import TrainingQUBO, origin_of
+from .objective import Coefficients
+from .problem_sampler import ProblemSamples, TrainingProblemSampler
+
+if TYPE_CHECKING:   # pragma: no cover - annotations only (formulation imports this module)
+    from .formulation import TrainingQUBO
 
 __all__ = ["training_cqm", "CQMTrainingSampler"]
 
 logger = logging.getLogger(__name__)
 
 
-def _objective(q: TrainingQUBO, B: float, mu: float, h: np.ndarray) -> dimod.BinaryQuadraticModel:
+def _objective(q: "TrainingQUBO", B: float, mu: float, h: np.ndarray) -> dimod.BinaryQuadraticModel:
     """``B·L + mu·M + h·(2ω - 1)`` as a BQM over all of ``q.labels`` (the QUBO minus ``A·P``)."""
     nv = q.n_variables
     lin = np.zeros(nv)
@@ -71,7 +75,7 @@ def _objective(q: TrainingQUBO, B: float, mu: float, h: np.ndarray) -> dimod.Bin
         lin, (qi_, qj_, qv_), off, dimod.BINARY, variable_order=q.labels)
 
 
-def training_cqm(q: TrainingQUBO, B: float = 1.0, mu: float = 0.0, h=None) -> dimod.ConstrainedQuadraticModel:
+def training_cqm(q: "TrainingQUBO", B: float = 1.0, mu: float = 0.0, h=None) -> dimod.ConstrainedQuadraticModel:
     """The training problem ``q`` as a CQM over the QUBO's binary variables and labels.
 
     Args:
@@ -91,6 +95,7 @@ def training_cqm(q: TrainingQUBO, B: float = 1.0, mu: float = 0.0, h=None) -> di
     Example:
         >>> import numpy as np
         >>> from qubo_bnn.network import Network
+        >>> from qubo_bnn.formulation import TrainingQUBO
         >>> net = Network(2).dense(2, bias=False).dense(1)      # F = 2 (tie bits), then 3
         >>> q = TrainingQUBO(net, np.array([[0, 1], [1, 1]]), np.array([1, 0]))
         >>> cqm = training_cqm(q, mu=0.5)
@@ -136,7 +141,7 @@ def training_cqm(q: TrainingQUBO, B: float = 1.0, mu: float = 0.0, h=None) -> di
     return cqm
 
 
-class CQMTrainingSampler(dimod.Sampler):
+class CQMTrainingSampler(TrainingProblemSampler):
     """Sample a training BQM by solving its CQM (:func:`training_cqm`) with a CQM sampler.
 
     Args:
@@ -144,11 +149,11 @@ class CQMTrainingSampler(dimod.Sampler):
             ``dwave.system.LeapHybridCQMSampler()`` (registry name ``cqm-hybrid``) or
             :class:`dimod.ExactCQMSolver` for tiny problems.
 
-    :meth:`sample` reads the training problem behind the BQM
-    (:func:`~qubo_bnn.formulation.origin_of`), builds the CQM with the BQM's ``B``, ``mu``
-    and ``h``, samples it, decodes the weights of its feasible samples (of all, if none is
-    feasible; ``info["num_feasible"]`` says) and returns the consistent QUBO states of those
-    weights with their BQM energies. ``info`` keeps the CQM sample set's info.
+    A :class:`~qubo_bnn.problem_sampler.TrainingProblemSampler`: :meth:`sample_problem` builds
+    the CQM with the coefficients' ``B``, ``mu`` and ``h``, samples it and decodes the distinct
+    weights of its feasible samples (of all, if none is feasible; ``info["num_feasible"]`` says),
+    with their collapsed energies; ``sample(bqm)`` returns their consistent QUBO states with the
+    BQM's energies. ``info`` keeps the CQM sample set's info.
 
     Example:
         >>> import numpy as np, dimod
@@ -175,11 +180,11 @@ class CQMTrainingSampler(dimod.Sampler):
     def properties(self) -> dict[str, Any]:
         return {"child_properties": dict(getattr(self.child, "properties", None) or {})}
 
-    def sample(self, bqm: dimod.BinaryQuadraticModel, *, time_limit: float | None = None,
-               **kwargs: Any) -> dimod.SampleSet:
-        origin = origin_of(bqm)
-        q = origin.problem
-        cqm = q.to_cqm(origin.B, origin.mu, origin.h)
+    def sample_problem(self, problem: "TrainingQUBO", coefficients: Coefficients, *,
+                       time_limit: float | None = None, **kwargs: Any) -> ProblemSamples:
+        """Solve ``problem``'s CQM with the child sampler (class docstring); no BQM is built."""
+        q, c = problem, coefficients
+        cqm = training_cqm(q, c.B, c.mu, c.h)
         if time_limit is not None:
             kwargs["time_limit"] = time_limit
         logger.debug("sampling a CQM of %d variables and %d constraints with %s",
@@ -194,14 +199,9 @@ class CQMTrainingSampler(dimod.Sampler):
             feasible = result
         # weights ω_e (labels "w{e}"): 1 -> +1, 0 -> -1
         pos = {v: i for i, v in enumerate(feasible.variables)}
-        cols = [pos[lb] for lb in q.labels[: q.n_weights]]
-        W = 2 * np.asarray(feasible.record.sample)[:, cols].astype(np.int8) - 1
-        W = np.unique(W, axis=0)
-        states = np.stack([q.consistent_state(w) for w in W])
-        pos = {lb: i for i, lb in enumerate(q.labels)}
-        order = list(bqm.variables)
-        states = states[:, [pos[v] for v in order]]
+        cols = [pos[f"w{e}"] for e in range(q.n_weights)]
+        W = np.unique(2 * np.asarray(feasible.record.sample)[:, cols].astype(np.int8) - 1, axis=0)
         info = dict(result.info)
         info["num_feasible"] = n_feasible
         info["num_cqm_samples"] = len(result)
-        return dimod.SampleSet.from_samples_bqm((states, order), bqm, info=info, sort_labels=False)
+        return ProblemSamples(W, c.combine(q.collapsed_split(W, c.h)), info)

@@ -2,8 +2,14 @@
 
 (Longer than most modules on purpose: :class:`TrainingQUBO` is one problem's variable layout,
 terms, emission and decoding, which share its index arrays. How a neuron is encoded lives in
-:mod:`qubo_bnn.encoding`, the size estimate in :mod:`qubo_bnn.sizing`, the CQM in
-:mod:`qubo_bnn.cqm`, optimisation in the samplers.)
+:mod:`qubo_bnn.encoding`, the coefficients in :mod:`qubo_bnn.objective`, the size estimate in
+:mod:`qubo_bnn.sizing`, the CQM in :mod:`qubo_bnn.cqm`, optimisation in the samplers.)
+
+Nothing large is built with the problem: the terms (polynomials) are stated on first use, and
+expanded into a BQM's arrays only by :meth:`TrainingQUBO.to_bqm` and
+:meth:`TrainingQUBO.energy_split`, after the size guard. Samplers that know the formulation
+(:class:`~qubo_bnn.problem_sampler.TrainingProblemSampler`) need only the per-neuron cost tables
+(:meth:`TrainingQUBO.settled_costs`) and the forward pass.
 
     H = A·P + B·L + mu·M + Σ_e h_e·w_e
 
@@ -27,58 +33,22 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import dimod
 import numpy as np
 
+from .cqm import training_cqm
 from .network import BIAS, Network
 from .encoding import NeuronEncoding, encode_slack, neuron_encoding, settle_auxiliaries
+from .objective import COMPONENTS, WEIGHT_SPIN, Coefficients, Origin, attach_origin, origin_of
 from .polynomial import Polynomial
 from .sizing import QUBOTooLargeError, estimate_size, memory_limit
 from .validation import as_bits, check_weights
 
-COMPONENTS = {"penalty": "A", "loss": "B", "margin": "mu"}
-"""H = A·P + B·L + mu·M + Σ_e h_e·w_e: each polynomial component and its coefficient's name."""
-WEIGHT_SPIN = (2.0, -1.0)
-"""The h term's one statement: ``w_e = 2·ω_e - 1``, so ``h_e·w_e = 2·h_e·ω_e - h_e``."""
-
-_ORIGIN_ATTR = "_qubo_bnn_origin"
-
-
-@dataclass(frozen=True)
-class Origin:
-    """Where a training BQM came from: the problem and the coefficients it was emitted with."""
-
-    problem: "TrainingQUBO"
-    A: float
-    B: float
-    mu: float
-    h: np.ndarray = field(repr=False)
-
-
-def origin_of(bqm: dimod.BinaryQuadraticModel) -> Origin:
-    """The :class:`Origin` of a BQM emitted by :meth:`TrainingQUBO.to_bqm`.
-
-    Samplers that know the formulation (``collapsed``, ``cpsat``, ``cqm-hybrid``) use it to
-    work on the training problem behind the BQM while returning ordinary QUBO samples.
-
-    Raises:
-        ValueError: the BQM was not emitted by ``TrainingQUBO.to_bqm`` (copies and derived
-            models carry no origin), or its variables no longer match the problem's.
-    """
-    origin = getattr(bqm, _ORIGIN_ATTR, None)
-    if origin is None:
-        raise ValueError("this BQM was not emitted by qubo_bnn's TrainingQUBO.to_bqm (copies and derived "
-                         "models do not count): samplers that work on the training problem need the BQM "
-                         "to_bqm returned; use a generic sampler such as 'neal' for other BQMs")
-    q = origin.problem
-    if bqm.num_variables != q.n_variables or bqm.vartype is not dimod.BINARY:
-        raise ValueError("this training BQM was modified after TrainingQUBO.to_bqm emitted it "
-                         f"({bqm.num_variables} {bqm.vartype.name} variables, expected {q.n_variables} BINARY); "
-                         "sample the BQM as emitted")
-    return origin
+__all__ = ["TrainingQUBO", "Coefficients", "Origin", "origin_of", "COMPONENTS", "WEIGHT_SPIN", "BIAS",
+           "settle_auxiliaries"]
 
 
 class TrainingQUBO:
@@ -100,8 +70,10 @@ class TrainingQUBO:
             the loss by the row's count of each target, the penalties and margin by its count.
             For every weight assignment the minimum over the auxiliaries is unchanged
             (docs/FORMULATION.md, "Duplicate rows"); the QUBO shrinks.
-        max_bytes: refuse (:class:`QUBOTooLargeError`, before building) a QUBO whose
+        max_bytes: refuse to build a BQM (:meth:`to_bqm`, :meth:`energy_split`; raising
+            :class:`QUBOTooLargeError` before anything large is allocated) whose
             :func:`estimate_size` exceeds this many bytes; ``None``: :func:`memory_limit`.
+            Constructing the problem and running a training-aware sampler on it is not limited.
         builder: ``"numpy"`` (vectorised) or ``"pyqubo"`` (PyQUBO compile; same BQM).
 
     Attributes:
@@ -149,19 +121,13 @@ class TrainingQUBO:
         self.margin_cap = None if margin_cap is None else int(margin_cap)
         self.min_output_margin = int(min_output_margin)
         self.builder = builder
-        variables, couplings, need = estimate_size(network, len(self.X), self.hard_fit)
-        limit = memory_limit() if max_bytes is None else int(max_bytes)
-        if need > limit:
-            raise QUBOTooLargeError(
-                f"this training QUBO would have about {variables:,} variables and {couplings:,} couplings "
-                f"({self.n_samples:,} samples in {len(self.X):,} distinct rows), about {need / 2**30:.1f} GiB to "
-                f"build; the limit is {limit / 2**30:.1f} GiB (max_bytes, default half the available memory). "
-                "Use fewer training samples or a smaller network, binarise so that more rows coincide "
-                "(duplicate rows are merged), or use a machine with more memory")
+        if max_bytes is not None and (isinstance(max_bytes, bool) or int(max_bytes) != max_bytes or max_bytes < 0):
+            raise ValueError(f"max_bytes must be a non-negative integer or None, got {max_bytes!r}")
+        self.max_bytes = None if max_bytes is None else int(max_bytes)
         self._layout()
-        self._state_terms()
-        self._model = self._compile_pyqubo() if builder == "pyqubo" else None
+        self._model = None          # the PyQUBO model, compiled on first use
         self._expanded: dict[str, Any] | None = None
+        self._cost_tables: tuple[dict[str, np.ndarray], np.ndarray] | None = None
 
     # ------------------------------------------------------------------ setup
     def _merge_rows(self, Xs: np.ndarray, tau: np.ndarray) -> None:
@@ -201,18 +167,18 @@ class TrainingQUBO:
         return ids
 
     def _layout(self) -> None:
-        """Assign integer ids and labels to every binary variable (weights first)."""
+        """Assign integer ids to every binary variable (weights first); labels on first use."""
         net, n = self.network, self.X.shape[0]
         self.n_rows = n
         self.n_weights = net.n_weights
-        labels = [f"w{e}" for e in range(net.n_weights)]
+        self._label_blocks: list[tuple[tuple[int, ...], Any]] = []
         nxt = [net.n_weights]
 
         def block(shape, fmt):
             size = int(np.prod(shape))
             ids = np.arange(nxt[0], nxt[0] + size, dtype=np.int64).reshape(shape)
             nxt[0] += size
-            labels.extend(fmt(*ix) for ix in np.ndindex(*shape))
+            self._label_blocks.append((shape, fmt))
             return ids
 
         out_col = {o: k for k, o in enumerate(net.outputs)}
@@ -239,16 +205,37 @@ class TrainingQUBO:
         for e, (s, j) in enumerate(net.edges):
             if s >= net.n_inputs and self.x_ids[int(s)] is not None:
                 self.y_ids[e] = block((n,), lambda smp, e=e: f"y{e}_{smp}")
-        self.labels = labels
-        self.n_variables = len(labels)
+        self.n_variables = nxt[0]
 
-    def _state_terms(self) -> None:
+    @cached_property
+    def labels(self) -> list[str]:
+        """The BQM's variable labels, in variable-id order (built on first use)."""
+        labels = [f"w{e}" for e in range(self.n_weights)]
+        for shape, fmt in self._label_blocks:
+            labels.extend(fmt(*ix) for ix in np.ndindex(*shape))
+        return labels
+
+    @property
+    def polynomials(self) -> dict[str, Polynomial]:
+        """The components ``P, L, M`` of H as :class:`Polynomial` (stated on first use)."""
+        return self._terms[0]
+
+    @property
+    def _residual_forms(self) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per neuron, the sign residual as ``(idx, coef, const)`` over the rows (stated on first use)."""
+        return self._terms[1]
+
+    @cached_property
+    def _terms(self):
+        return self._state_terms()
+
+    def _state_terms(self):
         """State every term of H once, as polynomials over the variable ids (docs/FORMULATION.md)."""
         net, n, Xb = self.network, self.n_rows, self.X
         cnt = self.row_counts.astype(np.float64)   # every term of a merged row counts its samples
         P, L, M = Polynomial(), Polynomial(), Polynomial()
         slices = net.edge_slices()
-        self._residual_forms: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        forms: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for j in net.neurons:
             enc = self.encodings[j]
             cols_i, cols_c = [], []
@@ -279,7 +266,7 @@ class TrainingQUBO:
             # minus thr·x, slack and tie: u - thr·x - t - e = 0
             x = self.x_ids[j]
             if x is None:
-                const -= enc.threshold * self.x_fixed[j]
+                const -= enc.threshold * self.x_fixed[j].astype(np.float64)   # int8 bits: no overflow
             else:
                 cols_i.append(x); cols_c.append(np.full(n, -float(enc.threshold)))
             for ids, coefs in ((self.ta_ids[j], enc.ca), (self.tb_ids[j], enc.cb)):
@@ -289,7 +276,7 @@ class TrainingQUBO:
                 cols_i.append(self.e_ids[j]); cols_c.append(-np.ones(n))
             idx, coef = np.stack(cols_i, axis=1), np.stack(cols_c, axis=1)
             P.add_square(idx, coef, const, weight=cnt)
-            self._residual_forms[j] = (idx, coef, const)
+            forms[j] = (idx, coef, const)
             if enc.tie:  # e·(1 - x): the tie bit only where the neuron fires
                 if x is None:
                     P.add_linear(self.e_ids[j], cnt * (1.0 - self.x_fixed[j]))
@@ -305,7 +292,7 @@ class TrainingQUBO:
                 n1 = self.positive_counts[:, k].astype(np.float64)
                 L.add_linear(self.x_ids[o], cnt - 2.0 * n1)
                 L.add_offset(n1.sum())
-        self.polynomials = {"penalty": P, "loss": L, "margin": M}
+        return {"penalty": P, "loss": L, "margin": M}, forms
 
     def _state_margin(self, M: Polynomial, j: int, enc: NeuronEncoding) -> None:
         """Add ``-reward_j`` to ``M`` for every sample.
@@ -357,9 +344,24 @@ class TrainingQUBO:
         fan = sum(self.network.fan_in(j) for j in self.margin_neurons)
         return float(abs(B) * n_out + abs(mu) * fan + 1.0)
 
+    def check_size(self) -> None:
+        """Refuse (:class:`QUBOTooLargeError`) to build a BQM whose :func:`estimate_size` exceeds
+        ``max_bytes`` (default :func:`memory_limit`); called before every BQM build."""
+        variables, couplings, need = estimate_size(self.network, self.n_rows, self.hard_fit, self.margin_cap)
+        limit = memory_limit() if self.max_bytes is None else self.max_bytes
+        if need > limit:
+            raise QUBOTooLargeError(
+                f"this training QUBO would have about {variables:,} variables and {couplings:,} couplings "
+                f"({self.n_samples:,} samples in {self.n_rows:,} distinct rows), about {need / 2**30:.1f} GiB to "
+                f"build; the limit is {limit / 2**30:.1f} GiB (max_bytes, default half the available memory). "
+                "Train with a sampler that needs no BQM (collapsed, cpsat), use fewer training samples or a "
+                "smaller network, binarise so that more rows coincide (duplicate rows are merged), or use a "
+                "machine with more memory")
+
     def _merged(self) -> dict[str, Any]:
         """Union of the components' quadratic structures, values aligned, computed once."""
         if self._expanded is None:
+            self.check_size()
             nv = self.n_variables
             parts = {name: self.polynomials[name].expand(nv) for name in COMPONENTS}
             keys = np.unique(np.concatenate([p[1][0] * nv + p[1][1] for p in parts.values()]))
@@ -379,37 +381,54 @@ class TrainingQUBO:
             raise ValueError(f"h must be {self.n_weights} finite numbers (one per weight), got shape {h.shape}")
         return h
 
-    def to_bqm(self, A: float | None = None, B: float = 1.0, mu: float = 0.0, h=None) -> dimod.BinaryQuadraticModel:
-        """The BQM for these coefficients (no recompilation; ``A=None`` uses :meth:`default_penalty`)."""
-        A = self.default_penalty(B, mu) if A is None else float(A)
-        for name, val in (("A", A), ("B", B), ("mu", mu)):
+    def coefficients(self, A: float | Coefficients | None = None, B: float = 1.0, mu: float = 0.0,
+                     h=None) -> Coefficients:
+        """The :class:`~qubo_bnn.objective.Coefficients` of H for this problem: ``A=None`` is
+        :meth:`default_penalty` (the one place the default is resolved), ``h=None`` zeros.
+
+        A :class:`Coefficients` passed as ``A`` is checked against this problem and returned.
+
+        Example:
+            >>> q = TrainingQUBO(Network(2).dense(1), np.array([[0, 1]]), np.array([1]))
+            >>> c = q.coefficients(mu=0.5)
+            >>> c.A, c.B, c.mu, c.h.tolist()
+            (3.5, 1.0, 0.5, [0.0, 0.0, 0.0])
+        """
+        if isinstance(A, Coefficients):
+            if A.h.shape != (self.n_weights,):
+                raise ValueError(f"h must be {self.n_weights} finite numbers (one per weight), got shape {A.h.shape}")
+            return A
+        for name, val in (("B", B), ("mu", mu)):
             if not np.isfinite(val):
                 raise ValueError(f"{name} must be finite, got {val}")
-        h = self._check_h(h)
-        origin = Origin(self, A, float(B), float(mu), h)
-        if self._model is not None:
-            feed = {"A": A, "B": float(B), "mu": float(mu), **{f"h{e}": float(h[e]) for e in range(self.n_weights)}}
+        return Coefficients(self.default_penalty(B, mu) if A is None else A, B, mu, self._check_h(h))
+
+    def to_bqm(self, A: float | Coefficients | None = None, B: float = 1.0, mu: float = 0.0,
+               h=None) -> dimod.BinaryQuadraticModel:
+        """The BQM for these coefficients (no recompilation; ``A=None`` uses :meth:`default_penalty`;
+        a :class:`Coefficients` may be passed as ``A``). Checks :meth:`check_size` first."""
+        c = self.coefficients(A, B, mu, h)
+        if self.builder == "pyqubo":
+            self.check_size()
+            if self._model is None:
+                self._model = self._compile_pyqubo()
+            feed = {"A": c.A, "B": c.B, "mu": c.mu, **{f"h{e}": float(c.h[e]) for e in range(self.n_weights)}}
             bqm = self._model.to_bqm(feed_dict=feed)
             bqm.add_variables_from((lb, 0.0) for lb in self.labels if lb not in bqm.variables)
-            setattr(bqm, _ORIGIN_ATTR, origin)
-            return bqm
+            return attach_origin(bqm, self, c)
         m = self._merged()
-        value = {"A": A, "B": float(B), "mu": float(mu)}
-        lin = sum(value[c] * m[k][0] for k, c in COMPONENTS.items()).copy()
-        qv = sum(value[c] * m[k][1] for k, c in COMPONENTS.items())
-        off = sum(value[c] * m[k][2] for k, c in COMPONENTS.items())
+        lin = sum(c.value(k) * m[k][0] for k in COMPONENTS).copy()
+        qv = sum(c.value(k) * m[k][1] for k in COMPONENTS)
+        off = sum(c.value(k) * m[k][2] for k in COMPONENTS)
         a, b = WEIGHT_SPIN
-        lin[: self.n_weights] += a * h
-        off += b * h.sum()
+        lin[: self.n_weights] += a * c.h
+        off += b * c.h.sum()
         bqm = dimod.BinaryQuadraticModel.from_numpy_vectors(
             lin, (m["qi"], m["qj"], qv), off, dimod.BINARY, variable_order=self.labels)
-        setattr(bqm, _ORIGIN_ATTR, origin)
-        return bqm
+        return attach_origin(bqm, self, c)
 
     def to_cqm(self, B: float = 1.0, mu: float = 0.0, h=None) -> "dimod.ConstrainedQuadraticModel":
         """The same problem as a CQM with hard constraints (no ``A``): :func:`qubo_bnn.cqm.training_cqm`."""
-        from .cqm import training_cqm   # cqm imports this module
-
         return training_cqm(self, B, mu, h)
 
     # ------------------------------------------------------------------ samples
@@ -465,20 +484,15 @@ class TrainingQUBO:
         net = self.network
         single = np.ndim(weights) == 1
         W = check_weights(np.atleast_2d(weights), self.n_weights, batch=True)
-        Z, A = net.forward(self.X, W, clamp=self.x_fixed)          # (k, rows, neurons)
         k = W.shape[0]
         w01 = (W > 0).astype(np.int8)
         state = np.zeros((k, self.n_variables), dtype=np.int8)
         state[:, : self.n_weights] = w01
         xbits = {}
-        for j in net.neurons:
-            col = j - net.n_inputs
-            x = (A[:, :, col] > 0).astype(np.int8)
+        for j, enc, u, x, e, t, ta in self._settled(W):
             if self.x_ids[j] is not None:
                 state[:, self.x_ids[j]] = x
             xbits[j] = x
-            enc = self.encodings[j]
-            e, t, ta = settle_auxiliaries(enc, (Z[:, :, col] + net.fan_in(j)) // 2, x)   # z = 2u - F
             if enc.tie:
                 state[:, self.e_ids[j]] = e
             state[:, self.ta_ids[j]] = encode_slack(ta.ravel(), enc.ca).reshape(k, self.n_rows, -1)
@@ -486,6 +500,39 @@ class TrainingQUBO:
         for e, ids in self.y_ids.items():
             state[:, ids] = w01[:, e: e + 1] * xbits[int(net.edges[e, 0])]
         return state[0] if single else state
+
+    def _settled(self, W: np.ndarray):
+        """Per neuron, the consistent states' ``(j, encoding, u, x, e, t, ta)`` for weights ``W``
+        ``(k, n_weights)``: agreement counts and activation bits by the forward pass (hard-fit
+        outputs clamped), tie and slack by :func:`settle_auxiliaries`; arrays ``(k, n_rows)``."""
+        net = self.network
+        Z, A = net.forward(self.X, W, clamp=self.x_fixed)          # (k, rows, neurons)
+        for j in net.neurons:
+            col, enc = j - net.n_inputs, self.encodings[j]
+            x = (A[:, :, col] > 0).astype(np.int64)                 # int64: threshold·x may pass 127
+            u = (Z[:, :, col] + net.fan_in(j)) // 2                  # z = 2u - F
+            yield (j, enc, u, x, *settle_auxiliaries(enc, u, x))
+
+    def consistent_broken_constraints(self, weights) -> list[tuple[str, int, int]]:
+        """``broken_constraints(consistent_state(weights))`` without building the state or the terms.
+
+        In a consistent state only hard constraints can break (hard fit, hard margins): the sign
+        residual ``u - threshold·x - t - e`` where the slack cannot take it up, and never the
+        tie or AND constraints; same kinds and order as :meth:`broken_constraints`.
+
+        Example:
+            >>> q = TrainingQUBO(Network(2).dense(1), np.array([[0, 1], [1, 1]]), np.array([1, 0]), hard_fit=True)
+            >>> q.consistent_broken_constraints(np.array([1, 1, 1]))     # fires on row 1, held at 0
+            [('sign', 2, 1)]
+        """
+        W = check_weights(np.atleast_2d(weights), self.n_weights, batch=True)[:1]
+        out = []
+        for j, enc, u, x, e, t, ta in self._settled(W):
+            r = u[0] - enc.threshold * x[0] - t[0] - e[0]
+            out += [("sign", j, int(k)) for k in np.flatnonzero(r != 0)]
+            if enc.tie:
+                out += [("tie", j, int(k)) for k in np.flatnonzero(e[0] * (1 - x[0]))]
+        return out
 
     def energy_split(self, samples, h=None) -> dict[str, np.ndarray]:
         """Per read, the value of each component ``P, L, M`` and of ``Σ h·w`` (unweighted).
@@ -502,19 +549,49 @@ class TrainingQUBO:
         out["h_term"] = (a * S[:, : self.n_weights] + b) @ self._check_h(h)
         return out
 
-    def weight_energies(self, W, A: float | None = None, B: float = 1.0, mu: float = 0.0, h=None) -> np.ndarray:
+    def weight_energies(self, W, A: float | Coefficients | None = None, B: float = 1.0, mu: float = 0.0,
+                        h=None) -> np.ndarray:
         """Energy of each row of ``W`` (weights ±1) with auxiliaries at :meth:`consistent_state`.
 
         Without hard fit or hard margins this is the minimum of the BQM over the auxiliaries,
         ``B·L - mu·Σ reward + h·w`` (docs/FORMULATION.md, Exactness), computed without sampling.
         """
-        A = self.default_penalty(B, mu) if A is None else float(A)
+        c = self.coefficients(A, B, mu, h)
         S = self.consistent_state(np.atleast_2d(W))
-        split = self.energy_split(S, h)
-        value = {"A": A, "B": B, "mu": mu}
-        return sum(value[c] * split[k] for k, c in COMPONENTS.items()) + split["h_term"]
+        return c.combine(self.energy_split(S, c.h))
 
-    def settled_costs(self, A: float | None = None, B: float = 1.0, mu: float = 0.0):
+    def collapsed_split(self, W, h=None) -> dict[str, np.ndarray]:
+        """Per row of ``W`` (±1 weights), :meth:`energy_split` of its consistent state, from the
+        cost tables (:meth:`cost_tables`) and a forward pass: no terms, no BQM.
+
+        Example:
+            >>> q = TrainingQUBO(Network(2).dense(1), np.array([[0, 1], [1, 1]]), np.array([1, 0]))
+            >>> {k: v.tolist() for k, v in q.collapsed_split(np.array([[1, 1, 1]])).items()}
+            {'penalty': [0.0], 'loss': [1.0], 'margin': [-4.0], 'h_term': [0.0]}
+        """
+        W = check_weights(np.atleast_2d(W), self.n_weights, batch=True)
+        tables, Wt = self.cost_tables()
+        Z, _ = self.network.forward(self.X, W, clamp=self.x_fixed)       # (k, rows, neurons)
+        out = {name: np.zeros(len(W)) for name in COMPONENTS}
+        for j in self.network.neurons:
+            k = j - self.network.n_inputs
+            u = (Z[:, :, k] + self.network.fan_in(j)) // 2
+            for name, G in tables.items():
+                out[name] += (Wt[:, k, 0] * G[k, 0][u] + Wt[:, k, 1] * G[k, 1][u]).sum(axis=1)
+        out["h_term"] = W.astype(np.float64) @ self._check_h(h)
+        return out
+
+    def cost_tables(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Per component of :data:`COMPONENTS`, the unit cost table of :meth:`settled_costs`, and ``Wt``.
+
+        ``settled_costs(c) = Σ_name c.value(name)·tables[name]``; every table holds integers
+        (squared residuals, error counts, minus |z| rewards). Computed once per problem.
+        """
+        if self._cost_tables is None:
+            self._cost_tables = self._unit_costs()
+        return self._cost_tables
+
+    def settled_costs(self, A: float | Coefficients | None = None, B: float = 1.0, mu: float = 0.0):
         """Per-neuron cost tables of the settled auxiliaries, and each row's weight on them.
 
         Returns ``(G, Wt)``: ``G[k, τ, u]`` (``(n_neurons, 2, max F + 1)``) is the energy of
@@ -523,13 +600,17 @@ class TrainingQUBO:
         ``τ``); ``Wt[r, k, τ]`` (``(n_rows, n_neurons, 2)``) counts the samples of row ``r``
         with target ``τ`` (hidden neurons: all on ``τ = 0``). Then the energy of the consistent
         state of any weights is ``Σ_r Σ_k Σ_τ Wt[r,k,τ]·G[k,τ,u_k^r] + h·w``
-        (docs/FORMULATION.md, "Collapsed energy").
+        (docs/FORMULATION.md, "Collapsed energy"). ``A`` may be a :class:`Coefficients`.
         """
-        A = self.default_penalty(B, mu) if A is None else float(A)
+        c = self.coefficients(A, B, mu)
+        tables, Wt = self.cost_tables()
+        return sum(c.value(name) * G for name, G in tables.items()), Wt.copy()
+
+    def _unit_costs(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         net = self.network
         J, Fmax = net.n_neurons, max(net.fan_in(j) for j in net.neurons)
         out_col = {o: k for k, o in enumerate(net.outputs)}
-        G = np.zeros((J, 2, Fmax + 1))
+        tables = {name: np.zeros((J, 2, Fmax + 1)) for name in COMPONENTS}
         Wt = np.zeros((self.n_rows, J, 2))
         for j in net.neurons:
             k, enc = j - net.n_inputs, self.encodings[j]
@@ -542,13 +623,15 @@ class TrainingQUBO:
                 loss = (x != tau) if (j in out_col and not fixed) else 0
                 reward = (x * (enc.base1 + 2 * ta + 2 * e) + (1 - x) * (enc.base0 + 2 * enc.a - 2 * ta)
                           if enc.reward else 0)
-                G[k, tau, : enc.fan_in + 1] = A * pen + B * loss - mu * reward
+                tables["penalty"][k, tau, : enc.fan_in + 1] = pen
+                tables["loss"][k, tau, : enc.fan_in + 1] = loss
+                tables["margin"][k, tau, : enc.fan_in + 1] = -reward
             if j in out_col:
                 pos = self.positive_counts[:, out_col[j]]
                 Wt[:, k, 0], Wt[:, k, 1] = self.row_counts - pos, pos
             else:
                 Wt[:, k, 0] = self.row_counts
-        return G, Wt
+        return tables, Wt
 
     def broken_constraints(self, sample) -> list[tuple[str, int, int]]:
         """Constraints one sample breaks: ``(kind, neuron or edge, sample index)``.

@@ -92,6 +92,8 @@ __all__ = [
     "split_sampler_config",
     "sampler_from_config",
     "sample_bqm",
+    "check_sample_params",
+    "run_interruptibly",
 ]
 
 logger = logging.getLogger(__name__)
@@ -439,15 +441,8 @@ def sample_bqm(
         >>> int(sample_bqm(make_sampler("exact"), bqm).first.sample["a"])
         0
     """
-    _reject_tokens(sample_params, "sampler parameters")
+    params = check_sample_params(sampler, sample_params)
     accepted = accepted_parameters(sampler)
-    unknown = sorted(set(sample_params) - accepted)
-    if unknown:
-        raise ValueError(
-            f"{type(sampler).__name__} does not accept parameter(s) {unknown}; "
-            f"accepted: {', '.join(sorted(accepted)) or '(none)'}"
-        )
-    params = dict(sample_params)
     if "chain_strength" in params:
         params["chain_strength"] = resolve_chain_strength(params["chain_strength"])
     if "chain_break_fraction" in accepted and "return_embedding" in accepted:
@@ -464,35 +459,86 @@ def sample_bqm(
     if getattr(sampler, "answers_interrupts", False):
         sampleset = run()
     else:
-        sampleset = _in_worker(run, f"sampling with {type(sampler).__name__}" if show_progress else None)
+        sampleset = run_interruptibly(run, f"sampling with {type(sampler).__name__}" if show_progress else None)
     if "chain_break_fraction" in (sampleset.record.dtype.names or ()):
         sampleset.info["chain_break_summary"] = chain_break_summary(sampleset)
     return sampleset
 
 
-def _in_worker(call: Callable[[], Any], progress: str | None = None) -> Any:
+def check_sample_params(sampler: Any, sample_params: Mapping[str, Any]) -> dict[str, Any]:
+    """``sample_params`` as a new dict, checked against what ``sampler`` accepts
+    (:func:`accepted_parameters`) and for credentials.
+
+    Raises:
+        ValueError: an unknown parameter (the message lists accepted ones) or a ``token`` key.
+
+    Example:
+        >>> check_sample_params(make_sampler("neal"), {"num_reads": 2})
+        {'num_reads': 2}
+    """
+    _reject_tokens(sample_params, "sampler parameters")
+    accepted = accepted_parameters(sampler)
+    unknown = sorted(set(sample_params) - accepted)
+    if unknown:
+        raise ValueError(
+            f"{type(sampler).__name__} does not accept parameter(s) {unknown}; "
+            f"accepted: {', '.join(sorted(accepted)) or '(none)'}"
+        )
+    return dict(sample_params)
+
+
+def run_interruptibly(call: Callable[[], Any], progress: str | None = None,
+                      stop: Callable[[], None] | None = None) -> Any:
     """``call()`` in a worker thread while this thread waits in short slices, so Ctrl-C is
-    answered at once even while a native sampler runs (dwave-samplers release the GIL). An
-    interrupted call finishes in the background and its result is discarded. Samplers that
-    answer Ctrl-C themselves (``answers_interrupts = True``: ours) run in the caller's thread.
-    ``progress``: a label for an elapsed-time bar on stderr (shown when it is a terminal)."""
+    answered at once even while a native solver runs (dwave-samplers and CP-SAT release the GIL).
+
+    On Ctrl-C with ``stop`` (e.g. CP-SAT's ``CpSolver.stop_search``), ``stop()`` is called, and
+    called again each slice until the worker returns (a stop sent before the solver started is
+    lost), then :class:`KeyboardInterrupt` is re-raised: nothing is left running. Without
+    ``stop``, an interrupted call finishes in the background and its result is discarded.
+    Samplers that answer Ctrl-C themselves (``answers_interrupts = True``: ours) run in the
+    caller's thread. ``progress``: a label for an elapsed-time bar on stderr (shown when it is a
+    terminal).
+
+    Example:
+        >>> run_interruptibly(lambda: 6 * 7)
+        42
+    """
     from tqdm.auto import tqdm
 
     box: dict[str, Any] = {}
+    # an Event, not Thread.join: a join interrupted by Ctrl-C marks a running thread as stopped
+    # (Python 3.11), so is_alive() could no longer be trusted
+    done = threading.Event()
 
     def run() -> None:
         try:
             box["result"] = call()
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
+        finally:
+            done.set()
 
     worker = threading.Thread(target=run, name="qubo-bnn-sample", daemon=True)
     worker.start()
-    with tqdm(desc=progress, unit="s", leave=False, disable=None if progress else True,
-              bar_format="{desc}: {elapsed}", file=sys.stderr) as bar:
-        while worker.is_alive():
-            worker.join(0.1)
-            bar.refresh()
+    try:
+        with tqdm(desc=progress, unit="s", leave=False, disable=None if progress else True,
+                  bar_format="{desc}: {elapsed}", file=sys.stderr) as bar:
+            while not done.wait(0.1):
+                bar.refresh()
+    except KeyboardInterrupt:
+        if stop is None:
+            raise
+        while not done.is_set():      # further Ctrl-Cs while stopping are absorbed: the stop is under way
+            try:
+                stop()
+                done.wait(0.1)
+            except KeyboardInterrupt:
+                pass
+        raise
     if "error" in box:
         raise box["error"]
     return box["result"]
+
+
+_in_worker = run_interruptibly   # the former private name

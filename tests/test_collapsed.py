@@ -129,7 +129,7 @@ def test_registry_parameters_and_clear_errors():
         sampler.sample(bqm.copy())
     with pytest.raises(ValueError, match="not emitted by"):
         sampler.sample(dimod.BinaryQuadraticModel({"a": 1.0}, {}, 0.0, "BINARY"))
-    bqm.add_linear("w0", 5.0)
+    bqm.offset += 5.0                  # changes every state's energy, whatever the reads
     with pytest.raises(ValueError, match="modified"):
         sampler.sample(bqm, num_reads=2, num_sweeps=2, seed=0)
     with pytest.raises(ValueError, match="num_sweeps"):
@@ -171,3 +171,47 @@ def test_progress_bar_on_a_terminal_only(monkeypatch):
     monkeypatch.setattr("sys.stderr", quiet)
     CollapsedSampler().sample(bqm, num_reads=2, num_sweeps=20, seed=0)
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize("name", sorted(NETS))
+@pytest.mark.parametrize("kw", [dict(mu=0.0), dict(mu=0.5, h=True), dict(hard_fit=True)])
+def test_lower_bound_is_below_every_weight_assignment(name, kw):
+    kw = dict(kw)
+    hard = {"hard_fit": kw.pop("hard_fit")} if "hard_fit" in kw else {}
+    net, X, t, q = _problem(name, n_rows=5, seed=3, **hard)
+    h = np.random.default_rng(1).normal(size=net.n_weights) if kw.pop("h", False) else None
+    model = CollapsedModel.from_problem(q, h=h, **kw)
+    bound, tol = model.lower_bound()
+    assert bound <= model.energies(_all_weights(net.n_weights)).min() + tol
+    assert 0 < tol < 1e-6
+
+
+def _planted(n_rows=40, seed=5):
+    """Targets of a planted 8-3-1 network: 0 training errors is reachable."""
+    net = Network(8).dense(3).dense(1)
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 2, (n_rows, 8))
+    Z = forward_numpy(8, [(net.sources(j), net.has_bias(j)) for j in net.neurons], X,
+                      rng.choice([-1, 1], net.n_weights))
+    return net, X, (Z[:, -1:] >= 0).astype(int)
+
+
+def test_stops_at_the_proven_bound_whatever_the_chunking(monkeypatch):
+    import qubo_bnn.collapsed as collapsed
+
+    net, X, t = _planted()
+    q = TrainingQUBO(net, X, t)
+    runs = []
+    for seconds in (1e-9, 1e9):
+        monkeypatch.setattr(collapsed, "CHUNK_SECONDS", seconds)
+        runs.append(CollapsedSampler().sample_problem(q, q.coefficients(), num_reads=4, num_sweeps=128, seed=1))
+    first, second = runs
+    assert np.array_equal(first.weights, second.weights) and first.info["num_sweeps_run"] == second.info["num_sweeps_run"]
+    assert first.info["optimal"] is True and first.info["lower_bound"] == 0.0
+    assert first.info["num_sweeps_run"] < 128 and first.info["num_sweeps_run"] % (128 // collapsed.BOUND_CHECKS) == 0
+    best = first.weights[np.argmin(first.energies)]
+    oracle = forward_numpy(8, [(net.sources(j), net.has_bias(j)) for j in net.neurons], X, best)
+    assert ((oracle[:, -1:] >= 0) == t.astype(bool)).all()                      # 0 errors, by a numpy pass
+    full = CollapsedSampler().sample_problem(q, q.coefficients(), num_reads=4, num_sweeps=200, seed=1,
+                                             stop_at_bound=False)
+    assert full.info["num_sweeps_run"] == 200

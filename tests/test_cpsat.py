@@ -202,7 +202,8 @@ def test_integer_scale():
 def test_registry_and_bad_inputs():
     sampler = S.make_sampler("cpsat")
     assert isinstance(sampler, CPSATSampler) and isinstance(sampler, dimod.Sampler)
-    assert set(sampler.parameters) == {"time_limit", "num_workers", "seed", "initial_states", "log_progress"}
+    assert set(sampler.parameters) == {"time_limit", "num_workers", "seed", "initial_states", "log_progress",
+                                       "progress"}
     with pytest.raises(ValueError, match="takes no"):
         S.make_sampler("cpsat", workers=3)
     plain = dimod.BinaryQuadraticModel({"a": 1.0}, {}, 0.0, "BINARY")
@@ -225,3 +226,59 @@ def test_missing_ortools_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "ortools.sat.python.cp_model", None)
     with pytest.raises(ImportError, match=r"qubo-bnn\[exact\]"):
         S.make_sampler("cpsat")
+
+
+_INTERRUPTED_SOLVE = r"""
+import signal, sys
+from ortools.sat.python import cp_model
+from qubo_bnn import Network, TrainingQUBO
+from qubo_bnn.datasets import load_digits_task
+from qubo_bnn.samplers import make_sampler
+from qubo_bnn.training import train_problem
+
+signal.signal(signal.SIGINT, signal.default_int_handler)   # CI may start us with SIGINT ignored
+X, _, y, _ = load_digits_task(classes=(3, 8), pool=False, n_train=150)
+q = TrainingQUBO(Network(64).dense(4).dense(1), X, (y == 8).astype(int))
+solve = cp_model.CpSolver.solve
+
+def announced(self, *args, **kwargs):
+    print("solving", flush=True)
+    status = solve(self, *args, **kwargs)
+    print("solver returned", flush=True)
+    return status
+
+cp_model.CpSolver.solve = announced
+try:
+    train_problem(q, q.coefficients(mu=0.01), make_sampler("cpsat"), {"time_limit": 600.0, "num_workers": 2})
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+    sys.exit(0)
+print("finished without an interrupt", flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+def test_ctrl_c_stops_the_solver_and_raises_keyboard_interrupt():
+    """Ctrl-C during a long CP-SAT solve (10 minutes allowed): the solver stops and returns,
+    then KeyboardInterrupt reaches the caller, and the process exits normally (CP-SAT's own
+    SIGINT handler in a worker thread aborted it: bad_function_call, rc 134)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-c", _INTERRUPTED_SOLVE], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        assert child.stdout.readline().strip() == "solving"
+        time.sleep(1.0)                       # let the search start (not a timing assertion)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=300)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.communicate()
+    assert out.split("\n") == ["solver returned", "KeyboardInterrupt", ""], (out, err[-2000:])
+    assert child.returncode == 0, (child.returncode, err[-2000:])
+    assert "bad_function_call" not in err and "terminate called" not in err

@@ -201,12 +201,12 @@ def test_size_estimate_bounds_the_built_qubo(name, kw):
     X, t = rng.integers(0, 2, (12, net.n_inputs)), rng.integers(0, 2, (12, len(net.outputs)))
     q = TrainingQUBO(net, X, t, **kw)
     bqm = q.to_bqm(mu=0.5)
-    variables, couplings, _ = estimate_size(net, q.n_rows, q.hard_fit)
+    variables, couplings, _ = estimate_size(net, q.n_rows, q.hard_fit, q.margin_cap)
     assert bqm.num_variables <= variables <= 3 * bqm.num_variables   # tiny nets: loose but safe
     assert bqm.num_interactions <= couplings
 
 
-def test_oversized_qubo_is_refused_before_building():
+def test_oversized_bqm_is_refused_before_building_and_the_estimate_bounds_the_build():
     import tracemalloc
 
     from qubo_bnn.sizing import QUBOTooLargeError, estimate_size
@@ -215,10 +215,110 @@ def test_oversized_qubo_is_refused_before_building():
     rng = np.random.default_rng(0)
     X, t = rng.integers(0, 2, (300, 16)), rng.integers(0, 2, 300)
     need = estimate_size(net, len(np.unique(X, axis=0)))[2]
-    with pytest.raises(QUBOTooLargeError, match=r"would have about .* variables .* fewer training samples"):
-        TrainingQUBO(net, X, t, max_bytes=need - 1)
+    small = TrainingQUBO(net, X, t, max_bytes=need - 1)            # constructing builds nothing
     tracemalloc.start()
-    TrainingQUBO(net, X, t, max_bytes=need).to_bqm()       # just fits: builds
+    with pytest.raises(QUBOTooLargeError, match=r"would have about .* variables .* fewer training samples"):
+        small.to_bqm()
+    with pytest.raises(QUBOTooLargeError):
+        small.energy_split(np.zeros((1, small.n_variables), dtype=np.int8))
+    refused_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert refused_peak < need / 20                               # refused before anything large
+    q = TrainingQUBO(net, X, t, max_bytes=need)
+    q.polynomials                                                  # the terms (small) before measuring
+    tracemalloc.start()
+    q.to_bqm()                                                     # just fits: builds
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert peak <= need
+
+
+def test_size_estimate_prices_the_raw_terms_of_the_build():
+    """The numpy build's peak grows with the squared residuals' raw terms, rows x fan-in^2."""
+    from qubo_bnn.sizing import BYTES_PER_RAW_TERM, estimate_size
+
+    net = Network(40).dense(2).dense(1)
+    rng = np.random.default_rng(3)
+    q = TrainingQUBO(net, rng.integers(0, 2, (30, 40)), rng.integers(0, 2, 30))
+    raw = sum(len(p.raw_terms()[0]) + len(p.raw_terms()[2]) for p in q.polynomials.values())
+    est = estimate_size(net, q.n_rows)
+    assert raw * BYTES_PER_RAW_TERM <= est.bytes <= 3 * raw * BYTES_PER_RAW_TERM
+    bqm = q.to_bqm()
+    assert est.couplings == bqm.num_interactions and est.variables == bqm.num_variables   # dense, no caps
+
+
+@pytest.mark.parametrize("hidden,kw", [((), {}), ((3,), {}), ((3, 4), {"hard_fit": True}), ((2,), {"margin_cap": 2})])
+def test_dense_estimate_from_widths_equals_the_network_estimate(hidden, kw):
+    from qubo_bnn.sizing import dense_network_bytes, estimate_dense_size, estimate_size
+
+    net = Network(5)
+    for w in (*hidden, 2):
+        net.dense(w)
+    assert estimate_dense_size(5, hidden, 2, 9, **kw) == estimate_size(net, 9, **kw)
+    assert dense_network_bytes(5, hidden, 2) >= net.n_weights * 16
+    with pytest.raises(ValueError, match="positive integers"):
+        estimate_dense_size(5, (0,), 2, 9)
+
+
+def test_problem_is_lazy_until_a_bqm_is_asked_for():
+    net = Network(3).dense(2).dense(1)
+    q = TrainingQUBO(net, np.array([[0, 1, 1], [1, 0, 1]]), np.array([1, 0]), builder="pyqubo")
+    assert "_terms" not in vars(q) and "labels" not in vars(q) and q._model is None
+    q.output_errors(np.ones(net.n_weights, dtype=np.int8))
+    q.settled_costs()
+    assert "_terms" not in vars(q) and "labels" not in vars(q) and q._model is None
+    q.to_bqm()
+    assert "_terms" in vars(q) and q._model is not None
+    with pytest.raises(ValueError, match="max_bytes"):
+        TrainingQUBO(net, np.array([[0, 1, 1]]), np.array([1]), max_bytes=-1)
+
+
+@pytest.mark.parametrize("kw", [{}, {"hard_fit": True}, {"min_output_margin": 1, "margin_cap": 2}])
+def test_collapsed_split_and_broken_constraints_match_the_bqm_of_the_consistent_state(kw):
+    net = _skip_net()
+    rng = np.random.default_rng(11)
+    X = rng.integers(0, 2, (7, 3))
+    t = (X[:, :1] ^ X[:, 1:2]) if kw.get("hard_fit") else rng.integers(0, 2, (7, 1))
+    q = TrainingQUBO(net, X, t, **kw)
+    h = rng.normal(size=net.n_weights)
+    c = q.coefficients(B=1.5, mu=0.25, h=h)
+    bqm = q.to_bqm(c)
+    W = rng.choice([-1, 1], (16, net.n_weights))
+    states = q.consistent_state(W)
+    split, oracle = q.collapsed_split(W, h), q.energy_split(states, h)
+    for name in oracle:
+        assert split[name] == pytest.approx(oracle[name])
+    assert c.combine(split) == pytest.approx(bqm.energies((states, q.labels)))
+    for w, s in zip(W, states):
+        assert q.consistent_broken_constraints(w) == q.broken_constraints(s)
+    if kw:                                   # hard constraints: some weights break them
+        assert any(q.consistent_broken_constraints(w) for w in W)
+
+
+def test_coefficients_resolve_the_default_penalty_once_and_check_h():
+    from qubo_bnn.objective import Coefficients
+
+    q = TrainingQUBO(Network(2).dense(1), np.array([[0, 1], [1, 1]]), np.array([1, 0]))
+    c = q.coefficients(B=2.0, mu=0.5)
+    assert c.A == q.default_penalty(2.0, 0.5) and c.h.tolist() == [0.0, 0.0, 0.0]
+    assert q.coefficients(c) is c
+    assert q.to_bqm(c) == q.to_bqm(B=2.0, mu=0.5)
+    with pytest.raises(ValueError, match="h must be"):
+        q.coefficients(Coefficients(1.0, h=np.zeros(2)))
+    with pytest.raises(ValueError, match="A must be a finite number"):
+        q.coefficients(A=float("nan"))
+    with pytest.raises(ValueError, match="read-only"):
+        c.h[0] = 1.0
+
+
+def test_wide_neurons_consistent_figures_match_the_bqm():
+    """Fan-in 301 (thresholds above int8): the forward-pass figures against the BQM's."""
+    net = Network(300).dense(1)
+    rng = np.random.default_rng(4)
+    X, t = rng.integers(0, 2, (3, 300)), np.array([1, 0, 1])
+    q = TrainingQUBO(net, X, t, hard_fit=True)
+    W = rng.choice([-1, 1], (2, net.n_weights))
+    states = q.consistent_state(W)
+    for w, s in zip(W, states):
+        assert q.consistent_broken_constraints(w) == q.broken_constraints(s)
+    assert q.collapsed_split(W)["penalty"] == pytest.approx(q.energy_split(states)["penalty"])
