@@ -33,7 +33,7 @@ from .multiclass import live_inputs, union_network
 from .network import Network
 from .predictor import class_scores, labels_from_scores, one_vs_one_pairs
 from .samplers import accepted_parameters, make_sampler
-from .training import TrainingRun, train_step
+from .training import TrainingRun, train_problem
 from .validation import check_labels, check_prediction_data, check_training_data
 
 MODEL_FORMAT = "qubo-bnn/classifier"
@@ -331,6 +331,15 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             del self.feature_names_in_
 
     def _network(self, Xb: np.ndarray, n_outputs: int) -> Network:
+        if self.network is None:          # bounded from the layer widths, before any edge exists
+            from .sizing import dense_network_bytes, memory_limit
+
+            need, limit = dense_network_bytes(Xb.shape[1], self.hidden_layer_sizes, n_outputs), memory_limit()
+            if need > limit:
+                raise ValueError(f"a dense net {Xb.shape[1]}-{'-'.join(map(str, self.hidden_layer_sizes))}"
+                                 f"{'-' if len(self.hidden_layer_sizes) else ''}{n_outputs} would take about "
+                                 f"{need / 2**30:.1f} GiB before training starts (limit {limit / 2**30:.1f} GiB, half "
+                                 "the available memory): use smaller hidden_layer_sizes")
         inputs = live_inputs(Xb) if (self.drop_constant_inputs and self.network is None) else None
         return network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], n_outputs, inputs)
 
@@ -438,25 +447,20 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     def _train(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
                params: Mapping[str, Any], h: np.ndarray | None, margin_neurons=None) -> tuple[TrainingRun, TrainingQUBO]:
-        """Build this estimator's QUBO for ``network`` and run :func:`~qubo_bnn.training.train_step`."""
+        """Build this estimator's training problem for ``network`` and run
+        :func:`~qubo_bnn.training.train_problem` (a BQM only for samplers that read one)."""
         t0 = time.perf_counter()
-        if self.verbose and len(Xb) > 2000:                  # a build that can take seconds
-            from .sizing import estimate_size
-
-            n_vars, n_couplings, _ = estimate_size(network, len(np.unique(Xb, axis=0)), self.hard_fit)
-            self._say(f"building the QUBO: at most ~{n_vars:,} variables, ~{n_couplings:,} couplings")
         qubo = self.build_qubo(network, Xb, targets, margin_neurons)
-        bqm = qubo.to_bqm(A=self.penalty, B=self.loss_weight, mu=self.margin_weight(qubo), h=h)
+        coefficients = qubo.coefficients(A=self.penalty, B=self.loss_weight, mu=self.margin_weight(qubo), h=h)
         t1 = time.perf_counter()
-        self._say(f"QUBO: {bqm.num_variables} variables, {bqm.num_interactions} couplings "
-                  f"({qubo.n_samples} samples in {qubo.n_rows} distinct rows; built in {t1 - t0:.2f} s); "
-                  f"sampling with {type(sampler).__name__} {dict(params)}")
+        self._say(f"training problem: {network.n_weights} weights, {qubo.n_samples} samples in {qubo.n_rows} "
+                  f"distinct rows ({t1 - t0:.2f} s); sampling with {type(sampler).__name__} {dict(params)}")
         if self.verbose and getattr(sampler, "parameters", {}).get("progress") is not None \
                 and "progress" not in params:
             params = {**params, "progress": True}       # e.g. the collapsed annealer's bar
-        run = train_step(qubo, bqm, sampler, params, refine_sweeps=self.refine_sweeps,
-                         seed=self.random_state, say=self._say, progress=bool(self.verbose))
-        run.info["build_seconds"] = t1 - t0
+        run = train_problem(qubo, coefficients, sampler, params, refine_sweeps=self.refine_sweeps,
+                            seed=self.random_state, say=self._say, progress=bool(self.verbose))
+        run.info["build_seconds"] = t1 - t0 + run.info.get("build_seconds", 0.0)
         return run, qubo
 
     def _say(self, msg: str) -> None:

@@ -155,7 +155,12 @@ def train_problem(qubo: TrainingQUBO, coefficients: Coefficients, sampler: dimod
                 "num_interactions": estimate_size(qubo.network, qubo.n_rows, qubo.hard_fit, qubo.margin_cap).couplings,
                 "bqm_built": False}
     else:
-        bqm = qubo.to_bqm(c) if bqm is None else bqm
+        if bqm is None:
+            est = estimate_size(qubo.network, qubo.n_rows, qubo.hard_fit, qubo.margin_cap)
+            say(f"building the BQM for {type(sampler).__name__}: about {est.variables:,} variables, "
+                f"{est.couplings:,} couplings, {est.bytes / 2**30:.2f} GiB to build")
+            bqm = qubo.to_bqm(c)
+            say(f"BQM built in {time.perf_counter() - t0:.2f} s")
         sampleset = sample_bqm(sampler, bqm, show_progress=progress, **params)
         t1 = time.perf_counter()
         raw = judge_reads(qubo, sampleset, c.h)

@@ -182,3 +182,15 @@ def test_run_file_trains_and_predicts_real_valued_csv(tmp_path, capsys):
     assert printed == clf.predict(Xnew).tolist()
     assert cli.main(["export", "--model", str(model), "--format", "npz", "--out", str(packed)]) == 0
     np.testing.assert_array_equal(predictor.load(packed).predict(Xnew), clf.predict(Xnew))
+
+
+def test_a_huge_dense_net_is_refused_from_its_widths(capsys):
+    """--hidden 20000,20000 once built a 7.9 GB edge list before failing with a traceback."""
+    from qubo_bnn import cli
+
+    X, y = load_digits_task(classes=(3, 8), n_train=20, n_test=5)[::2]
+    with pytest.raises(ValueError, match="use smaller hidden_layer_sizes"):
+        BNNClassifier(hidden_layer_sizes=(20000, 20000)).fit(X, y)
+    assert cli.main(["train", "--hidden", "20000,20000", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and "hidden_layer_sizes" in err[0]
