@@ -154,13 +154,16 @@ def train_problem(qubo: TrainingQUBO, coefficients: Coefficients, sampler: dimod
         size = {"num_variables": qubo.n_variables,
                 "num_interactions": estimate_size(qubo.network, qubo.n_rows, qubo.hard_fit, qubo.margin_cap).couplings,
                 "bqm_built": False}
+        say(f"QUBO: {size['num_variables']} variables, {size['num_interactions']} couplings (estimated; not "
+            f"built: {type(sampler).__name__} trains on the problem itself)")
     else:
         if bqm is None:
             est = estimate_size(qubo.network, qubo.n_rows, qubo.hard_fit, qubo.margin_cap)
             say(f"building the BQM for {type(sampler).__name__}: about {est.variables:,} variables, "
                 f"{est.couplings:,} couplings, {est.bytes / 2**30:.2f} GiB to build")
             bqm = qubo.to_bqm(c)
-            say(f"BQM built in {time.perf_counter() - t0:.2f} s")
+            say(f"QUBO: {bqm.num_variables} variables, {bqm.num_interactions} couplings "
+                f"(built in {time.perf_counter() - t0:.2f} s)")
         sampleset = sample_bqm(sampler, bqm, show_progress=progress, **params)
         t1 = time.perf_counter()
         raw = judge_reads(qubo, sampleset, c.h)
