@@ -194,3 +194,16 @@ def test_a_huge_dense_net_is_refused_from_its_widths(capsys):
     assert cli.main(["train", "--hidden", "20000,20000", "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error:") and "hidden_layer_sizes" in err[0]
+
+
+def test_decision_function_feeds_calibrated_probabilities():
+    """No predict_proba of its own (a vote is not a probability); the float decision_function
+    calibrates through scikit-learn (sigmoid), which once failed on int64 scores."""
+    from sklearn.calibration import CalibratedClassifierCV
+
+    Xtr, Xte, ytr, yte = load_digits_task(classes=(3, 8), n_train=60, n_test=40, seed=0)
+    base = BNNClassifier(hidden_layer_sizes=(2,), sampler_params=TINY, random_state=0)
+    assert not hasattr(base, "predict_proba")
+    cal = CalibratedClassifierCV(base, method="sigmoid", cv=3).fit(Xtr, ytr)
+    p = cal.predict_proba(Xte)
+    assert p.shape == (40, 2) and np.allclose(p.sum(axis=1), 1.0) and ((p > 0) & (p < 1)).all()
