@@ -34,7 +34,7 @@ from qubo_bnn.datasets import load_digits_task  # noqa: E402
 from qubo_bnn.formulation import TrainingQUBO  # noqa: E402
 from qubo_bnn.ladder import lexicographic_margin_weight  # noqa: E402
 from qubo_bnn.network import Network  # noqa: E402
-from solvers._ising import beta_schedule  # noqa: E402
+from qubo_bnn_solvers._ising import beta_schedule  # noqa: E402
 
 
 def digits():

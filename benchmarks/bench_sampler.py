@@ -1,4 +1,4 @@
-"""Benchmark ``solvers.IsingSampler`` against dwave-samplers' SimulatedAnnealingSampler.
+"""Benchmark ``qubo_bnn_solvers.IsingSampler`` against dwave-samplers' SimulatedAnnealingSampler.
 
 Both samplers get the same BQM, ``num_reads`` and ``beta_range`` (neal's
 default for that BQM). Two modes:
@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dwave.samplers import SimulatedAnnealingSampler  # noqa: E402
 from dwave.samplers.sa.sampler import default_beta_range as neal_default_beta_range  # noqa: E402
 
-from solvers import IsingSampler  # noqa: E402
+from qubo_bnn_solvers import IsingSampler  # noqa: E402
 
 
 def planted_loop_instance(size: int, seed: int = 1) -> tuple[dimod.BQM, float, str]:

@@ -1,7 +1,7 @@
 """Does updating one colour class at a time (the CUDA path) anneal as well as a sequential sweep?
 
 Runs, on the same BQMs with the same beta schedule and number of reads, the
-CPU path of ``solvers.IsingSampler`` (sequential sweeps, as neal) and a plain
+CPU path of ``qubo_bnn_solvers.IsingSampler`` (sequential sweeps, as neal) and a plain
 scipy/numpy annealer (tests/oracles.py) that visits the colour classes in
 order and uses the CUDA kernels' counter-based random numbers (the reference
 the CUDA tests compare the kernels against). Prints median and best energy
@@ -26,9 +26,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "benchmarks")]
 
 from bench_sampler import planted_loop_instance, training_instances  # noqa: E402
 from oracles import colour_sweep_anneal  # noqa: E402
-from solvers import IsingSampler  # noqa: E402
-from solvers._cuda import seed_keys  # noqa: E402
-from solvers._ising import (beta_schedule, default_beta_range, greedy_colouring,  # noqa: E402
+from qubo_bnn_solvers import IsingSampler  # noqa: E402
+from qubo_bnn_solvers._cuda import seed_keys  # noqa: E402
+from qubo_bnn_solvers._ising import (beta_schedule, default_beta_range, greedy_colouring,  # noqa: E402
                             ising_csr_from_bqm)
 
 

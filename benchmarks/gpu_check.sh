@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real-GPU check of solvers.IsingSampler (no simulator), for a GPU machine
+# Real-GPU check of qubo_bnn_solvers.IsingSampler (no simulator), for a GPU machine
 # without network access; about 4 minutes (each step has a timeout). Run from anywhere:
 #   bash benchmarks/gpu_check.sh
 # Wheels for packages that machine lacks go in .whl/ at the repository root

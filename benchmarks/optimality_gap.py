@@ -34,7 +34,7 @@ split seed:
 * ``neal``: dwave-samplers SA on the full QUBO, 16 reads x 1000 sweeps, raw reads;
 * ``neal+refine``: neal's 16 reads, each refined by the collapsed annealer started from it
   (500 sweeps); its time is neal's plus the refinement's;
-* ``cpu-annealer``: the bundled ``solvers.IsingSampler`` (single-flip SA on the full QUBO,
+* ``cpu-annealer``: the bundled ``qubo_bnn_solvers.IsingSampler`` (single-flip SA on the full QUBO,
   Numba, 2 threads), 16 reads x 1000 sweeps, raw reads;
 * ``tabu``: dwave-samplers tabu, 4 reads x 1000 ms; skipped above ``--tabu-max-vars``
   variables (it builds a dense n x n matrix: 60 s of set-up for 4 reads at 12,000 variables);

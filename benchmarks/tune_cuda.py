@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_sampler import training_instances  # noqa: E402
-from solvers._cuda import THREADS_PER_BLOCK, anneal_cuda  # noqa: E402
-from solvers._ising import (beta_schedule, default_beta_range, greedy_colouring,  # noqa: E402
+from qubo_bnn_solvers._cuda import THREADS_PER_BLOCK, anneal_cuda  # noqa: E402
+from qubo_bnn_solvers._ising import (beta_schedule, default_beta_range, greedy_colouring,  # noqa: E402
                             ising_csr_from_bqm)
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from numba import njit, prange, uint64
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from solvers import _hash
+from qubo_bnn_solvers import _hash
 
 # A proposal with beta * dE above this (acceptance < 6e-20) is rejected without a draw, as in
 # dwave-samplers.
@@ -237,14 +237,7 @@ def _read_state(w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins,
 @njit(cache=True)
 def _energy_of(w, count, G, Wt, h):
     """:func:`_energy` of the transposed counts (the same sum in the same order)."""
-    J, R = count.shape
-    total = 0.0
-    for r in range(R):
-        for k in range(J):
-            total += Wt[r, k, 0] * G[k, 0, count[k, r]] + Wt[r, k, 1] * G[k, 1, count[k, r]]
-    for e in range(w.shape[0]):
-        total += h[e] * w[e]
-    return total
+    return _energy(w, count.T, G, Wt, h)
 
 
 @njit(cache=True, inline="always")

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from solvers._ising import SCHEDULE_TYPES, beta_schedule, check_beta_range, check_int
+from qubo_bnn_solvers._ising import SCHEDULE_TYPES, beta_schedule, check_beta_range, check_int
 
 from .formulation import TrainingQUBO
 from .objective import Coefficients
@@ -277,7 +277,7 @@ class CollapsedSampler(TrainingProblemSampler):
     def _kernel(self, model: CollapsedModel):
         """``run(W, betas, key, sweep0) -> energies`` on this sampler's device (CPU fallback)."""
         if self.device != "cpu":
-            from solvers.sampler import _cuda_unusable
+            from qubo_bnn_solvers.sampler import _cuda_unusable
 
             problem = _cuda_unusable()
             if problem is None:

@@ -23,9 +23,9 @@ Registry names (``SAMPLERS``):
 ``tabu``                  :class:`dwave.samplers.TabuSampler`
 ``steepest-descent``      :class:`dwave.samplers.SteepestDescentSolver`
 ``exact``                 :class:`dimod.ExactSolver`, refused above 20 variables
-``gpu``                   bundled ``solvers.IsingSampler(device="auto")``
+``gpu``                   bundled ``qubo_bnn_solvers.IsingSampler(device="auto")``
                           (CUDA when available, otherwise CPU)
-``cpu-annealer``          bundled ``solvers.IsingSampler(device="cpu")``
+``cpu-annealer``          bundled ``qubo_bnn_solvers.IsingSampler(device="cpu")``
 ``qpu``                   ``EmbeddingComposite(DWaveSampler(**init))``
                           (needs ``pip install 'qubo-bnn[leap]'`` and Leap access)
 ``hybrid``                ``LeapHybridSampler(**init)`` (same requirements)
@@ -76,7 +76,7 @@ from typing import Any
 
 import dimod
 import dwave.samplers
-from solvers import IsingSampler
+from qubo_bnn_solvers import IsingSampler
 
 from .leap import (CLIENT_KEYS, CREDENTIALS_HELP, LeapCredentialsError, chain_break_summary, cqm_hybrid, hybrid, qpu,
                    resolve_chain_strength)

@@ -1,6 +1,6 @@
 """Bundled Ising samplers (Numba CPU and Numba-CUDA GPU).
 
->>> from solvers import IsingSampler
+>>> from qubo_bnn_solvers import IsingSampler
 >>> IsingSampler(device='cpu').properties['device']
 'cpu'
 """

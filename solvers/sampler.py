@@ -80,7 +80,7 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
 
     Example:
         >>> import dimod
-        >>> from solvers import IsingSampler
+        >>> from qubo_bnn_solvers import IsingSampler
         >>> bqm = dimod.BQM({'a': -1.0}, {('a', 'b'): -1.0}, 0.0, 'SPIN')
         >>> with IsingSampler(device='cpu') as sampler:
         ...     ss = sampler.sample(bqm, num_reads=4, num_sweeps=100, seed=1)
@@ -143,7 +143,7 @@ class IsingSampler(dimod.Sampler, dimod.Initialized):
             beta_range: ``(hot, cold)`` inverse temperatures. Default as in
                 dwave-samplers: hot so the largest effective field flips with
                 50% probability, cold so the smallest non-zero bias flips with
-                1% total probability (see ``solvers._ising.default_beta_range``).
+                1% total probability (see ``qubo_bnn_solvers._ising.default_beta_range``).
             beta_schedule_type: ``"geometric"`` or ``"linear"`` interpolation.
             seed: Integer in ``[0, 2**32)``; equal seeds give equal samples on
                 the same device.

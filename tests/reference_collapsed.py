@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange, uint64
 
-from solvers import _hash
+from qubo_bnn_solvers import _hash
 
 # A proposal with beta * dE above this (acceptance < 6e-20) is rejected without a draw, as in
 # dwave-samplers.

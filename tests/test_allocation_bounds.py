@@ -4,12 +4,12 @@ import dimod
 import numpy as np
 import pytest
 
-import solvers._ising as ising
+import qubo_bnn_solvers._ising as ising
 from qubo_bnn.collapsed import CollapsedSampler
 from qubo_bnn.formulation import TrainingQUBO
 from qubo_bnn.network import Network
-from solvers import IsingSampler
-from solvers._ising import beta_schedule, check_states_size
+from qubo_bnn_solvers import IsingSampler
+from qubo_bnn_solvers._ising import beta_schedule, check_states_size
 
 
 def _training_bqm():

@@ -193,7 +193,7 @@ def test_sampler_cuda_equals_cpu(name):
 # ---------------------------------------------------------------- without CUDA
 
 def test_cuda_unusable_falls_back_with_warning(monkeypatch):
-    import solvers.sampler as sampler_module
+    import qubo_bnn_solvers.sampler as sampler_module
 
     monkeypatch.setattr(sampler_module, "_cuda_unusable", lambda: "no CUDA GPU is visible to Numba")
     q, coef = problem("dense")

@@ -15,7 +15,7 @@ from qubo_bnn import _collapsed_cpu as kernel
 from qubo_bnn.collapsed import CollapsedModel
 from qubo_bnn.formulation import TrainingQUBO
 from qubo_bnn.network import Network
-from solvers._ising import beta_schedule
+from qubo_bnn_solvers._ising import beta_schedule
 
 
 def deep_skip_net() -> Network:

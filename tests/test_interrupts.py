@@ -145,7 +145,7 @@ def test_cli_exits_130_and_writes_nothing(tmp_path):
 
 
 def test_chunked_ising_schedule_gives_the_same_samples(monkeypatch):
-    import solvers.sampler as ising
+    import qubo_bnn_solvers.sampler as ising
 
     bqm = _ring(200)
     runs = []

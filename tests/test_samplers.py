@@ -91,7 +91,7 @@ def test_no_init_params_for_plain_samplers():
 
 
 def test_gpu_entries_pass_device():
-    from solvers import IsingSampler
+    from qubo_bnn_solvers import IsingSampler
 
     gpu = S.make_sampler("gpu")
     cpu = S.make_sampler("cpu-annealer")

@@ -1,4 +1,4 @@
-"""Tests of solvers.IsingSampler on the CPU, plus the CUDA tests under the simulator."""
+"""Tests of qubo_bnn_solvers.IsingSampler on the CPU, plus the CUDA tests under the simulator."""
 
 import itertools
 import json
@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 from dimod.testing import assert_sampler_api, load_sampler_bqm_tests
 
-import solvers
-from solvers import IsingSampler
-from solvers import sampler as sampler_module
-from solvers._ising import (beta_schedule, default_beta_range, greedy_colouring,
-                            ising_csr_from_bqm, ising_energies)
+import qubo_bnn_solvers
+from qubo_bnn_solvers import IsingSampler
+from qubo_bnn_solvers import sampler as sampler_module
+from qubo_bnn_solvers._ising import (beta_schedule, default_beta_range, greedy_colouring,
+                                     ising_csr_from_bqm, ising_energies)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,8 +41,8 @@ class TestConformanceCPU(unittest.TestCase):
     def test_api(self):
         sampler = IsingSampler(device="cpu")
         assert_sampler_api(sampler)
-        self.assertIn("solvers", sys.modules)
-        self.assertIn("IsingSampler", solvers.__all__)
+        self.assertIn("qubo_bnn_solvers", sys.modules)
+        self.assertIn("IsingSampler", qubo_bnn_solvers.__all__)
         self.assertEqual(sampler.properties["device"], "cpu")
         self.assertEqual(set(sampler.parameters),
                          {"num_reads", "num_sweeps", "beta_range", "beta_schedule_type",
@@ -273,7 +273,7 @@ def test_auto_with_gpu_is_cuda(monkeypatch):
 def test_gpu_that_cannot_compile_kernels_falls_back(monkeypatch):
     # e.g. numba-cuda <= 0.30.4 with numpy >= 2.5: the GPU is visible, compiling fails
     from numba import cuda
-    import solvers._cuda as cuda_module
+    import qubo_bnn_solvers._cuda as cuda_module
 
     def broken_probe():
         raise AttributeError("module 'numpy' has no attribute 'row_stack'")
@@ -354,7 +354,7 @@ def test_cuda_tests_pass_under_simulator():
 
 # ---------------------------------------------------------------- docs
 
-@pytest.mark.parametrize("module", ["solvers", "solvers._ising", "solvers.sampler"])
+@pytest.mark.parametrize("module", ["qubo_bnn_solvers", "qubo_bnn_solvers._ising", "qubo_bnn_solvers.sampler"])
 def test_docstring_examples(module):
     import doctest
     import importlib

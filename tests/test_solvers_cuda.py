@@ -22,9 +22,9 @@ if not cuda.is_available():
 from dimod.testing import assert_sampler_api, load_sampler_bqm_tests  # noqa: E402
 
 from oracles import colour_sweep_anneal, counter_uniform  # noqa: E402
-from solvers import IsingSampler  # noqa: E402
-from solvers._cuda import anneal_cuda, seed_keys  # noqa: E402
-from solvers._ising import beta_schedule, greedy_colouring, ising_csr_from_bqm  # noqa: E402
+from qubo_bnn_solvers import IsingSampler  # noqa: E402
+from qubo_bnn_solvers._cuda import anneal_cuda, seed_keys  # noqa: E402
+from qubo_bnn_solvers._ising import beta_schedule, greedy_colouring, ising_csr_from_bqm  # noqa: E402
 from test_solvers import assert_seed_decides, boltzmann_gap, uphill_acceptance  # noqa: E402
 
 SIM = bool(config.ENABLE_CUDASIM)
@@ -70,19 +70,19 @@ def test_info_and_vartype():
 
 
 def test_falls_back_to_per_colour_launches(monkeypatch, caplog):
-    import solvers._cuda as cuda_module
+    import qubo_bnn_solvers._cuda as cuda_module
     bqm = hub_bqm()
     kw = dict(num_reads=3, num_sweeps=4, beta_range=(0.1, 0.5), seed=9)
     want = IsingSampler(device="cuda").sample(bqm, **kw)
     monkeypatch.setattr(cuda_module, "_max_cooperative_blocks", lambda args, threads: 0)
     sampler = IsingSampler(device="cuda")
-    with caplog.at_level("WARNING", logger="solvers.sampler"):
+    with caplog.at_level("WARNING", logger="qubo_bnn_solvers.sampler"):
         got = sampler.sample(bqm, **kw)
     assert got.info["launch"] == "per-colour"
     assert "cooperative CUDA launch failed" in caplog.text
     np.testing.assert_array_equal(got.record.sample, want.record.sample)
     caplog.clear()
-    with caplog.at_level("WARNING", logger="solvers.sampler"):
+    with caplog.at_level("WARNING", logger="qubo_bnn_solvers.sampler"):
         again = sampler.sample(bqm, **kw)  # no second try, no second warning
     assert again.info["launch"] == "per-colour" and caplog.text == ""
 
