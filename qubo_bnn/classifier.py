@@ -284,7 +284,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X, y) -> "BNNClassifier":
-        """Compile the training QUBO for ``(X, y)``, sample it, keep the best network(s)."""
+        """Build the training problem for ``(X, y)``, sample it, keep the best network(s)."""
         self._validate_params()
         binarizer, Xb, y = self._training_bits(X, y)
         classes = np.unique(y)
