@@ -36,7 +36,7 @@ import math
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -111,6 +111,13 @@ class CollapsedModel:
         return (self.X, self.src, self.dst, self.thr, self.fixed, self.fixed_act, self.out_ptr,
                 self.out_edge, self.G, self.Wt, self.h)
 
+    def rows(self, index: np.ndarray) -> "CollapsedModel":
+        """The same problem on a subset of its distinct rows (each with its sample counts): the
+        cost tables are per neuron, only ``X``, ``fixed_act`` and ``Wt`` are per row."""
+        index = np.asarray(index, dtype=np.intp)
+        return replace(self, X=np.ascontiguousarray(self.X[index]),
+                       fixed_act=np.ascontiguousarray(self.fixed_act[index]), Wt=np.ascontiguousarray(self.Wt[index]))
+
     def energies(self, W: np.ndarray) -> np.ndarray:
         """Collapsed energy of each row of ``W`` (±1 weights, ``(n, n_weights)``)."""
         from ._collapsed_cpu import energies
@@ -184,6 +191,11 @@ class CollapsedSampler(TrainingProblemSampler):
     has ``beta_range``, ``num_sweeps_run`` (all of ``num_sweeps`` unless stopped at the bound),
     ``lower_bound``, ``optimal`` (True when a read reached it) and ``timing`` (nanoseconds, as
     dwave-samplers).
+
+    Coarse to fine (``coarse_rows=N``, off by default): the schedule runs on N distinct rows
+    drawn at random (its beta range and bound from them), then ``polish_sweeps`` sweeps at the
+    schedule's cold end run on every row; energies, the bound and ``optimal`` are the full
+    problem's. ``info["coarse_rows"]`` says how many rows the schedule saw.
     """
 
     answers_interrupts = True
@@ -198,7 +210,7 @@ class CollapsedSampler(TrainingProblemSampler):
     def parameters(self) -> dict[str, list]:
         return {"num_reads": [], "num_sweeps": [], "beta_range": [], "beta_schedule_type": ["schedule_types"],
                 "seed": [], "initial_states": [], "initial_states_generator": [], "progress": [],
-                "stop_at_bound": []}
+                "stop_at_bound": [], "coarse_rows": [], "polish_sweeps": []}
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -209,7 +221,8 @@ class CollapsedSampler(TrainingProblemSampler):
                        num_sweeps: int = 1000, beta_range: tuple[float, float] | None = None,
                        beta_schedule_type: str = "geometric", seed: int | None = None, initial_states=None,
                        initial_states_generator: str = "random", progress: bool = False,
-                       stop_at_bound: bool = True, **kwargs) -> ProblemSamples:
+                       stop_at_bound: bool = True, coarse_rows: int | None = None, polish_sweeps: int = 100,
+                       **kwargs) -> ProblemSamples:
         """Anneal ``problem``'s weights (class docstring); no BQM is built."""
         self.remove_unknown_kwargs(**kwargs)
         t0 = time.perf_counter_ns()
@@ -227,19 +240,32 @@ class CollapsedSampler(TrainingProblemSampler):
         # only the weights matter: start states are weights (dimod would draw every variable)
         W = initial_weights(q, initial_states, num_reads, initial_states_generator, rng)
         model = CollapsedModel.from_problem(q, coefficients)
+        schedule_model = model
+        if coarse_rows is not None:
+            coarse_rows = check_int("coarse_rows", coarse_rows, 1)
+            polish_sweeps = check_int("polish_sweeps", polish_sweeps, 1)
+            if coarse_rows < q.n_rows:
+                schedule_model = model.rows(np.sort(rng.choice(q.n_rows, coarse_rows, replace=False)))
         if beta_range is None:
-            beta_range = model.default_beta_range(rng)
+            beta_range = schedule_model.default_beta_range(rng)
         beta_range = check_beta_range(beta_range, beta_schedule_type)
         if beta_range[0] > beta_range[1]:
             raise ValueError(f"'beta_range' must run from hot to cold (hot <= cold), got {beta_range!r}")
         betas = beta_schedule(beta_range, num_sweeps, beta_schedule_type)
         bound, tol = model.lower_bound()
         t1 = time.perf_counter_ns()
-        energies, run = self._anneal(model, W, betas, key, progress, bound + tol if stop_at_bound else None)
+        if schedule_model is model:
+            energies, run = self._anneal(model, W, betas, key, progress, bound + tol if stop_at_bound else None)
+        else:   # coarse: the schedule on the subset (stopping at its own bound), then polish on all rows
+            sub_bound, sub_tol = schedule_model.lower_bound()
+            _, run = self._anneal(schedule_model, W, betas, key, progress,
+                                  sub_bound + sub_tol if stop_at_bound else None)
+            energies, _ = self._anneal(model, W, np.full(polish_sweeps, betas[-1]), (key + 1) % 2**32, progress,
+                                       bound + tol if stop_at_bound else None)
         t2 = time.perf_counter_ns()
         info = {"beta_range": [float(b) for b in beta_range], "beta_schedule_type": beta_schedule_type,
                 "device": self._last_device, "num_sweeps_run": run, "lower_bound": bound,
-                "optimal": bool(energies.min() <= bound + tol),
+                "optimal": bool(energies.min() <= bound + tol), "coarse_rows": int(schedule_model.X.shape[0]),
                 "timing": {"preprocessing_ns": t1 - t0, "sampling_ns": t2 - t1, "postprocessing_ns": 0}}
         return ProblemSamples(W, energies, info)
 

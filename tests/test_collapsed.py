@@ -215,3 +215,23 @@ def test_stops_at_the_proven_bound_whatever_the_chunking(monkeypatch):
     full = CollapsedSampler().sample_problem(q, q.coefficients(), num_reads=4, num_sweeps=200, seed=1,
                                              stop_at_bound=False)
     assert full.info["num_sweeps_run"] == 200
+
+
+def test_coarse_to_fine_reports_the_full_problem():
+    """The schedule on a subset of rows, then a polish on all of them: the energies returned are
+    the full problem's (an independent full forward pass), and a subset as large as the problem
+    changes nothing."""
+    from qubo_bnn.datasets import load_digits_task
+
+    X, _, y, _ = load_digits_task(classes=(3, 8), n_train=100, seed=1)
+    q = TrainingQUBO(Network(16).dense(3).dense(1), X, (y == 8).astype(int))
+    c = q.coefficients()
+    sampler = CollapsedSampler()
+    full = sampler.sample_problem(q, c, num_reads=4, num_sweeps=60, seed=3)
+    same = sampler.sample_problem(q, c, num_reads=4, num_sweeps=60, seed=3, coarse_rows=q.n_rows)
+    np.testing.assert_array_equal(full.weights, same.weights)
+    coarse = sampler.sample_problem(q, c, num_reads=4, num_sweeps=60, seed=3, coarse_rows=10, polish_sweeps=20)
+    assert coarse.info["coarse_rows"] == 10 and full.info["coarse_rows"] == q.n_rows
+    np.testing.assert_array_equal(coarse.energies, q.output_errors(coarse.weights))   # mu = 0, h = 0: errors
+    with pytest.raises(ValueError, match="coarse_rows"):
+        sampler.sample_problem(q, c, num_reads=1, num_sweeps=5, coarse_rows=0)
