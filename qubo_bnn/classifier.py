@@ -336,8 +336,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
             need, limit = dense_network_bytes(Xb.shape[1], self.hidden_layer_sizes, n_outputs), memory_limit()
             if need > limit:
-                raise ValueError(f"a dense net {Xb.shape[1]}-{'-'.join(map(str, self.hidden_layer_sizes))}"
-                                 f"{'-' if len(self.hidden_layer_sizes) else ''}{n_outputs} would take about "
+                widths = "-".join(map(str, [Xb.shape[1], *self.hidden_layer_sizes, n_outputs]))
+                raise ValueError(f"a dense net {widths} would take about "
                                  f"{need / 2**30:.1f} GiB before training starts (limit {limit / 2**30:.1f} GiB, half "
                                  "the available memory): use smaller hidden_layer_sizes")
         inputs = live_inputs(Xb) if (self.drop_constant_inputs and self.network is None) else None

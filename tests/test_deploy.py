@@ -137,6 +137,18 @@ def run_c(tmp_path: Path, header: Path, X) -> np.ndarray:
     return np.array([int(v) for v in done.stdout.split()])
 
 
+def assert_exports_predict(model, X, expected, tmp_path: Path) -> None:
+    """The .npz through the standalone predictor, and the C header where a compiler exists,
+    both predict ``expected`` on every row of ``X``."""
+    path = tmp_path / "committee.npz"
+    export_model(model, path, "npz")
+    np.testing.assert_array_equal(run_predictor_alone(tmp_path, path, X), expected)
+    if C_COMPILER is not None:
+        header = tmp_path / "committee.h"
+        export_model(model, header, "c")
+        np.testing.assert_array_equal(np.asarray(model.classes_)[run_c(tmp_path, header, X)], expected)
+
+
 needs_c = pytest.mark.skipif(C_COMPILER is None, reason="no C compiler (gcc or cc) on this machine")
 
 
@@ -210,13 +222,7 @@ def test_committee_with_binarizer_matches_oracle(models, name, n_members, tmp_pa
             row[model.binarizer_.features_[i]] = model.binarizer_.thresholds_[i]
     expected = oracle_predict(model, model.members_, X, model.binarizer_)
 
-    path = tmp_path / "committee.npz"
-    export_model(model, path, "npz")
-    np.testing.assert_array_equal(run_predictor_alone(tmp_path, path, X), expected)
-    if C_COMPILER is not None:
-        header = tmp_path / "committee.h"
-        export_model(model, header, "c")
-        np.testing.assert_array_equal(np.asarray(clf.classes_)[run_c(tmp_path, header, X)], expected)
+    assert_exports_predict(model, X, expected, tmp_path)
 
 
 @pytest.mark.parametrize("name", ["dense-3", "ovo-3"])
@@ -228,13 +234,7 @@ def test_random_committee_matches_classifier(models, name, tmp_path):
     model.weights_ = model.members_[0]
     expected = model.predict(X)
     assert len(set(expected.tolist())) > 1
-    path = tmp_path / "committee.npz"
-    export_model(model, path, "npz")
-    np.testing.assert_array_equal(run_predictor_alone(tmp_path, path, X), expected)
-    if C_COMPILER is not None:
-        header = tmp_path / "committee.h"
-        export_model(model, header, "c")
-        np.testing.assert_array_equal(np.asarray(clf.classes_)[run_c(tmp_path, header, X)], expected)
+    assert_exports_predict(model, X, expected, tmp_path)
 
 
 @pytest.mark.parametrize("n_members, n_outputs", [(1, 1), (1, 3), (2, 1), (3, 1), (4, 4), (5, 3)])
