@@ -127,7 +127,6 @@ def test_default_task_is_proved_optimal():
     ss = S.sample_bqm(sampler, bqm, time_limit=20, num_workers=2, seed=0)
     info = ss.info
     assert info["status"] == "OPTIMAL" and info["optimal"] and info["scaling"] == "exact"
-    assert info["wall_time_s"] < 20
     assert float(bqm.energy(ss.first.sample)) == pytest.approx(info["objective"], abs=1e-9)
     assert info["bound"] == pytest.approx(info["objective"]) and info["gap"] == 0
     w = q.weights_from(ss)[0]
