@@ -20,6 +20,29 @@ energy of a read is summed the same way (per-thread running sums over rows, the 
 arrays so that the threads of a warp touch consecutive rows; ``X``, ``Wt`` and ``fixed_act`` are
 transposed on the host for the same reason.
 
+Skipped rows: the row index of the CPU kernel, in a form without bitsets. Besides ``u`` and ``a``,
+a read keeps per (neuron, row) the flags ``S[k, r] = step_at[k, row_mask[k, r], u[k, r]]`` (one
+byte; ``step_at``, ``row_mask`` and ``flat`` are :func:`qubo_bnn._collapsed_cpu._row_index`'s,
+built on the host): whether the row is live for a +1 / -1 step of ``k``'s count (the step can
+change the energy or ``k``'s activation), and whether the count is one below / at the threshold.
+They are set after the forward pass and rewritten wherever a commit changes a count. A proposal
+of edge ``e`` (neuron ``k0``, step ``±1`` of ``k0``'s count in row ``r``) *walks* row ``r`` when
+the CPU kernel walks it: the row is live for its step of ``k0`` and ``k0``'s terms are not flat,
+or ``k0``'s activation flips (the below / at flag for that step) and a neuron ``k0`` feeds is live
+for its own step. Otherwise the thread only records ``KM[r] = -1``, reading nothing but the
+source's activation and ``S[k0, r]``; if the flip is accepted it applies the row's changes at
+commit time (``k0``'s count, and where ``k0``'s activation flips, its activation and its
+children's counts, which do not flip). Within a walked row, a descendant's ±1 step where the row
+is not live for it is quiet, as on the CPU (count change kept, no term, no activation check), and
+flat neurons add no term. Every term skipped this way is exactly ``0.0`` in the full walk (a ``G``
+difference of 0, or ``Wt = 0`` times a finite difference; with non-finite ``G`` or ``Wt`` every
+row is live and nothing is flat), and adding ``±0.0`` to a sum that starts at ``+0.0`` (so is
+never ``-0.0``) leaves it bit for bit unchanged, so each thread's part, the tree sum and every
+decision are those of walking every row. ``visits`` (optional, see :func:`anneal_cuda`) counts the rows walked, which
+equals the CPU kernel's count (:func:`qubo_bnn._collapsed_cpu.anneal_visits`). On a GPU the
+saving is per warp and in memory traffic: a skipped lane issues almost no loads, but a warp
+still waits for its slowest walked row (compacting the live rows of a warp would go further).
+
 Bit-exactness with the CPU kernel. The acceptance decisions, hence the weights, follow the CPU
 exactly as long as every ``dE`` (and final energy) comes out the same. The CPU sums a flip's
 row terms ``Wt·(G[un] − G[uo])`` sequentially over rows; here each thread sums its rows in the
@@ -44,7 +67,8 @@ Performance notes (the kernel is written for clarity first): the block synchroni
 warp per read (several reads per block, warp-shuffle reductions in a fixed order) would suit
 ``R <= 32``. ``u`` fits int16 and ``D`` int8/int16 for typical fan-ins, halving the memory
 traffic; the weights of a read could sit in shared memory; the rows' scratch could be avoided by
-recomputing the propagation on acceptance only (rare at low temperature).
+recomputing the propagation on acceptance only (rare at low temperature). The skipped-row logic
+raised the kernel from 62 to 88 registers per thread (ptxas, sm_90).
 """
 from __future__ import annotations
 
@@ -57,7 +81,7 @@ from numba import config, cuda, float64, int32
 from numba.core.errors import NumbaPerformanceWarning
 
 from . import _collapsed_cpu
-from ._collapsed_cpu import MAX_BETA_DE
+from ._collapsed_cpu import AT, BELOW, DOWN, FIRES, MAX_BETA_DE, UP
 
 MAX_THREADS = 8 if config.ENABLE_CUDASIM else 128  # threads per block, a power of two
 
@@ -106,22 +130,57 @@ def _forward_row(r, w, XT, src, dst, thr, fixed, fixed_actT, u, a):
 
 
 @cuda.jit(device=True)
-def _propose_row(e, r, de, w, XT, src, dst, thr, fixed, out_ptr, out_edge, G, WtT, u, a, d):
-    """Add row ``r``'s energy change of flipping ``e`` to ``de`` (as ``_propose``).
+def _set_count(k, r, un, step_at, row_mask, u, S):
+    """Neuron ``k``'s count in row ``r`` becomes ``un``; its row flags follow. Returns them."""
+    u[k, r] = un
+    flags = step_at[k, row_mask[k, r], un]
+    S[k, r] = flags
+    return flags
+
+
+@cuda.jit(device=True)
+def _live_for(flags, dk):
+    """Whether a row with these flags is live for a count step ``dk`` (±1) of its neuron."""
+    return (flags & (UP if dk > 0 else DOWN)) != 0
+
+
+@cuda.jit(device=True)
+def _walks(k0, r, step, w, dst, flat, out_ptr, out_edge, S):
+    """Whether a flip stepping ``k0``'s count by ``step`` (±1) in row ``r`` can change the row's
+    energy or an activation (the CPU kernel's rule): the row is live for the step of ``k0``
+    (unless ``k0``'s terms are flat), or ``k0``'s activation flips (to ``step``) and a neuron it
+    feeds is live for its own step."""
+    flags = S[k0, r]
+    if not flat[k0] and _live_for(flags, step):
+        return True
+    if flags & (BELOW if step > 0 else AT) == 0:
+        return False
+    for p in range(out_ptr[k0], out_ptr[k0 + 1]):
+        e2 = out_edge[p]
+        if _live_for(S[dst[e2], r], w[e2] * step):
+            return True
+    return False
+
+
+@cuda.jit(device=True)
+def _propose_row(k0, r, step, de, w, dst, thr, fixed, flat, out_ptr, out_edge, G, WtT, u, a, d, S):
+    """Add row ``r``'s energy change of stepping ``k0``'s count by ``step`` to ``de`` (as
+    ``_propose``): a neuron's ±1 step where the row is not live for it is quiet (a 0.0 term, the
+    same activation) and is skipped, as is the term of a neuron whose terms are flat.
 
     The count changes stay in ``d[k, r]`` (zero elsewhere); returns ``(de, kmax)``, the last
     neuron that may have changed.
     """
-    k0 = dst[e]
-    d[k0, r] = -w[e] * _source_act(src[e], r, XT.shape[0], XT, a)
+    d[k0, r] = step
     kmax = k0
     k = k0
     while k <= kmax:
         dk = d[k, r]
-        if dk != 0:
+        if dk != 0 and ((dk != 1 and dk != -1) or _live_for(S[k, r], dk)):
             uo = u[k, r]
             un = uo + dk
-            de += WtT[k, 0, r] * (G[k, 0, un] - G[k, 0, uo]) + WtT[k, 1, r] * (G[k, 1, un] - G[k, 1, uo])
+            if not flat[k]:
+                de += WtT[k, 0, r] * (G[k, 0, un] - G[k, 0, uo]) + WtT[k, 1, r] * (G[k, 1, un] - G[k, 1, uo])
             if not fixed[k]:
                 an = 1 if un >= thr[k] else -1
                 if an != a[k, r]:
@@ -133,6 +192,34 @@ def _propose_row(e, r, de, w, XT, src, dst, thr, fixed, out_ptr, out_edge, G, Wt
                             kmax = t
         k += 1
     return de, kmax
+
+
+@cuda.jit(device=True)
+def _commit_walked_row(k0, kmax, r, accepted, fixed, step_at, row_mask, u, a, d, S):
+    """Clear row ``r``'s scratch ``d[k0..kmax, r]``, applying it first if ``accepted``."""
+    for k in range(k0, kmax + 1):
+        dk = d[k, r]
+        if dk != 0:
+            d[k, r] = 0
+            if accepted:
+                flags = _set_count(k, r, u[k, r] + dk, step_at, row_mask, u, S)
+                if not fixed[k]:
+                    a[k, r] = 1 if flags & FIRES else -1
+
+
+@cuda.jit(device=True)
+def _commit_quiet_row(k0, r, step, w, dst, out_ptr, out_edge, step_at, row_mask, u, a, S):
+    """Accepted flip in a row the proposal did not walk: ``k0``'s count steps by ``step``; where
+    its activation flips (to ``step``), the neurons it feeds are quiet for their steps, so only
+    their counts (and flags) change."""
+    flips = S[k0, r] & (BELOW if step > 0 else AT) != 0
+    _set_count(k0, r, u[k0, r] + step, step_at, row_mask, u, S)
+    if flips:
+        a[k0, r] = step
+        for p in range(out_ptr[k0], out_ptr[k0 + 1]):
+            e2 = out_edge[p]
+            t = dst[e2]
+            _set_count(t, r, u[t, r] + w[e2] * step, step_at, row_mask, u, S)
 
 
 @cuda.jit(device=True)
@@ -156,8 +243,9 @@ def _block_sum(partial, value):
 
 @cuda.jit
 def _anneal_kernel(W, XT, src, dst, thr, fixed, fixed_actT, out_ptr, out_edge, G, WtT, h,
-                   betas, key, sweep0, U, A, D, KM, energies):
-    """Block ``rd`` anneals read ``rd``: ``W[rd]`` in place, its energy to ``energies[rd]``.
+                   betas, key, sweep0, step_at, row_mask, flat, U, A, S, D, KM, energies, visits):
+    """Block ``rd`` anneals read ``rd``: ``W[rd]`` in place, its energy to ``energies[rd]``, the
+    number of rows its proposals walked added to ``visits[rd]``.
 
     ``betas[b]`` is sweep ``sweep0 + b`` of the schedule (the uniforms are keyed by it).
     """
@@ -168,21 +256,34 @@ def _anneal_kernel(W, XT, src, dst, thr, fixed, fixed_actT, out_ptr, out_edge, G
     T = cuda.blockDim.x
     E = W.shape[1]
     R = XT.shape[1]
+    J = thr.shape[0]
+    n_in = XT.shape[0]
     w = W[rd]
     u = U[rd]
     a = A[rd]
+    s_flags = S[rd]
     d = D[rd]
     km = KM[rd]
+    walked = 0
     for r in range(t, R, T):
         _forward_row(r, w, XT, src, dst, thr, fixed, fixed_actT, u, a)
+        for k in range(J):  # the row's flags for these counts
+            _set_count(k, r, u[k, r], step_at, row_mask, u, s_flags)
     for b in range(betas.shape[0]):
         beta = betas[b]
         for e in range(E):
+            k0 = dst[e]
+            w_new = -w[e]
             de = 0.0
             for r in range(t, R, T):
-                de, kmax = _propose_row(e, r, de, w, XT, src, dst, thr, fixed, out_ptr, out_edge,
-                                        G, WtT, u, a, d)
-                km[r] = kmax
+                step = w_new * _source_act(src[e], r, n_in, XT, a)
+                if _walks(k0, r, step, w, dst, flat, out_ptr, out_edge, s_flags):
+                    de, kmax = _propose_row(k0, r, step, de, w, dst, thr, fixed, flat, out_ptr,
+                                            out_edge, G, WtT, u, a, d, s_flags)
+                    km[r] = kmax
+                    walked += 1
+                else:
+                    km[r] = -1  # not walked: every term 0.0, d untouched
             total = _block_sum(partial, de)
             if t == 0:
                 total += -2.0 * h[e] * w[e]  # h·w with w -> -w
@@ -191,23 +292,20 @@ def _anneal_kernel(W, XT, src, dst, thr, fixed, fixed_actT, out_ptr, out_edge, G
                     accept = uniform_device(key, rd, sweep0 + b, e) < math.exp(-beta * total)
                 flag[0] = 1 if accept else 0
                 if accept:
-                    w[e] = -w[e]
+                    w[e] = w_new
             cuda.syncthreads()
             accepted = flag[0] != 0
             # no barrier needed after this: a thread only touches its own rows, and flag and
             # partial are rewritten only after the next proposal's barriers
-            k0 = dst[e]
             for r in range(t, R, T):
-                for k in range(k0, km[r] + 1):
-                    dk = d[k, r]
-                    if dk != 0:
-                        d[k, r] = 0
-                        if accepted:
-                            un = u[k, r] + dk
-                            u[k, r] = un
-                            if not fixed[k]:
-                                a[k, r] = 1 if un >= thr[k] else -1
-    J = thr.shape[0]
+                kmax = km[r]
+                if kmax >= 0:
+                    _commit_walked_row(k0, kmax, r, accepted, fixed, step_at, row_mask, u, a, d, s_flags)
+                elif accepted:
+                    step = w_new * _source_act(src[e], r, n_in, XT, a)
+                    _commit_quiet_row(k0, r, step, w, dst, out_ptr, out_edge, step_at, row_mask, u, a,
+                                      s_flags)
+    cuda.atomic.add(visits, rd, walked)
     acc = 0.0
     for r in range(t, R, T):
         for k in range(J):
@@ -226,7 +324,7 @@ def threads_per_block(n_rows: int) -> int:
 
 
 def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int = 0, *,
-                threads: int | None = None) -> np.ndarray:
+                threads: int | None = None, visits: np.ndarray | None = None) -> np.ndarray:
     """Anneal the int8 ±1 weights ``W`` ``(num_reads, n_weights)`` in place on the GPU.
 
     ``model`` is a :class:`~qubo_bnn.collapsed.CollapsedModel`; returns the final collapsed
@@ -234,8 +332,11 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
     sweep0 + 1, ...`` of the schedule, so a schedule run in chunks gives the same result as one
     call (each call recomputes the counts from ``W``). ``threads`` (a power of two <=
     :data:`MAX_THREADS`, default :func:`threads_per_block`) changes only the order of
-    floating-point additions (see the module docstring). Device buffers live for the duration of
-    the call: about ``9·num_reads·n_rows·n_neurons`` bytes of per-read state besides the model.
+    floating-point additions (see the module docstring). ``visits`` (int64, ``(num_reads,)``),
+    if given, receives the rows each read's proposals walked, as
+    :func:`qubo_bnn._collapsed_cpu.anneal_visits` counts them (walking every row would be
+    ``len(betas) × n_weights × n_rows``). Device buffers live for the duration of the call:
+    about ``10·num_reads·n_rows·n_neurons`` bytes of per-read state besides the model.
     """
     num_reads, E = W.shape
     R, J = model.X.shape[0], model.thr.shape[0]
@@ -245,9 +346,13 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
         raise ValueError(f"threads must be a power of two <= {MAX_THREADS}, got {threads}")
     if W.dtype != np.int8 or E != model.src.shape[0]:
         raise ValueError(f"W must be int8 (num_reads, {model.src.shape[0]}), got {W.dtype} {W.shape}")
+    if visits is not None and (visits.dtype != np.int64 or visits.shape != (num_reads,)):
+        raise ValueError(f"visits must be int64 ({num_reads},), got {visits.dtype} {visits.shape}")
     energies = np.empty(num_reads, dtype=np.float64)
     if num_reads == 0:
         return energies
+    step_at, row_mask, _, _, flat = _collapsed_cpu._row_index(model.X, model.dst, model.thr, model.fixed,
+                                                               model.G, model.Wt)
     c = np.ascontiguousarray
     d_W = cuda.to_device(c(W))
     args = (c(model.X.T), c(model.src, np.int32), c(model.dst, np.int32), c(model.thr, np.int32),
@@ -256,15 +361,20 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
             c(np.transpose(model.Wt, (1, 2, 0)), np.float64), c(model.h, np.float64),
             c(betas, np.float64))
     d_args = tuple(cuda.to_device(x) for x in args)
+    d_index = tuple(cuda.to_device(c(x)) for x in (step_at, row_mask, flat))
     d_U = cuda.device_array((num_reads, J, R), dtype=np.int32)
     d_A = cuda.device_array((num_reads, J, R), dtype=np.int8)
+    d_S = cuda.device_array((num_reads, J, R), dtype=np.int8)
     d_D = cuda.to_device(np.zeros((num_reads, J, R), dtype=np.int32))  # zero between proposals
     d_KM = cuda.device_array((num_reads, R), dtype=np.int32)
     d_E = cuda.device_array(num_reads, dtype=np.float64)
+    d_V = cuda.to_device(np.zeros(num_reads, dtype=np.int64))
     with warnings.catch_warnings():  # one block per read: few reads leave the GPU idle, by design
         warnings.simplefilter("ignore", NumbaPerformanceWarning)
-        _anneal_kernel[num_reads, threads](d_W, *d_args, np.uint64(key), np.int64(sweep0),
-                                           d_U, d_A, d_D, d_KM, d_E)
+        _anneal_kernel[num_reads, threads](d_W, *d_args, np.uint64(key), np.int64(sweep0), *d_index,
+                                           d_U, d_A, d_S, d_D, d_KM, d_E, d_V)
     W[...] = d_W.copy_to_host()
     d_E.copy_to_host(energies)
+    if visits is not None:
+        d_V.copy_to_host(visits)
     return energies

@@ -9,6 +9,7 @@ directly (``python3 -m pytest tests/test_collapsed_cuda.py``).
 Coefficients are dyadic (``B = 1``, ``mu`` a multiple of 1/4, ``h`` multiples of 1/4, ``A``
 default), so every energy sum is exact and the GPU must reproduce the CPU kernel bit for bit.
 """
+import dataclasses
 import os
 import re
 import subprocess
@@ -101,14 +102,20 @@ def test_kernel_bit_exact_with_cpu_kernel(name):
 
 
 def assert_gpu_equals_cpu(q, model, betas, key, seed, **cuda_kw):
-    """The CUDA kernel ends at the CPU kernel's weights and energies, bit for bit."""
+    """The CUDA kernel ends at the CPU kernel's weights and energies, bit for bit, having walked
+    as many rows (the CPU row index's count); returns that count per read."""
+    from qubo_bnn._collapsed_cpu import anneal_visits
     from qubo_bnn._collapsed_cuda import anneal_cuda
 
     W_cpu, W_gpu = initial_weights(q, 2, seed=seed), initial_weights(q, 2, seed=seed)
-    e_cpu = cpu_anneal(model, W_cpu, betas, key)
-    e_gpu = anneal_cuda(model, W_gpu, betas, key, **cuda_kw)
+    e_cpu, v_cpu = np.empty(2), np.zeros(2, dtype=np.int64)
+    anneal_visits(W_cpu, *model.kernel_args, betas, key, 0, e_cpu, v_cpu)
+    v_gpu = np.full(2, -1, dtype=np.int64)
+    e_gpu = anneal_cuda(model, W_gpu, betas, key, visits=v_gpu, **cuda_kw)
     np.testing.assert_array_equal(W_gpu, W_cpu)
     np.testing.assert_array_equal(e_gpu, e_cpu)
+    np.testing.assert_array_equal(v_gpu, v_cpu)
+    return v_gpu
 
 
 @needs_cuda
@@ -170,7 +177,77 @@ def test_bad_arguments():
         anneal_cuda(model, initial_weights(q, 1), BETAS, 0, threads=3)
     with pytest.raises(ValueError, match="int8"):
         anneal_cuda(model, initial_weights(q, 1).astype(np.int32), BETAS, 0)
+    with pytest.raises(ValueError, match="visits"):
+        anneal_cuda(model, initial_weights(q, 2), BETAS, 0, visits=np.zeros(2, dtype=np.int32))
     assert anneal_cuda(model, initial_weights(q, 0), BETAS, 0).shape == (0,)
+
+
+def chain_net() -> Network:
+    """A hidden -> hidden edge (a count can step by 2 when both parents flip), an even fan-in,
+    a neuron without bias, two outputs."""
+    net = Network(4)
+    h1 = net.add_neuron([0, 1, 2, 3])            # F = 5
+    h2 = net.add_neuron([0, 1, h1], bias=False)  # F = 3
+    net.add_neuron([h1, h2, 3])                  # F = 4 (even)
+    net.add_neuron([h1, h2])                     # F = 3
+    return net
+
+
+X_CHAIN = np.array([[1, 0, 1, 1], [0, 1, 1, 0], [1, 1, 0, 0], [0, 0, 0, 1], [1, 0, 1, 1], [0, 1, 0, 1],
+                    [1, 1, 1, 0], [0, 0, 1, 0]], dtype=np.int8)    # row 0 twice: 7 distinct rows
+T_CHAIN = np.array([[1, 0], [0, 1], [1, 1], [0, 0], [0, 0], [1, 0], [0, 1], [1, 1]])
+
+ROW_INDEX_SETTINGS = {   # name: (TrainingQUBO keywords, coefficients, whether every row is live)
+    "no-margin": (dict(), dict(B=1.0), False),   # hidden neurons flat, outputs live at the threshold
+    "margin-output": (dict(margin_neurons="output"), dict(B=1.0, mu=0.25), False),
+    "margin-hidden-cap": (dict(margin_neurons="hidden", margin_cap=3), dict(B=2.0, mu=0.5), False),
+    "hard-fit": (dict(hard_fit=True), dict(B=1.0), False),   # fixed outputs never flip
+    "hard-fit-margin": (dict(hard_fit=True), dict(B=1.0, mu=0.25), True),
+}
+
+
+def row_index_problem(setting):
+    """The chain network on 7 distinct rows, dyadic ``h`` (multiples of 1/4)."""
+    kw, coef, every_row_live = ROW_INDEX_SETTINGS[setting]
+    q = TrainingQUBO(chain_net(), X_CHAIN, T_CHAIN, **kw)
+    coef = dict(coef, h=0.25 * np.random.default_rng(5).integers(-2, 3, q.n_weights))
+    return q, CollapsedModel.from_problem(q, **coef), every_row_live
+
+
+@needs_cuda
+@pytest.mark.parametrize("setting", sorted(ROW_INDEX_SETTINGS))
+def test_skipped_rows_keep_the_cpu_chain(setting):
+    """Rows that cannot change the energy or an activation are skipped as the CPU row index skips
+    them (the same number of rows walked), and the chain stays the CPU's bit for bit."""
+    q, model, every_row_live = row_index_problem(setting)
+    visits = assert_gpu_equals_cpu(q, model, BETAS, 13, seed=6)
+    every_row = len(BETAS) * q.n_weights * model.X.shape[0]
+    if every_row_live:
+        assert (visits == every_row).all()
+    else:
+        assert (visits > 0).all() and (visits < every_row).all()
+
+
+@needs_cuda
+@pytest.mark.parametrize("threads", [1, 2])  # 8 (the default here) is tested above
+def test_skipped_rows_with_other_thread_counts(threads):
+    """Threads owning several rows, some walked and some skipped in the same proposal."""
+    q, model, _ = row_index_problem("margin-output")
+    assert_gpu_equals_cpu(q, model, BETAS, 21, seed=7, threads=threads)
+
+
+@needs_cuda
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the simulator's 0·inf
+def test_non_finite_cost_tables_walk_every_row():
+    """A non-finite cost makes every row live (the CPU kernel's rule): here at count 0 on the
+    unused target of the hidden neurons, where the full walk adds 0·inf = nan."""
+    q, model, _ = row_index_problem("no-margin")
+    G = model.G.copy()
+    G[:2, 1, 0] = np.inf
+    model = dataclasses.replace(model, G=G)
+    betas = BETAS[:2]
+    visits = assert_gpu_equals_cpu(q, model, betas, 3, seed=8)
+    assert (visits == len(betas) * q.n_weights * model.X.shape[0]).all()
 
 
 @needs_cuda
@@ -235,4 +312,4 @@ def test_cuda_tests_pass_under_simulator():
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     passed = re.search(r"(\d+) passed", proc.stdout)
-    assert passed and int(passed.group(1)) >= 13, proc.stdout[-2000:]  # kernel tests not skipped
+    assert passed and int(passed.group(1)) >= 21, proc.stdout[-2000:]  # kernel tests not skipped
