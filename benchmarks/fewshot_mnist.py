@@ -61,7 +61,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # ---------------------------------------------------------------- the methods: one line per rung
 RUNGS: dict[str, dict[str, Any]] = {
-    "default": {},                                   # errors ≻ output margin, committee of 8
+    "default": {},                                   # errors ≻ output margin (capped at ⌈√F⌉), committee of 8
+    "uncapped": {"margin_cap": None},                # the default before the ⌈√F⌉ cap
     "single": {"committee_size": 1},                 # the ladder's single best network
     "one-vs-one": {"multi_class": "ovo"},            # 45 pair networks, majority vote
     "previous": {"margin": 0.0, "margin_neurons": "all", "committee_size": 1, "drop_constant_inputs": False},

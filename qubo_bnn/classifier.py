@@ -26,6 +26,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from .committee import best_distinct, read_weights
+from .encoding import SQRT_CAP
 from .formulation import TrainingQUBO
 from .io import atomic_write_text, to_jsonable
 from .ladder import LEXICOGRAPHIC, lexicographic_margin_weight
@@ -55,7 +56,7 @@ PARAMETER_CONSTRAINTS: dict[str, list] = {
     "loss_weight": [Interval(Real, 0, None, closed="neither")],
     "margin": [Interval(Real, 0, None, closed="left"), StrOptions({LEXICOGRAPHIC})],
     "margin_neurons": [StrOptions({"all", "hidden", "output", "none"}), "array-like"],
-    "margin_cap": [Interval(Integral, 1, None, closed="left"), None],
+    "margin_cap": [Interval(Integral, 1, None, closed="left"), StrOptions({SQRT_CAP}), None],
     "min_output_margin": [Interval(Integral, 0, None, closed="left")],
     "hard_fit": ["boolean"],
     "weight_bias": ["array-like", None],
@@ -204,7 +205,10 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             with the fewest, the largest total margin (:mod:`qubo_bnn.ladder`).
         margin_neurons: where the margin is rewarded: ``"all"``, ``"hidden"``, ``"output"``
             (the default), ``"none"`` or a list of neuron ids.
-        margin_cap: reward ``min(|z|, margin_cap)`` instead of ``|z|``.
+        margin_cap: reward ``min(|z|, margin_cap)`` instead of ``|z|``; ``"sqrt"`` (the
+            default): each margin neuron's own ``⌈√F⌉`` (:func:`qubo_bnn.encoding.margin_cap_for`),
+            so the chosen network pushes the samples near its boundary out rather than the easy
+            ones further; ``None``: uncapped.
         min_output_margin: hard constraint ``|z_o| >= min_output_margin``.
         hard_fit: fix outputs to their targets instead of paying a loss.
         weight_bias: fixed linear penalties ``h`` on the weights (one per edge).
@@ -250,7 +254,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
     def __init__(self, network: Network | None = None, hidden_layer_sizes: Sequence[int] = (4,), *,
                  sampler: Any = "collapsed", sampler_params: Mapping[str, Any] | None = None,
                  penalty: float | None = None, loss_weight: float = 1.0, margin: float | str = LEXICOGRAPHIC,
-                 margin_neurons: str | Iterable[int] = "output", margin_cap: int | None = None,
+                 margin_neurons: str | Iterable[int] = "output", margin_cap: int | str | None = SQRT_CAP,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
                  committee_size: int = 8, multi_class: str = "ovr", drop_constant_inputs: bool = True,

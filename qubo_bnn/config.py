@@ -156,7 +156,7 @@ class RegularisersConfig:
 
     margin: float = _estimator_default("margin")
     margin_neurons: str | tuple[int, ...] = _estimator_default("margin_neurons")
-    margin_cap: int | None = _estimator_default("margin_cap")
+    margin_cap: int | str | None = _estimator_default("margin_cap")
     min_output_margin: int = _estimator_default("min_output_margin")
     dropout_rounds: int = _estimator_default("dropout_rounds")
     dropout_rate: float = _estimator_default("dropout_rate")
@@ -242,7 +242,7 @@ class RunConfig:
                                       ("decoding", DecodingConfig))}
         sections["formulation"]["penalty"] = "auto" if self.formulation.penalty is None else self.formulation.penalty
         if self.regularisers.margin_cap is None:
-            del sections["regularisers"]["margin_cap"]      # TOML has no null: absent means None
+            sections["regularisers"]["margin_cap"] = "none"  # TOML has no null
         return {"seed": self.seed, "data": data, "network": network, **sections,
                 "sampler": _copy_tables(self.sampler), "output": output}
 
@@ -381,8 +381,9 @@ _FORMULATION_KEYS = {"penalty": _estimator("penalty", _auto_none, none='"auto"')
                      "binarize": _estimator("binarize", _binarizer_spec, none='"none"'),
                      "drop_constant_inputs": _estimator("drop_constant_inputs"),
                      "multi_class": _estimator("multi_class")}
-_REGULARISER_KEYS = {k: _estimator(k) for k in ("margin", "margin_cap", "min_output_margin", "dropout_rounds",
+_REGULARISER_KEYS = {k: _estimator(k) for k in ("margin", "min_output_margin", "dropout_rounds",
                                                 "dropout_rate", "dropout_strength")}
+_REGULARISER_KEYS["margin_cap"] = _estimator("margin_cap", lambda v: None if v == "none" else v, none='"none"')
 _REGULARISER_KEYS["margin_neurons"] = _estimator("margin_neurons", _neuron_ids)
 _DECODING_KEYS = {"refine_sweeps": _estimator("refine_sweeps"), "committee_size": _estimator("committee_size")}
 _OUTPUT_KEYS = {"model": _string, "results": _string}

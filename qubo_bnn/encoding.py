@@ -8,11 +8,35 @@ Example:
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["NeuronEncoding", "neuron_encoding", "slack_coefficients", "encode_slack", "settle_auxiliaries"]
+__all__ = ["NeuronEncoding", "neuron_encoding", "slack_coefficients", "encode_slack", "settle_auxiliaries",
+           "SQRT_CAP", "margin_cap_for"]
+
+SQRT_CAP = "sqrt"
+"""The ``margin_cap`` that caps each neuron's reward at ``⌈√F⌉`` of its own fan-in ``F``."""
+
+
+def margin_cap_for(fan_in: int, margin_cap) -> int | None:
+    """The margin cap of a neuron with ``fan_in`` edges: ``margin_cap`` itself (an int, or None
+    for no cap), or ``⌈√F⌉`` for :data:`SQRT_CAP` -- the one statement of that rule.
+
+    ``⌈√F⌉`` is the scale of a sum of ``F`` random ±1 terms: the reward stops growing once a
+    sample is that far from the threshold, so among the networks that fit, the chosen one
+    pushes the samples near its boundary out rather than the easy ones further away (a hinge,
+    as the straight-through estimator's loss at scale ``√F``; docs/FORMULATION.md, "Margin").
+
+    Example:
+        >>> margin_cap_for(17, "sqrt"), margin_cap_for(16, "sqrt"), margin_cap_for(16, 3), margin_cap_for(5, None)
+        (5, 4, 3, None)
+    """
+    if margin_cap == SQRT_CAP:
+        root = math.isqrt(int(fan_in))
+        return root + (root * root < fan_in)
+    return None if margin_cap is None else int(margin_cap)
 
 
 def slack_coefficients(R: int) -> np.ndarray:

@@ -41,7 +41,7 @@ import numpy as np
 
 from .cqm import training_cqm
 from .network import BIAS, Network
-from .encoding import NeuronEncoding, encode_slack, neuron_encoding, settle_auxiliaries
+from .encoding import SQRT_CAP, NeuronEncoding, encode_slack, margin_cap_for, neuron_encoding, settle_auxiliaries
 from .objective import COMPONENTS, WEIGHT_SPIN, Coefficients, Origin, attach_origin, origin_of
 from .polynomial import Polynomial
 from .sizing import QUBOTooLargeError, estimate_size, memory_limit
@@ -63,7 +63,8 @@ class TrainingQUBO:
             (the earlier QUBO work's variant: feasible only if the data can be fitted).
         margin_neurons: neurons whose |z| is rewarded by the margin term: ``"all"``, ``"hidden"``,
             ``"output"``, ``"none"`` or a list of neuron ids.
-        margin_cap: if set, reward ``min(|z|, margin_cap)`` (rounded down to |z|'s parity).
+        margin_cap: if set, reward ``min(|z|, margin_cap)`` (rounded down to |z|'s parity);
+            ``"sqrt"``: each neuron's own ``⌈√F⌉`` (:func:`~qubo_bnn.encoding.margin_cap_for`).
         min_output_margin: hard constraint ``|z_o| >= min_output_margin`` on the outputs.
         merge_duplicates: one block of auxiliaries per distinct input row (under ``hard_fit``:
             per distinct (row, target) pair), its terms weighted by how many samples share it:
@@ -89,7 +90,7 @@ class TrainingQUBO:
     """
 
     def __init__(self, network: Network, X, targets, *, hard_fit: bool = False,
-                 margin_neurons: str | Iterable[int] = "all", margin_cap: int | None = None,
+                 margin_neurons: str | Iterable[int] = "all", margin_cap: int | str | None = None,
                  min_output_margin: int = 0, merge_duplicates: bool = True, builder: str = "numpy",
                  max_bytes: int | None = None):
         if not isinstance(network, Network):
@@ -114,11 +115,12 @@ class TrainingQUBO:
         self.n_samples = n
         self._merge_rows(Xs, tau)
         self.margin_neurons = self._margin_set(margin_neurons)
-        if margin_cap is not None and (int(margin_cap) != margin_cap or margin_cap < 1):
-            raise ValueError(f"margin_cap must be a positive integer or None, got {margin_cap!r}")
+        if margin_cap is not None and margin_cap != SQRT_CAP and (
+                isinstance(margin_cap, (bool, str)) or int(margin_cap) != margin_cap or margin_cap < 1):
+            raise ValueError(f"margin_cap must be a positive integer, {SQRT_CAP!r} or None, got {margin_cap!r}")
         if int(min_output_margin) != min_output_margin or min_output_margin < 0:
             raise ValueError(f"min_output_margin must be a non-negative integer, got {min_output_margin!r}")
-        self.margin_cap = None if margin_cap is None else int(margin_cap)
+        self.margin_cap = margin_cap if margin_cap in (None, SQRT_CAP) else int(margin_cap)
         self.min_output_margin = int(min_output_margin)
         self.builder = builder
         if max_bytes is not None and (isinstance(max_bytes, bool) or int(max_bytes) != max_bytes or max_bytes < 0):
@@ -188,8 +190,8 @@ class TrainingQUBO:
         self.ta_ids, self.tb_ids, self.e_ids = {}, {}, {}
         for j in net.neurons:
             is_out = j in out_col
-            enc = neuron_encoding(j, net.fan_in(j), self.min_output_margin if is_out else 0, self.margin_cap,
-                            j in self.margin_neurons)
+            enc = neuron_encoding(j, net.fan_in(j), self.min_output_margin if is_out else 0,
+                                  margin_cap_for(net.fan_in(j), self.margin_cap), j in self.margin_neurons)
             self.encodings[j] = enc
             if self.hard_fit and is_out:
                 self.x_ids[j] = None

@@ -16,7 +16,7 @@ from qubo_bnn.samplers import make_sampler
 
 
 NETS = {k: NETWORKS[k] for k in ("perceptron-even", "skip+hidden-hidden", "two-outputs", "dense-2-2-1")}
-SETTINGS = [dict(mu=0.0), dict(mu=0.5), dict(mu=0.25, cap=2, h=True)]
+SETTINGS = [dict(mu=0.0), dict(mu=0.5), dict(mu=0.25, cap=2, h=True), dict(mu=0.5, cap="sqrt")]
 
 
 def _problem(name, n_rows=4, seed=0, cap=None, **kw):

@@ -41,6 +41,7 @@ SETTINGS = {
     "margin-hidden": dict(mu=0.3, margin_neurons="hidden"),
     "margin-output": dict(mu=0.3, margin_neurons="output"),
     "margin-cap": dict(mu=0.3, margin_cap=2),
+    "margin-cap-sqrt": dict(mu=0.3, margin_cap="sqrt"),
     "min-output-margin": dict(min_output_margin=2, mu=0.1, margin_cap=1),
     "hard-fit-margin-h": dict(hard_fit=True, mu=0.2, h=True),
     "h-only": dict(h=True),

@@ -29,15 +29,17 @@ def _expected(net, X, targets, w, B, mu, cap, margin_ids):
     az = np.abs(Z)
     if cap is not None:
         F = np.array([net.fan_in(j) for j in net.neurons])
+        c = np.ceil(np.sqrt(F)).astype(int) if cap == "sqrt" else np.full(len(F), cap)
         # |z| has F's parity: the cap rounds down to it, and is at least the smallest nonzero |z|
-        m = np.where(F % 2 == 1, cap - (cap - 1) % 2, np.maximum(cap - cap % 2, 2))
+        m = np.where(F % 2 == 1, c - (c - 1) % 2, np.maximum(c - c % 2, 2))
         az = np.minimum(az, m)
     cols = [j - net.n_inputs for j in margin_ids]
     return B * wrong - mu * az[:, cols].sum()
 
 
 @pytest.mark.parametrize("name", sorted(NETWORKS))
-@pytest.mark.parametrize("mu,cap,h", [(0.0, None, False), (0.5, None, False), (0.3, 2, True), (0.25, 3, False)])
+@pytest.mark.parametrize("mu,cap,h", [(0.0, None, False), (0.5, None, False), (0.3, 2, True), (0.25, 3, False),
+                                      (0.5, "sqrt", False)])
 def test_min_over_auxiliaries_equals_loss_minus_margin(name, mu, cap, h):
     """docs/FORMULATION.md's exactness property, for every weight assignment."""
     net = NETWORKS[name]()
@@ -69,14 +71,14 @@ def test_hidden_only_margin_and_explicit_penalty():
         assert got == pytest.approx(_expected(net, X, t, w, 1.0, 0.7, None, net.hidden))
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(6))
 def test_forward_pass_state_energy_on_larger_networks(seed):
     rng = np.random.default_rng(seed)
     net = Network(12).dense(5).dense(4, bias=False)
     net.add_neuron(net.neurons[:3] + [0, 7], bias=True)  # skip connections into an extra output
     X = rng.integers(0, 2, (40, 12))
     targets = rng.integers(0, 2, (40, len(net.outputs)))
-    cap = [None, 3][seed % 2]
+    cap = [None, 3, "sqrt"][seed % 3]       # fan-ins 5, 13, 9: sqrt caps 3, 4, 3
     q = TrainingQUBO(net, X, targets, margin_cap=cap)
     bqm = q.to_bqm(B=2.0, mu=0.1)
     for _ in range(5):

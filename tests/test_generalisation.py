@@ -30,8 +30,9 @@ def numpy_forward(net: Network, X, w):
     return z_all
 
 
+@pytest.mark.parametrize("cap", [None, "sqrt"])
 @pytest.mark.parametrize("net_spec", ["perceptron", "hidden", "even"])
-def test_ladder_ground_state_is_the_lexicographic_optimum(net_spec):
+def test_ladder_ground_state_is_the_lexicographic_optimum(net_spec, cap):
     """errors first, then total output margin: the BQM's energy (minimised over the auxiliaries
     by dimod.ExactSolver-checked weight_energies) orders every pair of weight assignments as the
     lexicographic order of (training errors, -margin) computed by a numpy forward pass."""
@@ -40,16 +41,20 @@ def test_ladder_ground_state_is_the_lexicographic_optimum(net_spec):
            "even": Network(3).dense(1, bias=False)}[net_spec]
     X = rng.integers(0, 2, (7, net.n_inputs))
     t = rng.integers(0, 2, 7)
-    q = TrainingQUBO(net, X, t, margin_neurons="output")
+    q = TrainingQUBO(net, X, t, margin_neurons="output", margin_cap=cap)
     mu = lexicographic_margin_weight(q, 1.0)
     W = np.array(list(itertools.product((-1, 1), repeat=net.n_weights)))
     energy = q.weight_energies(W, B=1.0, mu=mu)
     out = net.outputs[0]
+    F = net.fan_in(out)
+    # the sqrt cap, rounded down to |z|'s parity (F's): F = 4 -> 2, F = 3 -> 1
+    m = F if cap is None else int(np.ceil(np.sqrt(F)))
+    m -= (m - F) % 2
     key = []
     for w in W:
         z = numpy_forward(net, X, w)[out]
         errors = int(((z >= 0).astype(int) != t).sum())
-        key.append((errors, -int(np.abs(z).sum())))
+        key.append((errors, -int(np.minimum(np.abs(z), m).sum())))
     for a, b in itertools.combinations(range(len(W)), 2):
         if key[a] < key[b]:
             assert energy[a] < energy[b]
