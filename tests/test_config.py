@@ -151,6 +151,20 @@ def test_estimator_carries_every_setting():
 # ------------------------------------------------------------------ data
 
 
+@pytest.mark.parametrize("value,expect", [("none", None), ("sqrt", "sqrt"), (4, 4)])
+def test_margin_cap_spellings_round_trip(value, expect):
+    cfg = C.config_from_dict({"regularisers": {"margin_cap": value}})
+    assert J.estimator_from_config(cfg).margin_cap == expect
+    again = C.config_from_dict(cfg.to_dict())          # what a results file records reads back the same
+    assert J.estimator_from_config(again).margin_cap == expect
+    assert C.config_from_dict({}).regularisers.margin_cap == "sqrt"      # the estimator's default
+
+
+def test_margin_cap_bad_value_names_the_choices():
+    with pytest.raises(C.ConfigError, match='margin_cap.*"none"'):
+        C.config_from_dict({"regularisers": {"margin_cap": "cube"}})
+
+
 def test_load_data_digits_and_bars():
     Xtr, Xte, ytr, yte = J.load_data(C.config_from_dict({"data": {"n_train": 20, "n_test": 10}}))
     assert Xtr.shape == (20, 16) and Xte.shape == (10, 16) and set(ytr) == {3, 8}
