@@ -44,7 +44,29 @@ MAX_MODEL_BYTES = 256 << 20
 """Largest model file :meth:`BNNClassifier.load` reads."""
 
 DEFAULT_SAMPLE_PARAMS = {"num_reads": 16, "num_sweeps": 500}
-"""``sample()`` parameters used with a registry sampler name when ``sampler_params`` is None."""
+"""``sample()`` parameters used with a registry sampler name when ``sampler_params`` is None
+(``num_sweeps`` then shrinks on large problems: :func:`default_num_sweeps`)."""
+SWEEP_WORK_BUDGET = 5 * 10**10
+"""Row visits (reads × sweeps × weights × distinct rows, as if every proposal walked every row)
+above which the default ``num_sweeps`` shrinks: about 400 CPU seconds of the collapsed
+annealer at the ~8 ns per visit measured on MNIST 7×7 (benchmarks/bench_fit.py)."""
+MIN_DEFAULT_SWEEPS = 50
+
+
+def default_num_sweeps(n_weights: int, n_rows: int, num_reads: int = DEFAULT_SAMPLE_PARAMS["num_reads"]) -> int:
+    """The default sweep count for a problem of ``n_weights`` weights and ``n_rows`` distinct
+    rows: :data:`DEFAULT_SAMPLE_PARAMS`' 500 while the work stays within
+    :data:`SWEEP_WORK_BUDGET`, else as many as fit in it, at least :data:`MIN_DEFAULT_SWEEPS`.
+
+    Example:
+        >>> default_num_sweeps(45, 42), default_num_sweeps(12_970, 400)      # default task; 784-16-16-10, k = 40
+        (500, 500)
+        >>> default_num_sweeps(12_970, 2_000), default_num_sweeps(12_970, 5_000)
+        (120, 50)
+    """
+    base = DEFAULT_SAMPLE_PARAMS["num_sweeps"]
+    work = max(1, int(num_reads) * base * int(n_weights) * int(n_rows))
+    return base if work <= SWEEP_WORK_BUDGET else max(MIN_DEFAULT_SWEEPS, base * SWEEP_WORK_BUDGET // work)
 
 
 PARAMETER_CONSTRAINTS: dict[str, list] = {
@@ -197,7 +219,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         hidden_layer_sizes: hidden widths used when ``network`` is None.
         sampler: a ``dimod.Sampler`` instance or a registry name (:mod:`qubo_bnn.samplers`).
         sampler_params: keyword arguments of ``sampler.sample`` (default
-            :data:`DEFAULT_SAMPLE_PARAMS` for a registry name, none for an instance).
+            :data:`DEFAULT_SAMPLE_PARAMS` for a registry name, with fewer sweeps on problems
+            above :data:`SWEEP_WORK_BUDGET` (:func:`default_num_sweeps`); none for an instance).
         penalty: ``A``; ``None`` computes the exact-safe value (docs/FORMULATION.md, Exactness).
         loss_weight: ``B``, weight of the 0-1 training loss.
         margin: ``mu``, weight of the margin reward (0 disables it), or ``"lexicographic"``
@@ -456,6 +479,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         t0 = time.perf_counter()
         qubo = self.build_qubo(network, Xb, targets, margin_neurons)
         coefficients = qubo.coefficients(A=self.penalty, B=self.loss_weight, mu=self.margin_weight(qubo), h=h)
+        if self.sampler_params is None and "num_sweeps" in params:      # the default budget follows the size
+            params = {**params, "num_sweeps": default_num_sweeps(network.n_weights, qubo.n_rows,
+                                                                 params.get("num_reads", 1))}
         t1 = time.perf_counter()
         self._say(f"training problem: {network.n_weights} weights, {qubo.n_samples} samples in {qubo.n_rows} "
                   f"distinct rows ({t1 - t0:.2f} s); sampling with {type(sampler).__name__} {dict(params)}")
@@ -465,6 +491,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         run = train_problem(qubo, coefficients, sampler, params, refine_sweeps=self.refine_sweeps,
                             seed=self.random_state, say=self._say, progress=bool(self.verbose))
         run.info["build_seconds"] = t1 - t0 + run.info.get("build_seconds", 0.0)
+        if "num_sweeps" in params:
+            run.info["num_sweeps"] = int(params["num_sweeps"])
         return run, qubo
 
     def _say(self, msg: str) -> None:

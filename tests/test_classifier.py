@@ -241,3 +241,27 @@ def test_load_restores_the_saved_parameters(tmp_path):
     (tmp_path / "bad.json").write_text(json.dumps(doc))
     with pytest.raises(ValueError, match="corrupt qubo-bnn model.*'margin' parameter"):
         BNNClassifier.load(tmp_path / "bad.json")
+
+
+def test_default_sweeps_shrink_above_the_work_budget(monkeypatch):
+    """With sampler_params=None the sweep count follows default_num_sweeps (checked here with a
+    budget small enough for a tiny problem); explicit sampler_params are used as given."""
+    import qubo_bnn.classifier as C
+
+    X, y = bars_and_stripes(3)
+    seen = []
+
+    def record(qubo, coefficients, sampler, params, **kw):
+        seen.append(dict(params))
+        return real(qubo, coefficients, sampler, params, **kw)
+
+    real = C.train_problem
+    monkeypatch.setattr(C, "train_problem", record)
+    BNNClassifier(hidden_layer_sizes=(), committee_size=1, random_state=0).fit(X, y)
+    monkeypatch.setattr(C, "SWEEP_WORK_BUDGET", 16 * 500 * 10 * 3)     # reads x sweeps x weights x rows
+    clf = BNNClassifier(hidden_layer_sizes=(), committee_size=1, random_state=0).fit(X, y)
+    n_weights, n_rows = clf.network_.n_weights, clf.fit_info_["num_rows"]
+    expect = max(C.MIN_DEFAULT_SWEEPS, 500 * C.SWEEP_WORK_BUDGET // (16 * 500 * n_weights * n_rows))
+    BNNClassifier(hidden_layer_sizes=(), sampler_params={"num_reads": 2, "num_sweeps": 300}).fit(X, y)
+    assert [p["num_sweeps"] for p in seen] == [500, expect, 300]
+    assert C.MIN_DEFAULT_SWEEPS <= expect < 500 and clf.fit_info_["num_sweeps"] == expect
