@@ -415,34 +415,38 @@ def _anneal_read(rd, w, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G
 
 @njit(cache=True, parallel=True)
 def _anneal_reads(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-                  sweep0, energies, visits, step_at, row_mask, spins, pos, flat):
+                  sweep0, energies, visits, read0, step_at, row_mask, spins, pos, flat):
     # the row index is an argument: built inside this parallel function it costs seconds of compile
     for rd in prange(W.shape[0]):
-        energy, seen = _anneal_read(rd, W[rd], X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge,
+        energy, seen = _anneal_read(read0 + rd, W[rd], X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge,
                                     G, Wt, h, step_at, row_mask, spins, pos, flat, betas, key, sweep0)
         energies[rd] = energy
         visits[rd] = seen
 
 
 def anneal(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-           sweep0, energies):
+           sweep0, energies, read0=0):
     """Anneal the weights ``W`` (int8 ``(num_reads, n_weights)``, ±1) in place.
 
     ``betas`` are the sweeps ``sweep0, sweep0 + 1, ...`` of the schedule (the random numbers
     are keyed by the absolute sweep, so a schedule run in chunks gives the same result).
+    ``W``'s rows are the reads ``read0, read0 + 1, ...`` (the random numbers are keyed by the
+    absolute read too, so reads split into batches give the same result).
     ``energies[r]`` receives read ``r``'s final collapsed energy.
     """
     anneal_visits(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-                  sweep0, energies, np.empty(len(W), dtype=np.int64))
+                  sweep0, energies, np.empty(len(W), dtype=np.int64), read0)
 
 
 def anneal_visits(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas,
-                  key, sweep0, energies, visits):
+                  key, sweep0, energies, visits, read0=0):
     """:func:`anneal`, also counting the rows each read's proposals walked (``visits[r]``;
     walking every row would be ``num_sweeps × n_weights × n_rows``)."""
+    if not (0 <= read0 and read0 + len(W) <= 2**32):
+        raise ValueError(f"reads must be numbered within [0, 2**32), got {read0} + {len(W)}")
     index = _row_index(X, dst, thr, fixed, G, Wt)
     _anneal_reads(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-                  sweep0, energies, visits, *index)
+                  sweep0, energies, visits, np.int64(read0), *index)
 
 
 @njit(cache=True)

@@ -249,8 +249,10 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         binarize: ``None`` (X must be bits) or a :func:`qubo_bnn.binarize.make_binarizer` spec
             (``"median"``, ``"mean"``, ``"quantile:K"``, ``"uniform:K"``): thresholds learned on
             the training data turn real-valued features into bits, inside fit and predict.
-        n_jobs: one-vs-one pairs trained in parallel through joblib (``None``: one at a time;
-            any joblib backend, e.g. Dask or Ray, scales them out).
+        n_jobs: work run through joblib (``None``: none; any joblib backend, e.g. Dask or Ray,
+            scales it out): the one-vs-one pairs in parallel, or, one-vs-rest, the sampler's
+            reads in batches when the sampler takes ``n_jobs`` (the collapsed annealer on the
+            CPU; same result as one batch) and ``sampler_params`` does not set it.
         refine_sweeps: with any sampler but the collapsed annealer (and unless the sample set
             says ``info["optimal"]``, as CP-SAT's does once proven), anneal the weights of
             its reads on the collapsed energy (:class:`~qubo_bnn.collapsed.CollapsedSampler`
@@ -392,6 +394,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             params = {k: v for k, v in params.items() if k in accepted}
         if self.random_state is not None and "seed" in accepted and "seed" not in params:
             params["seed"] = int(self.random_state)
+        if self.n_jobs is not None and self.multi_class == "ovr" and "n_jobs" in accepted \
+                and "n_jobs" not in params and getattr(sampler, "device", "cpu") == "cpu":
+            params["n_jobs"] = int(self.n_jobs)      # one-vs-one: the pairs take the workers
         return sampler, params
 
     def _weight_bias(self, network: Network) -> np.ndarray | None:

@@ -187,7 +187,12 @@ class CollapsedSampler(TrainingProblemSampler):
     terminal) and ``stop_at_bound`` (default True: stop the schedule once a read reaches the
     proven lower bound :meth:`CollapsedModel.lower_bound`, e.g. 0 training errors with mu = 0
     and h = 0; checked at :data:`BOUND_CHECKS` evenly spaced sweeps, so results do not depend on
-    timing; the other reads stop where they are). The result holds full QUBO states; ``info``
+    timing; the other reads stop where they are), ``n_jobs`` (None: the reads run in one call,
+    Numba threads over reads; an int: they are split into ``|n_jobs|`` batches (-1: one per CPU)
+    run through ``joblib.Parallel`` under the active joblib backend, so
+    ``joblib.parallel_config(backend="dask")`` or ``"ray"`` spreads them over a cluster; the
+    random numbers are keyed by the absolute read, so the result is the same either way; CPU
+    device only). The result holds full QUBO states; ``info``
     has ``beta_range``, ``num_sweeps_run`` (all of ``num_sweeps`` unless stopped at the bound),
     ``lower_bound``, ``optimal`` (True when a read reached it) and ``timing`` (nanoseconds, as
     dwave-samplers).
@@ -210,7 +215,7 @@ class CollapsedSampler(TrainingProblemSampler):
     def parameters(self) -> dict[str, list]:
         return {"num_reads": [], "num_sweeps": [], "beta_range": [], "beta_schedule_type": ["schedule_types"],
                 "seed": [], "initial_states": [], "initial_states_generator": [], "progress": [],
-                "stop_at_bound": [], "coarse_rows": [], "polish_sweeps": []}
+                "stop_at_bound": [], "coarse_rows": [], "polish_sweeps": [], "n_jobs": []}
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -222,7 +227,7 @@ class CollapsedSampler(TrainingProblemSampler):
                        beta_schedule_type: str = "geometric", seed: int | None = None, initial_states=None,
                        initial_states_generator: str = "random", progress: bool = False,
                        stop_at_bound: bool = True, coarse_rows: int | None = None, polish_sweeps: int = 100,
-                       **kwargs) -> ProblemSamples:
+                       n_jobs: int | None = None, **kwargs) -> ProblemSamples:
         """Anneal ``problem``'s weights (class docstring); no BQM is built."""
         self.remove_unknown_kwargs(**kwargs)
         t0 = time.perf_counter_ns()
@@ -235,6 +240,11 @@ class CollapsedSampler(TrainingProblemSampler):
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))
                                  or not 0 <= seed < 2**32):
             raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+        if n_jobs is not None:
+            if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
+                raise ValueError(f"n_jobs must be a nonzero integer (joblib's convention) or None, got {n_jobs!r}")
+            if self.device != "cpu":
+                raise ValueError("n_jobs splits the reads over CPU workers; it needs device='cpu'")
         key = int(np.random.randint(2**32, dtype=np.uint64)) if seed is None else int(seed)
         rng = np.random.default_rng(key)
         # only the weights matter: start states are weights (dimod would draw every variable)
@@ -255,13 +265,14 @@ class CollapsedSampler(TrainingProblemSampler):
         bound, tol = model.lower_bound()
         t1 = time.perf_counter_ns()
         if schedule_model is model:
-            energies, run = self._anneal(model, W, betas, key, progress, bound + tol if stop_at_bound else None)
+            energies, run = self._anneal(model, W, betas, key, progress, bound + tol if stop_at_bound else None,
+                                         n_jobs)
         else:   # coarse: the schedule on the subset (stopping at its own bound), then polish on all rows
             sub_bound, sub_tol = schedule_model.lower_bound()
             _, run = self._anneal(schedule_model, W, betas, key, progress,
-                                  sub_bound + sub_tol if stop_at_bound else None)
+                                  sub_bound + sub_tol if stop_at_bound else None, n_jobs)
             energies, _ = self._anneal(model, W, np.full(polish_sweeps, betas[-1]), (key + 1) % 2**32, progress,
-                                       bound + tol if stop_at_bound else None)
+                                       bound + tol if stop_at_bound else None, n_jobs)
         t2 = time.perf_counter_ns()
         info = {"beta_range": [float(b) for b in beta_range], "beta_schedule_type": beta_schedule_type,
                 "device": self._last_device, "num_sweeps_run": run, "lower_bound": bound,
@@ -270,13 +281,17 @@ class CollapsedSampler(TrainingProblemSampler):
         return ProblemSamples(W, energies, info)
 
     def _anneal(self, model: CollapsedModel, W: np.ndarray, betas: np.ndarray, key: int,
-                progress: bool = False, stop_below: float | None = None) -> tuple[np.ndarray, int]:
+                progress: bool = False, stop_below: float | None = None,
+                n_jobs: int | None = None) -> tuple[np.ndarray, int]:
         """Run the schedule on ``W`` in place; ``(energies, sweeps run)``. With ``stop_below``,
         stop at the first of :data:`BOUND_CHECKS` evenly spaced sweeps where a read's energy is
         at most ``stop_below``."""
         from tqdm.auto import tqdm
 
-        run = self._kernel(model)
+        if n_jobs is None:
+            run = self._kernel(model)
+        else:
+            self._last_device, run = "cpu", _batched(model, n_jobs)
         # a progress bar on stderr when asked for and stderr is a terminal
         bar = tqdm(total=len(betas), desc="collapsed annealing", unit="sweep", leave=False,
                    disable=None if progress else True, file=sys.stderr)
@@ -324,3 +339,30 @@ class CollapsedSampler(TrainingProblemSampler):
             return out
 
         return run
+
+
+def _anneal_batch(kernel_args: tuple, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int,
+                  read0: int) -> tuple[np.ndarray, np.ndarray]:
+    """One batch of reads (``read0, read0 + 1, ...``) on the CPU kernel: ``(W, energies)``; a
+    module-level function, so that joblib can ship it to a worker process or a cluster."""
+    from ._collapsed_cpu import anneal
+
+    energies = np.empty(len(W))
+    anneal(W, *kernel_args, betas, key, sweep0, energies, read0)
+    return W, energies
+
+
+def _batched(model: CollapsedModel, n_jobs: int):
+    """``run(W, betas, key, sweep0) -> energies`` splitting the reads into batches run through
+    ``joblib.Parallel(n_jobs)`` (:class:`CollapsedSampler`'s ``n_jobs``)."""
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    def run(W, betas, key, sweep0):
+        bounds = np.linspace(0, len(W), min(len(W), effective_n_jobs(n_jobs)) + 1).astype(int)
+        parts = Parallel(n_jobs=n_jobs)(delayed(_anneal_batch)(model.kernel_args, W[a:b], betas, key, sweep0, a)
+                                        for a, b in zip(bounds[:-1], bounds[1:]))
+        for (a, b), (Wb, _) in zip(zip(bounds[:-1], bounds[1:]), parts):
+            W[a:b] = Wb                   # a worker process anneals a copy
+        return np.concatenate([e for _, e in parts])
+
+    return run

@@ -265,3 +265,18 @@ def test_default_sweeps_shrink_above_the_work_budget(monkeypatch):
     BNNClassifier(hidden_layer_sizes=(), sampler_params={"num_reads": 2, "num_sweeps": 300}).fit(X, y)
     assert [p["num_sweeps"] for p in seen] == [500, expect, 300]
     assert C.MIN_DEFAULT_SWEEPS <= expect < 500 and clf.fit_info_["num_sweeps"] == expect
+
+
+def test_n_jobs_splits_the_reads_with_the_same_result(monkeypatch):
+    import qubo_bnn.collapsed as collapsed
+
+    batched = []
+    real = collapsed._batched
+    monkeypatch.setattr(collapsed, "_batched", lambda model, n_jobs: batched.append(n_jobs) or real(model, n_jobs))
+    X, y = bars_and_stripes(3)
+    params = dict(hidden_layer_sizes=(2,), sampler_params=None, random_state=3)
+    one = BNNClassifier(**params).fit(X, y)
+    assert batched == []
+    split = BNNClassifier(n_jobs=2, **params).fit(X, y)
+    assert batched and set(batched) == {2}
+    assert np.array_equal(one.members_, split.members_)

@@ -235,3 +235,30 @@ def test_coarse_to_fine_reports_the_full_problem():
     np.testing.assert_array_equal(coarse.energies, q.output_errors(coarse.weights))   # mu = 0, h = 0: errors
     with pytest.raises(ValueError, match="coarse_rows"):
         sampler.sample_problem(q, c, num_reads=1, num_sweeps=5, coarse_rows=0)
+
+
+@pytest.mark.parametrize("backend,n_jobs", [("loky", 2), ("sequential", -1), ("loky", 3)])
+def test_reads_split_through_joblib_give_the_same_result(backend, n_jobs):
+    """Random numbers are keyed by the absolute read, so batches run through joblib (any
+    backend: Dask or Ray plug in the same way) return exactly the one-call result."""
+    from joblib import parallel_config
+
+    net, X, t, q = _problem("dense-2-2-1", n_rows=6, seed=4)
+    c = q.coefficients(B=1.0, mu=0.25)
+    s = CollapsedSampler()
+    for extra in ({}, {"coarse_rows": 3, "polish_sweeps": 5}, {"stop_at_bound": False}):
+        one = s.sample_problem(q, c, num_reads=5, num_sweeps=40, seed=11, **extra)
+        with parallel_config(backend=backend):
+            split = s.sample_problem(q, c, num_reads=5, num_sweeps=40, seed=11, n_jobs=n_jobs, **extra)
+        assert np.array_equal(one.weights, split.weights)
+        assert np.array_equal(one.energies, split.energies)
+        assert one.info["num_sweeps_run"] == split.info["num_sweeps_run"]
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, True, "2"])
+def test_n_jobs_is_checked(bad):
+    net, X, t, q = _problem("dense-2-2-1")
+    with pytest.raises(ValueError, match="n_jobs"):
+        CollapsedSampler().sample_problem(q, q.coefficients(), num_reads=2, num_sweeps=2, n_jobs=bad)
+    with pytest.raises(ValueError, match="device='cpu'"):
+        CollapsedSampler(device="cuda").sample_problem(q, q.coefficients(), num_reads=2, num_sweeps=2, n_jobs=2)
