@@ -64,7 +64,7 @@ class _Plan:
         slices = net.edge_slices()
         self.items = []
         for j in self.neurons:
-            srcs = np.asarray(net.sources(j), dtype=np.int64)
+            srcs = np.asarray(net.edge_sources(j), dtype=np.int64)   # a ternary neuron: each twice
             sl = slices[j]
             w_src = np.arange(sl.start, sl.start + len(srcs))
             bias = sl.stop - 1 if net.has_bias(j) else None
@@ -101,7 +101,7 @@ class _Plan:
                 dz = dz + dZ_out[:, out_pos[k]]
             if len(srcs):
                 g_w[w_src] += act[:, srcs].T @ dz
-                g_act[:, srcs] += dz[:, None] * w[w_src][None, :]
+                np.add.at(g_act.T, srcs, (dz[:, None] * w[w_src][None, :]).T)   # sources may repeat
             if bias is not None:
                 g_w[bias] += dz.sum()
         return g_w

@@ -87,6 +87,7 @@ PARAMETER_CONSTRAINTS: dict[str, list] = {
     "dropout_strength": [Interval(Real, 0, None, closed="left")],
     "committee_size": [Interval(Integral, 1, None, closed="left")],
     "multi_class": [StrOptions({"ovr", "ovo"})],
+    "weights": [StrOptions({"binary", "ternary"})],
     "drop_constant_inputs": ["boolean"],
     "binarize": [str, None],
     "n_jobs": [Integral, None],
@@ -131,16 +132,16 @@ def encode_targets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def network_for(network: Network | None, hidden_layer_sizes: Sequence[int], n_features: int,
-                n_outputs: int, inputs: Sequence[int] | None = None) -> Network:
+                n_outputs: int, inputs: Sequence[int] | None = None, ternary: bool = False) -> Network:
     """``network`` checked against the data, or a dense net sized from it (as MLPClassifier does)
-    whose first layer reads ``inputs`` (default: every input)."""
+    whose first layer reads ``inputs`` (default: every input), ternary neurons if asked."""
     if network is None:
         net = Network(n_features)
         first = None if inputs is None else list(inputs)
         for width in hidden_layer_sizes:
-            net.dense(width, sources=first)
+            net.dense(width, sources=first, ternary=ternary)
             first = None
-        return net.dense(n_outputs, sources=first)
+        return net.dense(n_outputs, sources=first, ternary=ternary)
     if not isinstance(network, Network):
         raise TypeError(f"network must be a qubo_bnn.Network or None, got {type(network).__name__}")
     if network.n_inputs != n_features:
@@ -241,6 +242,11 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             training errors, then lowest energy) and predict by their vote
             (:func:`qubo_bnn.predictor.vote_scores`); 1 keeps the single best network.
             Prediction costs one forward pass per member.
+        weights: ``"binary"`` (±1) or ``"ternary"``: with ``network=None``, every weight in
+            {-1, 0, +1}, two ±1 edges per source (:class:`~qubo_bnn.network.Network`,
+            ``ternary=True``; read them with :meth:`Network.ternary_values
+            <qubo_bnn.network.Network.ternary_values>`); for a network of your own, build its
+            ternary neurons with ``Network.dense(..., ternary=True)``.
         multi_class: ``"ovr"`` (one output per class, argmax) or ``"ovo"`` (one binary network
             per pair of classes, trained on that pair's samples, majority vote; BeMi-style).
         drop_constant_inputs: with ``network=None``, inputs constant over the training samples
@@ -282,7 +288,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                  margin_neurons: str | Iterable[int] = "output", margin_cap: int | str | None = SQRT_CAP,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
-                 committee_size: int = 8, multi_class: str = "ovr", drop_constant_inputs: bool = True,
+                 committee_size: int = 8, weights: str = "binary", multi_class: str = "ovr",
+                 drop_constant_inputs: bool = True,
                  binarize: str | None = None, n_jobs: int | None = None,
                  refine_sweeps: int = 1000, builder: str = "numpy", random_state: int | None = None,
                  verbose: bool = False):
@@ -302,6 +309,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         self.dropout_rate = dropout_rate
         self.dropout_strength = dropout_strength
         self.committee_size = committee_size
+        self.weights = weights
         self.multi_class = multi_class
         self.drop_constant_inputs = drop_constant_inputs
         self.binarize = binarize
@@ -364,13 +372,18 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             from .sizing import dense_network_bytes, memory_limit
 
             need, limit = dense_network_bytes(Xb.shape[1], self.hidden_layer_sizes, n_outputs), memory_limit()
+            need *= 2 if self.weights == "ternary" else 1          # two edges per source
             if need > limit:
                 widths = "-".join(map(str, [Xb.shape[1], *self.hidden_layer_sizes, n_outputs]))
                 raise ValueError(f"a dense net {widths} would take about "
                                  f"{need / 2**30:.1f} GiB before training starts (limit {limit / 2**30:.1f} GiB, half "
                                  "the available memory): use smaller hidden_layer_sizes")
+        elif self.weights != "binary":
+            raise ValueError(f"weights={self.weights!r} shapes the dense net the estimator builds; with a network "
+                             "of your own, build ternary neurons with Network.dense(..., ternary=True)")
         inputs = live_inputs(Xb) if (self.drop_constant_inputs and self.network is None) else None
-        return network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], n_outputs, inputs)
+        return network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], n_outputs, inputs,
+                           ternary=self.weights == "ternary")
 
     def training_problem(self, X, y) -> tuple[Network, np.ndarray, np.ndarray, np.ndarray]:
         """Validated ``(network, X bits, classes, targets)`` that :meth:`fit` trains on (one

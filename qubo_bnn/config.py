@@ -148,6 +148,7 @@ class FormulationConfig:
     binarize: str | None = _estimator_default("binarize")
     drop_constant_inputs: bool = _estimator_default("drop_constant_inputs")
     multi_class: str = _estimator_default("multi_class")
+    weights: str = _estimator_default("weights")
 
 
 @dataclass(frozen=True)
@@ -380,7 +381,7 @@ _FORMULATION_KEYS = {"penalty": _estimator("penalty", _auto_none, none='"auto"')
                      "hard_fit": _estimator("hard_fit"), "builder": _estimator("builder"),
                      "binarize": _estimator("binarize", _binarizer_spec, none='"none"'),
                      "drop_constant_inputs": _estimator("drop_constant_inputs"),
-                     "multi_class": _estimator("multi_class")}
+                     "multi_class": _estimator("multi_class"), "weights": _estimator("weights")}
 _REGULARISER_KEYS = {k: _estimator(k) for k in ("margin", "min_output_margin", "dropout_rounds",
                                                 "dropout_rate", "dropout_strength")}
 _REGULARISER_KEYS["margin_cap"] = _estimator("margin_cap", lambda v: None if v == "none" else v, none='"none"')

@@ -159,9 +159,10 @@ def subnetwork(network: Network, keep_hidden: np.ndarray) -> SubNetwork:
     for j in live_ids:
         srcs = network.sources(j)
         pos = [p for p, s in enumerate(srcs) if s < n_in or live[s]]
-        sub.add_neuron([node_map[srcs[p]] for p in pos], bias=network.has_bias(j))
+        ternary = network.is_ternary(j)
+        sub.add_neuron([node_map[srcs[p]] for p in pos], bias=network.has_bias(j), ternary=ternary)
         start = slices[j].start
-        edge_index.extend(start + p for p in pos)
+        edge_index.extend(start + q for p in pos for q in ((2 * p, 2 * p + 1) if ternary else (p,)))
         if network.has_bias(j):
             edge_index.append(slices[j].stop - 1)
     sub.set_outputs([node_map[o] for o in network.outputs])

@@ -49,6 +49,7 @@ def union_network(n_inputs: int, parts: Sequence[Network]) -> Network:
             raise ValueError(f"every part must read the same {n_inputs} inputs, got {part.n_inputs}")
         offset = net.n_inputs + net.n_neurons - part.n_inputs      # part neuron id -> union id
         for j in part.neurons:
-            net.add_neuron([s if s < n_inputs else s + offset for s in part.sources(j)], bias=part.has_bias(j))
+            net.add_neuron([s if s < n_inputs else s + offset for s in part.sources(j)], bias=part.has_bias(j),
+                           ternary=part.is_ternary(j))
         outputs += [o + offset for o in part.outputs]
     return net.set_outputs(outputs)

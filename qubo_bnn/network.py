@@ -6,6 +6,13 @@ integer. A neuron sums ``w_e * a_src`` over its incoming edges (a bias is an edg
 network"). Weights are ``±1``; edges are numbered in neuron order, sources in the order given,
 bias last.
 
+A *ternary* neuron (``ternary=True``) reads each source through two ``±1`` edges, so each of its
+source weights is ``t = (w_2i + w_2i+1) / 2`` in ``{-1, 0, +1}`` (two bits per weight, ``0``
+spelt two ways) and its edge sum is ``2·Σ t·a + b``: it fires when ``Σ t·a > 0``, and at
+``Σ t·a = 0`` when its bias (one ``±1`` edge, if any) is ``+1`` (without one: fires). Every
+sampler, kernel and file format sees ordinary ``±1`` edges; :meth:`Network.ternary_values`
+reads the ``t``.
+
 Example:
     >>> net = Network(4).dense(3).dense(1)
     >>> net.n_neurons, net.n_weights, net.outputs
@@ -57,13 +64,15 @@ class Network:
         self.n_inputs = int(n_inputs)
         self._sources: list[list[int]] = []
         self._bias: list[bool] = []
+        self._ternary: list[bool] = []
         self._outputs: list[int] | None = None
         self._last_layer: list[int] | None = None   # None: the inputs
         self._cache: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ building
-    def add_neuron(self, sources: Iterable[int], bias: bool = True) -> int:
-        """Add a sign neuron reading from existing nodes; returns its node id.
+    def add_neuron(self, sources: Iterable[int], bias: bool = True, ternary: bool = False) -> int:
+        """Add a sign neuron reading from existing nodes; returns its node id. ``ternary``: two
+        ``±1`` edges per source, a weight in ``{-1, 0, +1}`` (module docstring).
 
         Example:
             >>> net = Network(3)
@@ -78,12 +87,15 @@ class Network:
         srcs = self._check_sources(sources, node, allow_forward=False)
         self._sources.append(srcs)
         self._bias.append(bool(bias))
+        self._ternary.append(bool(ternary))
         self._last_layer = [node]
         self._cache.clear()
         return node
 
-    def dense(self, width: int, bias: bool = True, sources: Sequence[int] | None = None) -> "Network":
-        """Add a fully connected layer of ``width`` neurons; returns ``self`` for chaining.
+    def dense(self, width: int, bias: bool = True, sources: Sequence[int] | None = None,
+              ternary: bool = False) -> "Network":
+        """Add a fully connected layer of ``width`` neurons (``ternary``: see :meth:`add_neuron`);
+        returns ``self`` for chaining.
 
         The layer reads from ``sources`` or, by default, from the previous :meth:`dense` layer
         (the inputs for the first one).
@@ -93,7 +105,7 @@ class Network:
         if sources is None:
             sources = range(self.n_inputs) if self._last_layer is None else self._last_layer
         srcs = list(sources)
-        layer = [self.add_neuron(srcs, bias=bias) for _ in range(int(width))]
+        layer = [self.add_neuron(srcs, bias=bias, ternary=ternary) for _ in range(int(width))]
         self._last_layer = layer
         return self
 
@@ -143,9 +155,20 @@ class Network:
     def has_bias(self, neuron: int) -> bool:
         return self._bias[neuron - self.n_inputs]
 
+    def is_ternary(self, neuron: int) -> bool:
+        """Whether ``neuron`` reads each source through two edges (module docstring)."""
+        return self._ternary[neuron - self.n_inputs]
+
+    def edge_sources(self, neuron: int) -> list[int]:
+        """The source of each incoming edge but the bias, in edge order (each source twice,
+        consecutively, for a ternary neuron)."""
+        srcs = self._sources[neuron - self.n_inputs]
+        return [s for s in srcs for _ in range(2)] if self.is_ternary(neuron) else list(srcs)
+
     def fan_in(self, neuron: int) -> int:
         """Number of incoming edges, bias included (F_j in docs/FORMULATION.md)."""
-        return len(self._sources[neuron - self.n_inputs]) + self._bias[neuron - self.n_inputs]
+        k = neuron - self.n_inputs
+        return len(self._sources[k]) * (2 if self._ternary[k] else 1) + self._bias[k]
 
     @property
     def outputs(self) -> list[int]:
@@ -166,7 +189,7 @@ class Network:
         if "edges" not in self._cache:
             rows = []
             for j in self.neurons:
-                rows.extend((s, j) for s in self.sources(j))
+                rows.extend((s, j) for s in self.edge_sources(j))
                 if self.has_bias(j):
                     rows.append((BIAS, j))
             self._cache["edges"] = np.array(rows, dtype=np.int64).reshape(-1, 2)
@@ -222,7 +245,7 @@ class Network:
         act[:, :, : self.n_inputs] = S
         Z = np.empty((k, n, self.n_neurons), dtype=np.int64)
         for j, sl in self.edge_slices().items():
-            srcs = self.sources(j)
+            srcs = self.edge_sources(j)
             wj = W[:, sl]
             z = np.einsum("kns,ks->kn", act[:, :, srcs], wj[:, : len(srcs)])
             if self.has_bias(j):
@@ -232,6 +255,28 @@ class Network:
                             else 2 * clamp[j].astype(np.int64) - 1)
         A = act[:, :, self.n_inputs:].astype(np.int8)
         return (Z[0], A[0]) if single else (Z, A)
+
+    def ternary_values(self, weights) -> dict[int, tuple[np.ndarray, int | None]]:
+        """Per neuron, its source weights as the neuron uses them and its bias: ``(t, b)``, ``t``
+        in ``{-1, 0, +1}`` (pair half-sums) for a ternary neuron, the ``±1`` edge weights
+        otherwise; ``b`` the bias edge's weight or None.
+
+        Example:
+            >>> net = Network(2).dense(1, ternary=True)
+            >>> t, b = net.ternary_values([1, -1, 1, 1, -1])[2]
+            >>> t.tolist(), b
+            ([0, 1], -1)
+        """
+        from .validation import check_weights
+
+        w = check_weights(weights, self.n_weights)
+        out = {}
+        for j, sl in self.edge_slices().items():
+            wj = w[sl]
+            b = int(wj[-1]) if self.has_bias(j) else None
+            ws = wj[:-1] if self.has_bias(j) else wj
+            out[j] = ((ws[0::2] + ws[1::2]) // 2 if self.is_ternary(j) else ws.copy(), b)
+        return out
 
     def predict_outputs(self, X: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Activations (±1) of the output neurons, ``(n_samples, n_outputs)``."""
@@ -243,7 +288,8 @@ class Network:
         """A JSON-ready description (inverse of :meth:`from_dict`)."""
         return {
             "n_inputs": self.n_inputs,
-            "neurons": [{"sources": self.sources(j), "bias": self.has_bias(j)} for j in self.neurons],
+            "neurons": [{"sources": self.sources(j), "bias": self.has_bias(j), **({"ternary": True} if self.is_ternary(j) else {})}
+                        for j in self.neurons],
             "outputs": self.outputs,
         }
 
@@ -283,23 +329,24 @@ class Network:
             node = net.n_inputs + k
             if not isinstance(nd, dict) or "sources" not in nd:
                 raise ValueError(f"network spec: neuron {node} must be a table with 'sources'")
-            extra = set(nd) - {"sources", "bias"}
+            extra = set(nd) - {"sources", "bias", "ternary"}
             if extra:
                 raise ValueError(f"network spec: neuron {node} has unknown keys {sorted(extra)}")
             srcs = net._check_sources(nd["sources"], node, allow_forward=True)
             for s in srcs:
                 if s >= n_nodes:
                     raise ValueError(f"neuron {node}: unknown source {s} (the network has nodes 0..{n_nodes - 1})")
-            raw.append((srcs, bool(nd.get("bias", True))))
+            raw.append((srcs, bool(nd.get("bias", True)), bool(nd.get("ternary", False))))
         order = _topological_order(net.n_inputs, [r[0] for r in raw])   # refuses a cycle
         # Node ids are positions in the list, so every neuron must come after its sources
         # (to_dict guarantees it); the error names a valid order.
-        if any(s >= net.n_inputs + k for k, (srcs, _) in enumerate(raw) for s in srcs):
+        if any(s >= net.n_inputs + k for k, (srcs, _, _) in enumerate(raw) for s in srcs):
             raise ValueError("network spec: neurons must be listed after their sources "
                              f"(a valid order is {_id_list(net.n_inputs + k for k in order)})")
-        for srcs, bias in raw:
+        for srcs, bias, ternary in raw:
             net._sources.append(srcs)
             net._bias.append(bias)
+            net._ternary.append(ternary)
         if spec.get("outputs") is not None:
             net.set_outputs(spec["outputs"])
         net.validate()

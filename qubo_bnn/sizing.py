@@ -105,7 +105,7 @@ def estimate_size(network: Network, n_rows: int, hard_fit: bool = False,
     """
     outs = set(network.outputs)
     free = {j for j in network.neurons if not (hard_fit and j in outs)}
-    groups = ((1, network.fan_in(j), sum(1 for s in network.sources(j) if s in free), j in free)
+    groups = ((1, network.fan_in(j), sum(1 for s in network.edge_sources(j) if s in free), j in free)
               for j in network.neurons)
     return _estimate(groups, network.n_weights, n_rows, margin_cap)
 

@@ -1,5 +1,5 @@
 """Small networks shared by the brute-force tests: odd and even fan-in, skip connections,
-hidden->hidden edges, several outputs."""
+hidden->hidden edges, several outputs, ternary weights."""
 from qubo_bnn.network import Network
 
 
@@ -30,4 +30,6 @@ NETWORKS = {
     "two-outputs": two_output_net,
     "dense-2-2-1": lambda: Network(2).dense(2, bias=False).dense(1),   # F = 2 then 3
     "dense-3-2-1": lambda: Network(3).dense(2).dense(1),               # F = 4 (ties), then 3
+    # ternary weights: two ±1 edges per source (F = 5), then a binary output reading it (F = 2)
+    "ternary-2-1-1": lambda: Network(2).dense(1, ternary=True).dense(1, bias=False),
 }

@@ -56,7 +56,7 @@ def test_chooses_read_by_true_training_loss_and_reports_energy_split():
     assert set(info["energy_split"]) == {"penalty", "loss", "margin", "h_term"}
     # every read's true error, by an independent forward pass, is >= the chosen one's
     net = clf.network_
-    spec = [(net.sources(j), net.has_bias(j)) for j in net.neurons]
+    spec = [(net.edge_sources(j), net.has_bias(j)) for j in net.neurons]
     cols = [clf.sampleset_.variables.index(f"w{e}") for e in range(net.n_weights)]
     W = 2 * clf.sampleset_.record.sample[:, cols] - 1
     target = (y == clf.classes_[1])
@@ -280,3 +280,23 @@ def test_n_jobs_splits_the_reads_with_the_same_result(monkeypatch):
     split = BNNClassifier(n_jobs=2, **params).fit(X, y)
     assert batched and set(batched) == {2}
     assert np.array_equal(one.members_, split.members_)
+
+
+def test_ternary_weights_predict_as_the_ternary_network_they_spell(tmp_path):
+    from test_network import _ternary_oracle
+
+    X, Xte, y, _ = load_digits_task(classes=(3, 8), n_train=60, n_test=80)
+    clf = BNNClassifier(hidden_layer_sizes=(3,), weights="ternary", committee_size=1, sampler_params=FAST,
+                        random_state=0).fit(X, y)
+    net = clf.network_
+    assert all(net.is_ternary(j) for j in net.neurons)
+    values = net.ternary_values(clf.weights_)
+    fired = _ternary_oracle(net, Xte, values)[:, 0] > 0
+    assert (clf.predict(Xte) == clf.classes_[fired.astype(int)]).all()
+    assert any((t == 0).any() for t, _ in values.values())          # zeros are reachable
+    path = tmp_path / "ternary.json"
+    clf.save(path)
+    again = BNNClassifier.load(path)
+    assert again.weights == "ternary" and again.network_ == net and (again.predict(Xte) == clf.predict(Xte)).all()
+    with pytest.raises(ValueError, match="ternary=True"):
+        BNNClassifier(Network(16).dense(1), weights="ternary").fit(X, y)

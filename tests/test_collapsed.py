@@ -15,7 +15,8 @@ from qubo_bnn.network import Network
 from qubo_bnn.samplers import make_sampler
 
 
-NETS = {k: NETWORKS[k] for k in ("perceptron-even", "skip+hidden-hidden", "two-outputs", "dense-2-2-1")}
+NETS = {k: NETWORKS[k] for k in ("perceptron-even", "skip+hidden-hidden", "two-outputs", "dense-2-2-1",
+                                 "ternary-2-1-1")}
 SETTINGS = [dict(mu=0.0), dict(mu=0.5), dict(mu=0.25, cap=2, h=True), dict(mu=0.5, cap="sqrt")]
 
 
@@ -61,7 +62,7 @@ def test_plain_loss_is_the_forward_pass_error_count():
     t = rng.integers(0, 2, (12, 1))
     q = TrainingQUBO(net, X, t)
     model = CollapsedModel.from_problem(q, B=2.0)
-    spec = [(net.sources(j), net.has_bias(j)) for j in net.neurons]
+    spec = [(net.edge_sources(j), net.has_bias(j)) for j in net.neurons]
     W = rng.choice(np.array([-1, 1], dtype=np.int8), (20, net.n_weights))
     for w, e in zip(W, model.energies(W)):
         z = forward_numpy(net.n_inputs, spec, X, w)[:, -1]
@@ -191,7 +192,7 @@ def _planted(n_rows=40, seed=5):
     net = Network(8).dense(3).dense(1)
     rng = np.random.default_rng(seed)
     X = rng.integers(0, 2, (n_rows, 8))
-    Z = forward_numpy(8, [(net.sources(j), net.has_bias(j)) for j in net.neurons], X,
+    Z = forward_numpy(8, [(net.edge_sources(j), net.has_bias(j)) for j in net.neurons], X,
                       rng.choice([-1, 1], net.n_weights))
     return net, X, (Z[:, -1:] >= 0).astype(int)
 
@@ -210,7 +211,7 @@ def test_stops_at_the_proven_bound_whatever_the_chunking(monkeypatch):
     assert first.info["optimal"] is True and first.info["lower_bound"] == 0.0
     assert first.info["num_sweeps_run"] < 128 and first.info["num_sweeps_run"] % (128 // collapsed.BOUND_CHECKS) == 0
     best = first.weights[np.argmin(first.energies)]
-    oracle = forward_numpy(8, [(net.sources(j), net.has_bias(j)) for j in net.neurons], X, best)
+    oracle = forward_numpy(8, [(net.edge_sources(j), net.has_bias(j)) for j in net.neurons], X, best)
     assert ((oracle[:, -1:] >= 0) == t.astype(bool)).all()                      # 0 errors, by a numpy pass
     full = CollapsedSampler().sample_problem(q, q.coefficients(), num_reads=4, num_sweeps=200, seed=1,
                                              stop_at_bound=False)

@@ -20,7 +20,7 @@ from qubo_bnn.network import Network
 def oracle_energies(net, X, targets, B=1.0, mu=0.0, cap=None, h=None, hard_fit=False, min_output_margin=0):
     """``B·errors - mu·Σ min(|z|, cap) + h·w`` for every weight vector, ``inf`` where a hard
     constraint (hard fit, hard output margin) is broken; written from the network's definition."""
-    spec = [(net.sources(j), net.has_bias(j)) for j in net.neurons]
+    spec = [(net.edge_sources(j), net.has_bias(j)) for j in net.neurons]
     F = np.array([net.fan_in(j) for j in net.neurons])
     out = [o - net.n_inputs for o in net.outputs]
     W = np.array(list(itertools.product([-1, 1], repeat=net.n_weights)))
@@ -104,7 +104,7 @@ def test_hard_constraints_feasible_case(kw):
     W, E = oracle_energies(net, X, t, 1.0, mu, kw.get("margin_cap"), hard_fit=kw.get("hard_fit", False),
                            min_output_margin=kw.get("min_output_margin", 0))
     if kw.get("margin_neurons") == "hidden":       # the oracle rewards every neuron: recompute
-        spec = [(net.sources(j), net.has_bias(j)) for j in net.neurons]
+        spec = [(net.edge_sources(j), net.has_bias(j)) for j in net.neurons]
         for i, w in enumerate(W):
             if np.isfinite(E[i]):
                 Z = forward_numpy(3, spec, X, w)

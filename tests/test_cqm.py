@@ -22,7 +22,7 @@ def oracle(net, X, targets, w, B=1.0, mu=0.0, cap=None, h=None, hard_fit=False, 
            margin_ids=None):
     """``B·errors - mu·Σ min(|z|, cap) + h·w`` from a plain forward pass; ``inf`` if a hard
     constraint (hard fit, hard output margin) is broken."""
-    spec = [(net.sources(j), net.has_bias(j)) for j in net.neurons]
+    spec = [(net.edge_sources(j), net.has_bias(j)) for j in net.neurons]
     Z = forward_numpy(net.n_inputs, spec, X, w)
     out = [o - net.n_inputs for o in net.outputs]
     wrong = ((Z[:, out] >= 0) != np.asarray(targets).reshape(len(X), -1).astype(bool)).sum()

@@ -69,7 +69,7 @@ def oracle_predict(clf, members, X, binarizer=None) -> np.ndarray:
 @pytest.fixture(scope="module")
 def models():
     """Small fitted classifiers: dense and skip-connection nets on two classes, dense on three
-    (one output per class, and one-vs-one: one network per pair of classes)."""
+    (one output per class, and one-vs-one: one network per pair of classes), ternary on three."""
     X2, X2_test, y2, _ = load_digits_task(classes=(3, 8), n_train=60, n_test=80)
     X3, X3_test, y3, _ = load_digits_task(classes=(1, 3, 8), n_train=60, n_test=80)
     skip = Network(16).dense(4)
@@ -80,6 +80,7 @@ def models():
         "skip-2": (BNNClassifier(skip, **params).fit(X2, y2), X2_test),
         "dense-3": (BNNClassifier(hidden_layer_sizes=(3,), **params).fit(X3, y3), X3_test),
         "ovo-3": (BNNClassifier(hidden_layer_sizes=(2,), multi_class="ovo", **params).fit(X3, y3), X3_test),
+        "ternary-3": (BNNClassifier(hidden_layer_sizes=(3,), weights="ternary", **params).fit(X3, y3), X3_test),
     }
 
 

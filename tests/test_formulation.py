@@ -14,7 +14,7 @@ from qubo_bnn.network import Network
 
 
 def _spec(net):
-    return [(net.sources(j), net.has_bias(j)) for j in net.neurons]
+    return [(net.edge_sources(j), net.has_bias(j)) for j in net.neurons]
 
 
 # brute force over every weight assignment: networks with at most 9 weights
@@ -324,3 +324,39 @@ def test_wide_neurons_consistent_figures_match_the_bqm():
     for w, s in zip(W, states):
         assert q.consistent_broken_constraints(w) == q.broken_constraints(s)
     assert q.collapsed_split(W)["penalty"] == pytest.approx(q.energy_split(states)["penalty"])
+
+
+@pytest.mark.parametrize("build", [lambda: Network(2).dense(1, ternary=True),
+                                   lambda: Network(2).dense(1, ternary=True).dense(1)])
+def test_ternary_weights_ground_state_is_the_best_ternary_network(build):
+    """Two ±1 edges per source: for every assignment, the BQM's minimum over the auxiliaries is
+    B·(errors) − mu·Σ|2·Σt·a + b| of the ternary network the pairs spell (t = pair half-sum),
+    computed by a plain numpy ternary forward pass; so the ground state is the best ternary net."""
+    from test_network import _ternary_oracle
+
+    net = build()
+    rng = np.random.default_rng(11)
+    X = rng.integers(0, 2, (4, 2))
+    t = rng.integers(0, 2, (4, 1))
+    q = TrainingQUBO(net, X, t)
+    bqm = q.to_bqm(B=1.0, mu=0.25)
+    S = 2 * X - 1
+    for w in itertools.product([-1, 1], repeat=net.n_weights):
+        values = net.ternary_values(np.array(w))
+        fired = _ternary_oracle(net, X, values) > 0
+        errors = int((fired != t.astype(bool)).sum())
+        act, margin = {i: S[:, i] for i in range(net.n_inputs)}, 0
+        for j in net.neurons:                                   # |edge sum| = |2 Σ t·a + b|
+            tj, b = values[j]
+            k = 2 if net.is_ternary(j) else 1
+            z = k * sum(int(tv) * act[s] for tv, s in zip(tj, net.sources(j))) + (b or 0)
+            act[j] = np.where(z >= 0, 1, -1)
+            margin += int(np.abs(z).sum())
+        expect = errors - 0.25 * margin
+        got = min_over_free_variables(bqm, {f"w{e}": int(v > 0) for e, v in enumerate(w)})
+        assert got == pytest.approx(expect), (w, got, expect)
+    # every ternary network is spelt by some pair assignment
+    first = net.neurons[0]
+    spelt = {(tuple(net.ternary_values(np.array(w))[first][0]), net.ternary_values(np.array(w))[first][1])
+             for w in itertools.product([-1, 1], repeat=net.n_weights)}
+    assert len(spelt) == 3 ** 2 * 2

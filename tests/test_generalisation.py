@@ -21,7 +21,7 @@ def numpy_forward(net: Network, X, w):
     z_all = {}
     for j, sl in net.edge_slices().items():
         wj = np.asarray(w)[sl]
-        srcs = net.sources(j)
+        srcs = net.edge_sources(j)
         z = sum(wj[k] * act[s] for k, s in enumerate(srcs)) if srcs else np.zeros(len(S), dtype=np.int64)
         if net.has_bias(j):
             z = z + wj[-1]

@@ -126,3 +126,47 @@ def test_largest_networks_load_and_cycles_are_refused():
     ring = [{"sources": [k + 2]} for k in range(n - 1)] + [{"sources": [1]}]   # closes the chain
     with pytest.raises(ValueError, match=rf"cycle among neurons \[1, 2, .*\({n} in all\)\]"):
         Network.from_dict({"n_inputs": 1, "neurons": ring})
+
+
+def _ternary_oracle(net, X, values):
+    """Plain numpy forward pass of ternary weights t in {-1, 0, 1} and a ±1 bias b: a ternary
+    neuron fires when Σ t·a > 0, or when Σ t·a = 0 and b = +1 (or it has no bias); a binary one
+    when Σ w·a + b >= 0."""
+    S = 2 * np.asarray(X, dtype=np.int64) - 1
+    act = {i: S[:, i] for i in range(net.n_inputs)}
+    for j in net.neurons:
+        t, b = values[j]
+        z = sum(int(tk) * act[s] for tk, s in zip(t, net.sources(j)))
+        z = z + np.zeros(len(S), dtype=np.int64)
+        if net.is_ternary(j):
+            fires = (z > 0) | ((z == 0) & (b is None or b == 1))
+        else:
+            fires = z + (b or 0) >= 0
+        act[j] = np.where(fires, 1, -1)
+    return np.stack([act[o] for o in net.outputs], axis=1)
+
+
+def test_ternary_neuron_reads_each_source_through_two_edges():
+    net = Network(3).dense(2, ternary=True).dense(1)
+    j = net.neurons[0]
+    assert net.edge_sources(j) == [0, 0, 1, 1, 2, 2] and net.sources(j) == [0, 1, 2]
+    assert net.fan_in(j) == 7 and net.fan_in(net.outputs[0]) == 3 and net.n_weights == 2 * 7 + 3
+    assert net.edges[:7, 0].tolist() == [0, 0, 1, 1, 2, 2, -1]
+    again = Network.from_dict(net.to_dict())
+    assert again == net and again.is_ternary(j) and not again.is_ternary(net.outputs[0])
+    assert "ternary" not in Network(2).dense(1).to_dict()["neurons"][0]     # binary files unchanged
+
+
+def test_ternary_forward_matches_a_ternary_oracle():
+    rng = np.random.default_rng(7)
+    net = Network(4).dense(3, ternary=True).dense(2, ternary=True, bias=False)
+    X = rng.integers(0, 2, (50, 4))
+    seen_zero = False
+    for _ in range(30):
+        w = rng.choice([-1, 1], net.n_weights)
+        values = net.ternary_values(w)
+        seen_zero |= any((t == 0).any() for t, _ in values.values())
+        _, A = net.forward(X, w)
+        got = A[:, [o - net.n_inputs for o in net.outputs]]
+        assert np.array_equal(got, _ternary_oracle(net, X, values))
+    assert seen_zero
