@@ -146,6 +146,26 @@ def name_list(text: str, name: str, known) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def mnist_dir(given: str | None) -> str:
+    """The test split's folder: ``--mnist-dir`` or ``$MNIST_DIR``, which must exist."""
+    folder = given or os.environ.get("MNIST_DIR")
+    if not folder:
+        raise UsageError("give the folder of the MNIST test split's idx files with --mnist-dir DIR or $MNIST_DIR")
+    if not os.path.isdir(folder):
+        raise UsageError(f"--mnist-dir {folder!r} does not exist or is not a folder")
+    return folder
+
+
+def png_bytes(fig) -> bytes:
+    """A matplotlib figure as PNG bytes (the figure is closed)."""
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
 def parse_args(argv) -> argparse.Namespace:
     p = Parser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mnist-dir", default=None,
@@ -170,11 +190,7 @@ def parse_args(argv) -> argparse.Namespace:
     p.add_argument("--out-prefix", default=DEFAULT_OUT,
                    help="write PREFIX.json, PREFIX.md and PREFIX.png (default examples/results/fewshot_mnist)")
     args = p.parse_args(argv)
-    args.mnist_dir = args.mnist_dir or os.environ.get("MNIST_DIR")
-    if not args.mnist_dir:
-        raise UsageError("give the folder of the MNIST test split's idx files with --mnist-dir DIR or $MNIST_DIR")
-    if not os.path.isdir(args.mnist_dir):
-        raise UsageError(f"--mnist-dir {args.mnist_dir!r} does not exist or is not a folder")
+    args.mnist_dir = mnist_dir(args.mnist_dir)
     quick = QUICK if args.quick else {}
     args.k = int_list(args.k, "--k") if args.k is not None else quick.get("k", list(KS))
     args.instances = args.instances if args.instances is not None else quick.get("instances", INSTANCES)
@@ -606,10 +622,7 @@ def plot_png(summary) -> bytes | None:
         ax.set_title(f"few-shot MNIST, {net}", fontsize=10)
         ax.legend(fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return png_bytes(fig)
 
 
 def write_outputs(doc, args, wall: float, final: bool = False) -> tuple[str, bool]:
@@ -629,13 +642,16 @@ def write_outputs(doc, args, wall: float, final: bool = False) -> tuple[str, boo
     return md, png is not None
 
 
-def main(argv=None) -> int:
+def cli_main(script: str, argv, parse_args, run, write) -> int:
+    """The command line every benchmark script here shares: parse, ``run(args, command)``, then
+    ``write(doc, args) -> (markdown, what was written)``; bad arguments or data are one line
+    ``error: ...`` and exit 2, Ctrl-C exits 130 (the results written so far stay)."""
     given = sys.argv[1:] if argv is None else list(argv)
-    command = "python benchmarks/fewshot_mnist.py" + (" " + shlex.join(given) if given else "")
+    command = f"python benchmarks/{script}" + (" " + shlex.join(given) if given else "")
     try:
         args = parse_args(given)
         doc = run(args, command)
-        md, wrote_png = write_outputs(doc, args, doc["wall_seconds"], final=True)
+        md, written = write(doc, args)
     except UsageError as exc:
         print(f"error: {one_line(exc)}", file=sys.stderr)
         return 2
@@ -643,8 +659,16 @@ def main(argv=None) -> int:
         print("error: interrupted (the results of the finished fits are written)", file=sys.stderr)
         return 130
     print(md)
-    say(f"wrote {args.out_prefix}.json, .md" + (", .png" if wrote_png else " (no .png: matplotlib is not installed)"))
+    say(f"wrote {written}")
     return 0
+
+
+def main(argv=None) -> int:
+    def write(doc, args):
+        md, wrote_png = write_outputs(doc, args, doc["wall_seconds"], final=True)
+        return md, f"{args.out_prefix}.json, .md" + (", .png" if wrote_png else " (no .png: matplotlib is not installed)")
+
+    return cli_main("fewshot_mnist.py", argv, parse_args, run, write)
 
 
 if __name__ == "__main__":

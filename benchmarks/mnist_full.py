@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import sys
 import time
 from typing import Any
@@ -93,11 +92,7 @@ def parse_args(argv):
     p.add_argument("--out-prefix", default=DEFAULT_OUT,
                    help="write PREFIX.json and PREFIX.md (default examples/results/mnist_full)")
     args = p.parse_args(argv)
-    args.mnist_dir = args.mnist_dir or os.environ.get("MNIST_DIR")
-    if not args.mnist_dir:
-        raise UsageError("give the folder of the MNIST test split's idx files with --mnist-dir DIR or $MNIST_DIR")
-    if not os.path.isdir(args.mnist_dir):
-        raise UsageError(f"--mnist-dir {args.mnist_dir!r} does not exist or is not a folder")
+    args.mnist_dir = fm.mnist_dir(args.mnist_dir)
     args.methods = fm.name_list(args.methods, "method", METHODS)
     if not args.methods:
         raise UsageError("nothing to run: give --methods bnn, ste or both")
@@ -283,21 +278,10 @@ def write_outputs(doc, args, wall: float) -> str:
 
 
 def main(argv=None) -> int:
-    given = sys.argv[1:] if argv is None else list(argv)
-    command = "python benchmarks/mnist_full.py" + (" " + shlex.join(given) if given else "")
-    try:
-        args = parse_args(given)
-        doc = run(args, command)
-        md = write_outputs(doc, args, doc["wall_seconds"])
-    except UsageError as exc:
-        print(f"error: {one_line(exc)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted (the results of the finished fits are written)", file=sys.stderr)
-        return 130
-    print(md)
-    say(f"wrote {args.out_prefix}.json, .md")
-    return 0
+    def write(doc, args):
+        return write_outputs(doc, args, doc["wall_seconds"]), f"{args.out_prefix}.json, .md"
+
+    return fm.cli_main("mnist_full.py", argv, parse_args, run, write)
 
 
 if __name__ == "__main__":

@@ -46,11 +46,9 @@ interrupted (the results written so far stay). Results are rewritten atomically 
 from __future__ import annotations
 
 import copy
-import io
 import json
 import math
 import os
-import shlex
 import sys
 import time
 from typing import Any
@@ -416,10 +414,7 @@ def _plot(doc, ok) -> bytes:
     fig.suptitle(f"{s['task']}, n = {s['n_train']}, seed {s['seed']}: training errors of the fitted network "
                  "(circled: the estimator's default)", fontsize=10)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return fm.png_bytes(fig)
 
 
 def write_outputs(doc, args, wall: float, final: bool = False) -> tuple[str, bool]:
@@ -438,21 +433,11 @@ def write_outputs(doc, args, wall: float, final: bool = False) -> tuple[str, boo
 
 
 def main(argv=None) -> int:
-    given = sys.argv[1:] if argv is None else list(argv)
-    command = "python benchmarks/time_vs_error.py" + (" " + shlex.join(given) if given else "")
-    try:
-        args = parse_args(given)
-        doc = run(args, command)
+    def write(doc, args):
         md, wrote_png = write_outputs(doc, args, doc["wall_seconds"], final=True)
-    except UsageError as exc:
-        print(f"error: {one_line(exc)}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("error: interrupted (the results of the finished fits are written)", file=sys.stderr)
-        return 130
-    print(md)
-    say(f"wrote {args.out_prefix}.json, .md" + (", .png" if wrote_png else f" (no .png: {doc['png_note']})"))
-    return 0
+        return md, f"{args.out_prefix}.json, .md" + (", .png" if wrote_png else f" (no .png: {doc['png_note']})")
+
+    return fm.cli_main("time_vs_error.py", argv, parse_args, run, write)
 
 
 if __name__ == "__main__":
