@@ -29,7 +29,7 @@ from .committee import best_distinct, read_weights
 from .encoding import SQRT_CAP
 from .formulation import TrainingQUBO
 from .io import atomic_write_text, to_jsonable
-from .ladder import LEXICOGRAPHIC, lexicographic_margin_weight
+from .ladder import LEXICOGRAPHIC, lexicographic_margin_weight, sparsity_weights
 from .multiclass import live_inputs, union_network
 from .network import Network
 from .predictor import class_scores, labels_from_scores, one_vs_one_pairs
@@ -88,6 +88,7 @@ PARAMETER_CONSTRAINTS: dict[str, list] = {
     "committee_size": [Interval(Integral, 1, None, closed="left")],
     "multi_class": [StrOptions({"ovr", "ovo"})],
     "weights": [StrOptions({"binary", "ternary"})],
+    "sparsity": ["boolean"],
     "drop_constant_inputs": ["boolean"],
     "binarize": [str, None],
     "n_jobs": [Integral, None],
@@ -247,6 +248,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             ``ternary=True``; read them with :meth:`Network.ternary_values
             <qubo_bnn.network.Network.ternary_values>`); for a network of your own, build its
             ternary neurons with ``Network.dense(..., ternary=True)``.
+        sparsity: for ternary neurons, the ladder's last rung: among the networks equal on
+            errors and margin, the fewest non-zero weights (:func:`qubo_bnn.ladder.sparsity_weights`,
+            added to ``h``).
         multi_class: ``"ovr"`` (one output per class, argmax) or ``"ovo"`` (one binary network
             per pair of classes, trained on that pair's samples, majority vote; BeMi-style).
         drop_constant_inputs: with ``network=None``, inputs constant over the training samples
@@ -288,7 +292,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                  margin_neurons: str | Iterable[int] = "output", margin_cap: int | str | None = SQRT_CAP,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
-                 committee_size: int = 8, weights: str = "binary", multi_class: str = "ovr",
+                 committee_size: int = 8, weights: str = "binary", sparsity: bool = True, multi_class: str = "ovr",
                  drop_constant_inputs: bool = True,
                  binarize: str | None = None, n_jobs: int | None = None,
                  refine_sweeps: int = 1000, builder: str = "numpy", random_state: int | None = None,
@@ -310,6 +314,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         self.dropout_strength = dropout_strength
         self.committee_size = committee_size
         self.weights = weights
+        self.sparsity = sparsity
         self.multi_class = multi_class
         self.drop_constant_inputs = drop_constant_inputs
         self.binarize = binarize
@@ -496,7 +501,10 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         :func:`~qubo_bnn.training.train_problem` (a BQM only for samplers that read one)."""
         t0 = time.perf_counter()
         qubo = self.build_qubo(network, Xb, targets, margin_neurons)
-        coefficients = qubo.coefficients(A=self.penalty, B=self.loss_weight, mu=self.margin_weight(qubo), h=h)
+        mu = self.margin_weight(qubo)
+        if self.sparsity and any(network.is_ternary(j) for j in network.neurons):
+            h = sparsity_weights(network, mu if mu > 0 else self.loss_weight) + (0.0 if h is None else h)
+        coefficients = qubo.coefficients(A=self.penalty, B=self.loss_weight, mu=mu, h=h)
         if self.sampler_params is None and "num_sweeps" in params:      # the default budget follows the size
             params = {**params, "num_sweeps": default_num_sweeps(network.n_weights, qubo.n_rows,
                                                                  params.get("num_reads", 1))}

@@ -149,6 +149,7 @@ class FormulationConfig:
     drop_constant_inputs: bool = _estimator_default("drop_constant_inputs")
     multi_class: str = _estimator_default("multi_class")
     weights: str = _estimator_default("weights")
+    sparsity: bool = _estimator_default("sparsity")
 
 
 @dataclass(frozen=True)
@@ -381,7 +382,8 @@ _FORMULATION_KEYS = {"penalty": _estimator("penalty", _auto_none, none='"auto"')
                      "hard_fit": _estimator("hard_fit"), "builder": _estimator("builder"),
                      "binarize": _estimator("binarize", _binarizer_spec, none='"none"'),
                      "drop_constant_inputs": _estimator("drop_constant_inputs"),
-                     "multi_class": _estimator("multi_class"), "weights": _estimator("weights")}
+                     "multi_class": _estimator("multi_class"), "weights": _estimator("weights"),
+                     "sparsity": _estimator("sparsity")}
 _REGULARISER_KEYS = {k: _estimator(k) for k in ("margin", "min_output_margin", "dropout_rounds",
                                                 "dropout_rate", "dropout_strength")}
 _REGULARISER_KEYS["margin_cap"] = _estimator("margin_cap", lambda v: None if v == "none" else v, none='"none"')

@@ -1,4 +1,4 @@
-"""The objective ladder: training errors ≻ margin (docs/FORMULATION.md, "Objective ladder").
+"""The objective ladder: training errors ≻ margin ≻ sparsity (docs/FORMULATION.md, "Objective ladder").
 
 A sampler returns one of the many networks that fit the training set equally well; the ladder
 chooses among them. With ``margin="lexicographic"`` the margin reward gets the weight
@@ -21,7 +21,7 @@ Example:
 """
 from __future__ import annotations
 
-__all__ = ["LEXICOGRAPHIC", "lexicographic_margin_weight", "max_total_reward"]
+__all__ = ["LEXICOGRAPHIC", "lexicographic_margin_weight", "max_total_reward", "sparsity_weights"]
 
 LEXICOGRAPHIC = "lexicographic"
 """The ``margin`` value that asks for the ladder instead of a fixed weight."""
@@ -44,3 +44,31 @@ def max_total_reward(problem) -> int:
 def lexicographic_margin_weight(problem, B: float = 1.0) -> float:
     """``mu`` such that no amount of margin outweighs one training error of weight ``B``."""
     return float(B) / (1.0 + max_total_reward(problem))
+
+
+def sparsity_weights(network, unit: float):
+    """Linear penalties ``h`` (one per edge) that make the last rung of the ladder: among the
+    networks equal on the rungs above, fewest non-zero ternary weights.
+
+    A ternary weight is the half-sum of two ±1 edges, so 0 is spelt ``(+1, -1)`` or ``(-1, +1)``.
+    ``h = +c`` on the first edge of every pair and ``-c`` on the second gives ``(-1, +1)`` the
+    energy ``-2c`` and the other three spellings ``0`` or ``+2c``: minimised over the spellings,
+    every zero earns ``2c`` and nothing else changes. With ``c = unit / (2 (1 + n_pairs))`` the
+    whole reward stays below ``unit``, the smallest step of the rung above (``mu``: margins are
+    whole numbers; or ``B`` when there is no margin rung), so it never buys a unit of it.
+    Binary edges and biases get 0.
+
+    Example:
+        >>> from qubo_bnn import Network
+        >>> sparsity_weights(Network(2).dense(1, ternary=True), 1.0).tolist()   # 2 pairs, then the bias
+        [0.16666666666666666, -0.16666666666666666, 0.16666666666666666, -0.16666666666666666, 0.0]
+    """
+    import numpy as np
+
+    h = np.zeros(network.n_weights)
+    firsts = [sl.start + 2 * k for j, sl in network.edge_slices().items() if network.is_ternary(j)
+              for k in range(len(network.sources(j)))]
+    c = float(unit) / (2.0 * (1 + len(firsts)))
+    h[firsts] = c
+    h[np.asarray(firsts, dtype=np.int64) + 1] = -c
+    return h

@@ -300,3 +300,19 @@ def test_ternary_weights_predict_as_the_ternary_network_they_spell(tmp_path):
     assert again.weights == "ternary" and again.network_ == net and (again.predict(Xte) == clf.predict(Xte)).all()
     with pytest.raises(ValueError, match="ternary=True"):
         BNNClassifier(Network(16).dense(1), weights="ternary").fit(X, y)
+
+
+def test_ternary_sparsity_rung_reaches_the_sampler(monkeypatch):
+    import qubo_bnn.classifier as C
+    from qubo_bnn.ladder import lexicographic_margin_weight, sparsity_weights
+
+    seen = []
+    real = C.train_problem
+    monkeypatch.setattr(C, "train_problem", lambda q, c, *a, **kw: seen.append((q, c)) or real(q, c, *a, **kw))
+    X, y = bars_and_stripes(3)
+    clf = BNNClassifier(hidden_layer_sizes=(), weights="ternary", sampler_params=FAST, random_state=0).fit(X, y)
+    q, c = seen[-1]
+    assert np.array_equal(c.h, sparsity_weights(clf.network_, lexicographic_margin_weight(q, 1.0)))
+    assert (c.h != 0).sum() == 2 * len(clf.network_.sources(clf.network_.outputs[0]))
+    BNNClassifier(hidden_layer_sizes=(), weights="ternary", sparsity=False, sampler_params=FAST).fit(X, y)
+    assert not seen[-1][1].h.any()

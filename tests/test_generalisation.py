@@ -212,3 +212,44 @@ def test_decision_function_feeds_calibrated_probabilities():
     cal = CalibratedClassifierCV(base, method="sigmoid", cv=3).fit(Xtr, ytr)
     p = cal.predict_proba(Xte)
     assert p.shape == (40, 2) and np.allclose(p.sum(axis=1), 1.0) and ((p > 0) & (p < 1)).all()
+
+
+@pytest.mark.parametrize("cap", [None, "sqrt"])
+def test_ternary_ladder_is_errors_then_margin_then_fewest_nonzero_weights(cap):
+    """Per ternary network (the spellings of its zeros minimised over), the energy with the
+    ladder's mu and sparsity_weights orders networks as (errors, -margin, non-zero weights)
+    lexicographically; the oracle is a plain numpy ternary forward pass."""
+    from qubo_bnn.ladder import sparsity_weights
+
+    rng = np.random.default_rng(5)
+    net = Network(3).dense(1, ternary=True)                 # 3 pairs + bias: 7 edges
+    X = rng.integers(0, 2, (6, 3))
+    t = rng.integers(0, 2, 6)
+    q = TrainingQUBO(net, X, t, margin_neurons="output", margin_cap=cap)
+    mu = lexicographic_margin_weight(q, 1.0)
+    h = sparsity_weights(net, mu)
+    W = np.array(list(itertools.product((-1, 1), repeat=net.n_weights)))
+    energy = q.weight_energies(W, B=1.0, mu=mu, h=h)
+    F = net.fan_in(net.outputs[0])
+    m = F if cap is None else int(np.ceil(np.sqrt(F)))
+    m -= (m - F) % 2
+    S = 2 * X - 1
+    best: dict[tuple, float] = {}
+    keys: dict[tuple, tuple] = {}
+    for w, e in zip(W, energy):
+        tv, b = net.ternary_values(w)[net.outputs[0]]
+        z = 2 * (S @ tv) + b                                 # the edge sum
+        errors = int(((z >= 0).astype(int) != t).sum())
+        spelt = (tuple(tv.tolist()), b)
+        keys[spelt] = (errors, -int(np.minimum(np.abs(z), m).sum()), int(np.count_nonzero(tv)))
+        best[spelt] = min(best.get(spelt, np.inf), e)
+    assert len(best) == 3 ** 3 * 2
+    nets = list(best)
+    for a, b in itertools.combinations(nets, 2):
+        if keys[a] < keys[b]:
+            assert best[a] < best[b], (a, b, keys[a], keys[b])
+        elif keys[a] > keys[b]:
+            assert best[a] > best[b], (a, b, keys[a], keys[b])
+        else:
+            assert best[a] == pytest.approx(best[b])
+    assert len({k[2] for k in keys.values()}) > 1
