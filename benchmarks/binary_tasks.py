@@ -4,10 +4,12 @@ For each task, training size n and seed (the seed fixes the stratified split and
 randomness), the same bits are given to:
 
 * ``default``   -- ``BNNClassifier(hidden_layer_sizes=(H,), random_state=seed)``: today's
-  defaults (lexicographic output margin capped at ⌈√F⌉, committee of the 8 best distinct reads, constant inputs
+  defaults (lexicographic margin on every neuron capped at ⌈√F⌉, committee of the 8 best distinct reads, constant inputs
   unconnected, collapsed annealer 16 reads x 500 sweeps);
 * ``uncapped``  -- the default with the margin reward uncapped (``margin_cap=None``, the default
   before ``"sqrt"``);
+* ``output-margin`` -- the default with the margin on the output neuron only (the default
+  before ``margin_neurons="all"``);
 * ``previous``  -- the defaults before the ladder: no margin, one network, every input connected;
 * ``ste``       -- ``STEClassifier`` on the same net (straight-through estimator, numpy);
 * ``logreg``    -- scikit-learn's LogisticRegression on the same bits (C = 1).
@@ -43,6 +45,7 @@ from qubo_bnn.io import atomic_write_text  # noqa: E402
 METHODS = {
     "default": {},
     "uncapped": {"margin_cap": None},
+    "output-margin": {"margin_neurons": "output"},
     "previous": {"margin": 0.0, "margin_neurons": "all", "committee_size": 1, "drop_constant_inputs": False},
 }
 """The BNNClassifier settings compared (one place; add a line to add a method)."""

@@ -61,7 +61,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # ---------------------------------------------------------------- the methods: one line per rung
 RUNGS: dict[str, dict[str, Any]] = {
-    "default": {},                                   # errors ≻ output margin (capped at ⌈√F⌉), committee of 8
+    "default": {},                                   # errors ≻ margin of every neuron (capped at ⌈√F⌉), committee of 8
+    "output-margin": {"margin_neurons": "output"},   # the margin on the outputs only (the previous default)
     "uncapped": {"margin_cap": None},                # the default before the ⌈√F⌉ cap
     "single": {"committee_size": 1},                 # the ladder's single best network
     "one-vs-one": {"multi_class": "ovo"},            # 45 pair networks, majority vote

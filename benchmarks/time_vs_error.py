@@ -13,7 +13,7 @@ Curves, one fit per point, each in its own forked process (benchmarks/fewshot_mn
 compilation (or cache load) and OR-Tools' import are not counted:
 
 * ``collapsed``: :class:`qubo_bnn.BNNClassifier` with its default sampler and default objective
-  (lexicographic output margin), ``sampler_params={"num_reads": --reads (16, the default),
+  (lexicographic margin of every neuron, capped at ⌈√F⌉), ``sampler_params={"num_reads": --reads (16, the default),
   "num_sweeps": S}`` for S in ``--sweeps``; the estimator's default call (16 x 500) is marked.
 * ``ste``: :class:`qubo_bnn.baselines.STEClassifier` with ``epochs=E`` for E in ``--epochs``,
   other parameters its defaults; its default (200 epochs) is marked.

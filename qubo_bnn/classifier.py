@@ -228,8 +228,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         margin: ``mu``, weight of the margin reward (0 disables it), or ``"lexicographic"``
             (the default): the objective ladder, training errors first and, among the networks
             with the fewest, the largest total margin (:mod:`qubo_bnn.ladder`).
-        margin_neurons: where the margin is rewarded: ``"all"``, ``"hidden"``, ``"output"``
-            (the default), ``"none"`` or a list of neuron ids.
+        margin_neurons: where the margin is rewarded: ``"all"`` (the default), ``"hidden"``,
+            ``"output"``, ``"none"`` or a list of neuron ids.
         margin_cap: reward ``min(|z|, margin_cap)`` instead of ``|z|``; ``"sqrt"`` (the
             default): each margin neuron's own ``⌈√F⌉`` (:func:`qubo_bnn.encoding.margin_cap_for`),
             so the chosen network pushes the samples near its boundary out rather than the easy
@@ -289,7 +289,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
     def __init__(self, network: Network | None = None, hidden_layer_sizes: Sequence[int] = (4,), *,
                  sampler: Any = "collapsed", sampler_params: Mapping[str, Any] | None = None,
                  penalty: float | None = None, loss_weight: float = 1.0, margin: float | str = LEXICOGRAPHIC,
-                 margin_neurons: str | Iterable[int] = "output", margin_cap: int | str | None = SQRT_CAP,
+                 margin_neurons: str | Iterable[int] = "all", margin_cap: int | str | None = SQRT_CAP,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
                  committee_size: int = 8, weights: str = "binary", sparsity: bool = True, multi_class: str = "ovr",
