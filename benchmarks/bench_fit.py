@@ -6,7 +6,8 @@ One process, one input per instance. Times, after a warm-up compile of both, the
 full-walk kernel (tests/reference_collapsed.py) and the row-indexed kernel
 (qubo_bnn/_collapsed_cpu.py) on CollapsedSampler's default call (16 reads x 500 sweeps, default
 beta range, geometric schedule, the default seed 0) on the estimator's default objective (the
-lexicographic output margin, qubo_bnn.ladder; ``--mu0``: no margin), checks that both return the same
+ladder's lexicographic margin of every neuron capped at ⌈√F⌉, ``BNNClassifier().build_qubo``;
+``--mu0``: no margin), checks that both return the same
 weights and energies bit for bit, and prints the ratio, the mean fraction of distinct rows a
 proposal visits, and the wall and CPU time of STEClassifier's fit (default parameters) on the
 same net and data, with both training-error counts (collapsed: its best read).
@@ -28,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import reference_collapsed  # noqa: E402  (the frozen full-walk kernel)
 from qubo_bnn import _collapsed_cpu  # noqa: E402
+from qubo_bnn import BNNClassifier  # noqa: E402
 from qubo_bnn.baselines import STEClassifier  # noqa: E402
 from qubo_bnn.collapsed import CollapsedModel  # noqa: E402
 from qubo_bnn.datasets import load_digits_task  # noqa: E402
 from qubo_bnn.formulation import TrainingQUBO  # noqa: E402
-from qubo_bnn.ladder import lexicographic_margin_weight  # noqa: E402
 from qubo_bnn.network import Network  # noqa: E402
 from qubo_bnn_solvers._ising import beta_schedule  # noqa: E402
 
@@ -64,8 +65,9 @@ def timed(fn):
 
 
 def bench(name, net, X, t, reads, sweeps, seed, mu0=False):
-    q = TrainingQUBO(net, X, t[:, None], margin_neurons="none" if mu0 else "output")
-    model = CollapsedModel.from_problem(q, None, 1.0, 0.0 if mu0 else lexicographic_margin_weight(q, 1.0))
+    est = BNNClassifier()          # the estimator's default objective: the ladder, every neuron's margin capped
+    q = TrainingQUBO(net, X, t[:, None], margin_neurons="none") if mu0 else est.build_qubo(net, X, t[:, None])
+    model = CollapsedModel.from_problem(q, None, 1.0, 0.0 if mu0 else est.margin_weight(q))
     # exactly CollapsedSampler.sample's default path, in one kernel call
     rng = np.random.default_rng(seed)
     W0 = rng.choice(np.array([-1, 1], dtype=np.int8), (reads, q.n_weights))
