@@ -68,7 +68,7 @@ class _Plan:
             sl = slices[j]
             w_src = np.arange(sl.start, sl.start + len(srcs))
             bias = sl.stop - 1 if net.has_bias(j) else None
-            self.items.append((j, srcs, w_src, bias, float(np.sqrt(net.fan_in(j)))))
+            self.items.append((j, srcs, w_src, bias, float(np.sqrt(net.fan_in(j))), not net.is_ternary(j)))
         self.out_cols = [o - net.n_inputs for o in net.outputs]
         self.scale = np.array([it[4] for it in self.items])
         self.n_nodes = net.n_inputs + net.n_neurons
@@ -79,7 +79,7 @@ class _Plan:
         act = np.empty((n, self.n_nodes), dtype=np.float64)
         act[:, : self.n_inputs] = S
         Z = np.empty((n, len(self.items)), dtype=np.float64)
-        for k, (j, srcs, w_src, bias, _) in enumerate(self.items):
+        for k, (j, srcs, w_src, bias, _, _) in enumerate(self.items):
             z = act[:, srcs] @ w[w_src] if len(srcs) else np.zeros(n)
             if bias is not None:
                 z = z + w[bias]
@@ -94,14 +94,17 @@ class _Plan:
         g_w = np.zeros_like(w, dtype=np.float64)
         out_pos = {c: i for i, c in enumerate(self.out_cols)}
         for k in range(len(self.items) - 1, -1, -1):
-            j, srcs, w_src, bias, s = self.items[k]
+            j, srcs, w_src, bias, s, unique = self.items[k]
             # hardtanh'(z/s) / s, the straight-through gradient of a_j = sign(z_j)
             dz = g_act[:, j] * ((np.abs(Z[:, k]) <= s) / s)
             if k in out_pos:
                 dz = dz + dZ_out[:, out_pos[k]]
             if len(srcs):
                 g_w[w_src] += act[:, srcs].T @ dz
-                np.add.at(g_act.T, srcs, (dz[:, None] * w[w_src][None, :]).T)   # sources may repeat
+                if unique:
+                    g_act[:, srcs] += dz[:, None] * w[w_src][None, :]
+                else:             # a ternary neuron reads each source twice: accumulate both
+                    np.add.at(g_act.T, srcs, (dz[:, None] * w[w_src][None, :]).T)
             if bias is not None:
                 g_w[bias] += dz.sum()
         return g_w
