@@ -204,21 +204,31 @@ def parse_args(argv) -> argparse.Namespace:
         raise UsageError("nothing to run: give at least one net and one rung or baseline")
     if args.cv_folds < 2:
         raise UsageError(f"--cv-folds must be >= 2, got {args.cv_folds}")
-    for name in ("max_rss_gb", "fit_timeout"):
-        value = getattr(args, name)
-        if value is not None and not value > 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be > 0, got {value}")
+    check_positive(args, "max_rss_gb", "fit_timeout")
     args.extra_params = {**quick.get("rung_params", {}), **dict(parse_value(t) for t in args.param)}
     args.ste_params = {**STE_PARAMS, **quick.get("ste_params", {})}
     check_rungs(args)
+    check_out_prefix(args.out_prefix, (".json", ".md", ".png"))
+    return args
+
+
+def check_positive(args, *names: str) -> None:
+    """Each option in ``names`` (attribute names) is None or > 0."""
+    for name in names:
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be > 0, got {value}")
+
+
+def check_out_prefix(prefix: str, extensions) -> None:
+    """Every output ``prefix + ext`` can be written (checked before any work)."""
     from qubo_bnn.io import check_output_path
 
     try:
-        for ext in (".json", ".md", ".png"):
-            check_output_path(args.out_prefix + ext)
+        for ext in extensions:
+            check_output_path(prefix + ext)
     except OSError as exc:
         raise UsageError(f"--out-prefix: {one_line(exc)}") from None
-    return args
 
 
 def rung_params(args, rung: str, hidden: tuple[int, ...], seed: int) -> dict[str, Any]:

@@ -103,10 +103,7 @@ def parse_args(argv):
         raise UsageError(f"--n-train must be >= 10 (one image per class), got {args.n_train}")
     if args.seed < 0:
         raise UsageError(f"--seed must be >= 0, got {args.seed}")
-    for name in ("fit_timeout", "max_rss_gb"):
-        value = getattr(args, name)
-        if value is not None and not value > 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be > 0, got {value}")
+    fm.check_positive(args, "fit_timeout", "max_rss_gb")
     args.extra_params = {**quick.get("bnn_params", {}), **dict(fm.parse_value(t) for t in args.param)}
     args.ste_params = {**STE_PARAMS, **quick.get("ste_params", {})}
     if "bnn" in args.methods:
@@ -119,13 +116,7 @@ def parse_args(argv):
             raise UsageError(f"cannot import qubo_bnn: {one_line(exc)}") from None
         except (ValueError, TypeError) as exc:
             raise UsageError(f"--param {args.extra_params}: {one_line(exc)}") from None
-    from qubo_bnn.io import check_output_path
-
-    try:
-        for ext in (".json", ".md"):
-            check_output_path(args.out_prefix + ext)
-    except OSError as exc:
-        raise UsageError(f"--out-prefix: {one_line(exc)}") from None
+    fm.check_out_prefix(args.out_prefix, (".json", ".md"))
     return args
 
 

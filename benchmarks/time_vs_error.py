@@ -86,8 +86,12 @@ def defaults() -> dict[str, Any]:
     from qubo_bnn.baselines import STEClassifier
     from qubo_bnn.classifier import DEFAULT_SAMPLE_PARAMS
 
+    from qubo_bnn.classifier import BNNClassifier
+
+    bnn = inspect.signature(BNNClassifier).parameters
     return {"num_reads": DEFAULT_SAMPLE_PARAMS["num_reads"], "num_sweeps": DEFAULT_SAMPLE_PARAMS["num_sweeps"],
-            "epochs": inspect.signature(STEClassifier).parameters["epochs"].default}
+            "epochs": inspect.signature(STEClassifier).parameters["epochs"].default,
+            "objective": {k: bnn[k].default for k in ("margin", "margin_neurons", "margin_cap", "loss_weight")}}
 
 
 # ---------------------------------------------------------------- arguments
@@ -134,23 +138,14 @@ def parse_args(argv):
     for name, low in (("reads", 1), ("cpsat_workers", 1), ("seed", 0)):
         if getattr(args, name) < low:
             raise UsageError(f"--{name.replace('_', '-')} must be >= {low}, got {getattr(args, name)}")
-    for name in ("fit_timeout", "max_rss_gb"):
-        value = getattr(args, name)
-        if value is not None and not value > 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be > 0, got {value}")
+    fm.check_positive(args, "fit_timeout", "max_rss_gb")
     if "cpsat" in args.methods:
         import importlib.util
 
         if importlib.util.find_spec("ortools") is None:
             raise UsageError("the cpsat curve needs OR-Tools: pip install 'qubo-bnn[exact]' (or leave cpsat out of "
                              "--methods)")
-    from qubo_bnn.io import check_output_path
-
-    try:
-        for ext in (".json", ".md", ".png"):
-            check_output_path(args.out_prefix + ext)
-    except OSError as exc:
-        raise UsageError(f"--out-prefix: {one_line(exc)}") from None
+    fm.check_out_prefix(args.out_prefix, (".json", ".md", ".png"))
     return args
 
 
@@ -302,8 +297,7 @@ def settings(args, task: str, n: int, d: dict[str, Any]) -> dict[str, Any]:
             "sweeps": args.sweeps, "reads": args.reads, "epochs": args.epochs, "time_limits": args.time_limits,
             "cpsat_workers": args.cpsat_workers, "estimator_defaults": d, "quick": args.quick,
             "fit_timeout": args.fit_timeout, "max_rss_gb": args.max_rss_gb, "cpu_count": os.cpu_count(),
-            "objective": "BNNClassifier's default (margin='lexicographic', margin_neurons='output', loss_weight=1) "
-                         "for collapsed and cpsat",
+            "objective": f"BNNClassifier's default {d['objective']} for collapsed and cpsat",
             "train_errors": "(1 - clf.score(X, y)) * n; BNNClassifier: its best network alone (members_[0])",
             "cpu_seconds": "time.process_time of the forked fitting process around fit() (all threads)",
             "test_split": "none: training errors only"}

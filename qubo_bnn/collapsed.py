@@ -359,9 +359,10 @@ def _batched(model: CollapsedModel, n_jobs: int):
 
     def run(W, betas, key, sweep0):
         bounds = np.linspace(0, len(W), min(len(W), effective_n_jobs(n_jobs)) + 1).astype(int)
+        spans = list(zip(bounds[:-1], bounds[1:]))
         parts = Parallel(n_jobs=n_jobs)(delayed(_anneal_batch)(model.kernel_args, W[a:b], betas, key, sweep0, a)
-                                        for a, b in zip(bounds[:-1], bounds[1:]))
-        for (a, b), (Wb, _) in zip(zip(bounds[:-1], bounds[1:]), parts):
+                                        for a, b in spans)
+        for (a, b), (Wb, _) in zip(spans, parts):
             W[a:b] = Wb                   # a worker process anneals a copy
         return np.concatenate([e for _, e in parts])
 
