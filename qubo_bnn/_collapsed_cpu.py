@@ -27,8 +27,9 @@ as counts change. (With non-finite ``G`` or ``Wt`` every row is live.)
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, uint64
+from numba import njit, prange, types, uint64
 from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.extending import intrinsic
 
 from qubo_bnn_solvers import _hash
 
@@ -38,6 +39,18 @@ MAX_BETA_DE = 44.36142
 
 
 mix32 = njit(cache=True, inline="always")(_hash.mix32)
+
+
+@intrinsic
+def popcount(typingctx, x):
+    """Number of set bits of a uint64 (LLVM's ctpop: one instruction where the CPU has it)."""
+    if x != types.uint64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return types.uint64(types.uint64), codegen
 
 
 @njit(cache=True, inline="always")
@@ -126,7 +139,7 @@ F_RISE, F_FALL, F_SEEN = 0, 1, 2
 
 
 @njit(cache=True)
-def _row_index(X, dst, thr, fixed, G, Wt):
+def _row_index(X, src, dst, thr, fixed, G, Wt):
     """What makes a row live (module docstring), shared by every read.
 
     Returns ``step_at[k, m, u]`` (bits :data:`UP`, :data:`DOWN`, :data:`FIRES`, :data:`BELOW`,
@@ -134,9 +147,11 @@ def _row_index(X, dst, thr, fixed, G, Wt):
     ``m`` (bit ``τ`` set iff ``Wt[r, k, τ] != 0``); each row's ``m`` as ``row_mask[k, r]``; the
     values of the nodes that never change, as templates of a read's state (:func:`_read_state`):
     ``spins[i, r]`` (±1; input ``i``, then one row per neuron left 0, then the bias, all +1)
-    and their bitsets ``pos[i, r // 64]`` of the rows where the node is +1; and ``flat[k]``:
+    and their bitsets ``pos[i, r // 64]`` of the rows where the node is +1; ``flat[k]``:
     neuron ``k``'s terms never change (its cost table is constant on every target some row has
-    samples of).
+    samples of); and ``multi[e]``: edge ``e``'s target has another edge from the same neuron (a
+    ternary neuron reading it), so a flip of that neuron steps the target's count by 0 or ±2 and
+    every row where it flips is walked (liveness is for ±1 steps).
     """
     R, J, _ = Wt.shape
     U = G.shape[2]
@@ -189,7 +204,144 @@ def _row_index(X, dst, thr, fixed, G, Wt):
                 pos[i, r >> 6] |= bit
         spins[n_in + J, r] = 1
         pos[n_in + J, r >> 6] |= bit
-    return step_at, row_mask, spins, pos, flat
+    multi = np.zeros(dst.shape[0], dtype=np.bool_)
+    first = 0
+    for e in range(dst.shape[0] + 1):
+        if e == dst.shape[0] or dst[e] != dst[first]:   # edges first..e-1 share their target
+            for a in range(first, e):
+                for b in range(first, e):
+                    if a != b and src[a] == src[b] and src[a] >= n_in:
+                        multi[a] = True
+            first = e
+    return step_at, row_mask, spins, pos, flat, multi
+
+
+MAX_CLASSES = 8
+"""Most distinct nonzero steps of one neuron's cost table (per target and direction) for which
+its unit rows are counted by class (:func:`_delta_classes`); a neuron with more walks every row."""
+
+
+@njit(cache=True)
+def _delta_classes(src, dst, out_ptr, n_in, G, Wt, flat, enabled):
+    """Unit rows and their step classes, shared by every read.
+
+    A row is a *unit* row of neuron ``k`` when it holds exactly one sample (``Wt[r, k]`` is
+    ``(1, 0)`` or ``(0, 1)``): its own term for a step of ``k``'s count is then the cost table's
+    step itself. The distinct nonzero steps ``G[k, τ, u ± 1] - G[k, τ, u]`` of target ``τ`` and
+    direction ``d`` (0 up, 1 down) are ``val[k, τ, d, :ncls[k, τ, d]]``; ``cls[k, τ, d, u]`` is the
+    class of count ``u`` (-1: the step is 0). ``unit_tau[k, r]`` is the unit row's target (-1 for
+    other rows: their *heavy* bits ``heavy[k, r // 64]``, walked row by row). Nothing is a unit
+    row when ``enabled`` is False, for a flat neuron, for one with more than :data:`MAX_CLASSES`
+    classes, or when a cost table or weight is not finite.
+
+    ``counted[e]`` (edge ``e`` from neuron ``k`` to ``t``): a flip of ``k``'s activation changes
+    ``t``'s count by exactly ``w[e]·a`` in every row, and nothing else follows — ``t`` has
+    classes, feeds no neuron, and has no other edge from ``k`` or from a neuron ``k`` reaches —
+    so ``t``'s unit rows are counted by class there too.
+    """
+    R, J, _ = Wt.shape
+    U = G.shape[2]
+    fan_in = np.zeros(J, dtype=np.int64)
+    for e in range(dst.shape[0]):
+        fan_in[dst[e]] += 1
+    finite = True
+    for x in G.flat:
+        finite &= np.isfinite(x)
+    for x in Wt.flat:
+        finite &= np.isfinite(x)
+    unit_tau = np.full((J, R), -1, dtype=np.int8)
+    cls = np.full((J, 2, 2, U), -1, dtype=np.int8)
+    val = np.zeros((J, 2, 2, MAX_CLASSES))
+    ncls = np.zeros((J, 2, 2), dtype=np.int32)
+    for k in range(J):
+        if not (enabled and finite) or flat[k]:
+            continue
+        top = min(fan_in[k], U - 1)
+        fits = True
+        for tau in range(2):
+            for d in range(2):
+                for v in range(top + 1):
+                    if (d == 0 and v == top) or (d == 1 and v == 0):
+                        continue
+                    step = G[k, tau, v + 1] - G[k, tau, v] if d == 0 else G[k, tau, v - 1] - G[k, tau, v]
+                    if step == 0.0:
+                        continue
+                    c = 0
+                    while c < ncls[k, tau, d] and val[k, tau, d, c] != step:
+                        c += 1
+                    if c == MAX_CLASSES:
+                        fits = False
+                        break
+                    if c == ncls[k, tau, d]:
+                        val[k, tau, d, c] = step
+                        ncls[k, tau, d] += 1
+                    cls[k, tau, d, v] = c
+        if not fits:
+            cls[k] = -1
+            val[k] = 0.0
+            ncls[k] = 0
+            continue
+        for r in range(R):
+            if Wt[r, k, 0] == 1.0 and Wt[r, k, 1] == 0.0:
+                unit_tau[k, r] = 0
+            elif Wt[r, k, 0] == 0.0 and Wt[r, k, 1] == 1.0:
+                unit_tau[k, r] = 1
+    heavy = np.zeros((J, (R + 63) // 64), dtype=np.uint64)
+    for k in range(J):
+        used = np.zeros(2, dtype=np.bool_)
+        for r in range(R):
+            if unit_tau[k, r] < 0:
+                heavy[k, r >> 6] |= uint64(1) << uint64(r & 63)
+            else:
+                used[unit_tau[k, r]] = True
+        for tau in range(2):
+            if not used[tau]:
+                ncls[k, tau] = 0          # no unit row of this target: nothing to count
+    counted = np.zeros(dst.shape[0], dtype=np.bool_)
+    in_ptr = np.zeros(J + 1, dtype=np.int64)        # edges are grouped by target in topological order
+    for e in range(dst.shape[0]):
+        in_ptr[dst[e] + 1] = e + 1
+    for k in range(J):
+        in_ptr[k + 1] = max(in_ptr[k + 1], in_ptr[k])
+    reach = np.zeros(J, dtype=np.bool_)
+    for k in range(J):
+        if out_ptr[k + 1] == out_ptr[k]:
+            continue
+        reach[:] = False
+        reach[k] = True
+        for e in range(in_ptr[k + 1], dst.shape[0]):
+            if src[e] >= n_in and reach[src[e] - n_in]:
+                reach[dst[e]] = True
+        for t in range(k + 1, J):
+            if out_ptr[t + 1] != out_ptr[t] or ncls[t].sum() == 0:
+                continue
+            mine, others = -1, 0
+            for e in range(in_ptr[t], in_ptr[t + 1]):
+                if src[e] == n_in + k:
+                    others += 1 if mine >= 0 else 0
+                    mine = e
+                elif src[e] >= n_in and reach[src[e] - n_in]:
+                    others += 1
+            if mine >= 0 and others == 0:
+                counted[mine] = True
+    return unit_tau, heavy, cls, val, ncls, counted
+
+
+@njit(cache=True, inline="always")
+def _move_classes(unit_tau, cls, by_class, k, r, uo, un):
+    """Row ``r``'s count of neuron ``k`` went from ``uo`` to ``un``: its class bits follow."""
+    tau = unit_tau[k, r]
+    if tau < 0:
+        return
+    i = r >> 6
+    bit = uint64(1) << uint64(r & 63)
+    for d in range(2):
+        c = cls[k, tau, d, uo]
+        if c >= 0:
+            by_class[k, tau, d, c, i] &= ~bit
+        c = cls[k, tau, d, un]
+        if c >= 0:
+            by_class[k, tau, d, c, i] |= bit
 
 
 @njit(cache=True, inline="always")
@@ -211,11 +363,12 @@ def _set_live(live, k, r, step):
 
 
 @njit(cache=True)
-def _read_state(w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins, pos):
+def _read_state(w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls):
     """One read's state for weights ``w``: ``count[k, r]`` (``u`` transposed), ``act`` and
     ``pos`` (the templates of :func:`_row_index` with the neurons' activations filled in), the
     bitsets ``live[plane, k, r // 64]`` of the rows live for a +1 / -1 step, one below and at
-    the threshold, and the scratch of :func:`_propose`."""
+    the threshold, ``by_class[k, τ, d, c, r // 64]`` of the unit rows whose step of direction
+    ``d`` is in class ``c`` (:func:`_delta_classes`), and the scratch of :func:`_propose`."""
     R, J = X.shape[0], thr.shape[0]
     n_in = X.shape[1]
     u, a, du, chg_r, chg_k, chg_u = _scratch(R, J)
@@ -230,8 +383,18 @@ def _read_state(w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins,
             act[n_in + k, r] = a[r, k]
             _set_live(live, k, r, step_at[k, row_mask[k, r], u[r, k]])
             _set_bit(pos, n_in + k, r, a[r, k] > 0)
+    by_class = np.zeros((J, 2, 2, max(1, ncls.max()), pos.shape[1]), dtype=np.uint64)
+    for k in range(J):
+        for r in range(R):
+            tau = unit_tau[k, r]
+            if tau >= 0:
+                for d in range(2):
+                    c = cls[k, tau, d, count[k, r]]
+                    if c >= 0:
+                        by_class[k, tau, d, c, r >> 6] |= uint64(1) << uint64(r & 63)
     flips = np.zeros((3, pos.shape[1]), dtype=np.uint64)
-    return count, act, pos, live, flips, du, chg_r, chg_k, chg_u
+    mark = np.zeros(J, dtype=np.bool_)
+    return count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u
 
 
 @njit(cache=True)
@@ -241,13 +404,16 @@ def _energy_of(w, count, G, Wt, h):
 
 
 @njit(cache=True, inline="always")
-def _propose(e, w, n_in, src, dst, thr, fixed, flat, out_ptr, out_edge, G, Wt, count, act, pos, live,
-             flips, du, chg_r, chg_k, chg_u):
-    """Energy change of flipping weight ``e``, summed in increasing row order over the rows where
-    a term can be nonzero: the live rows of its neuron ``k0`` (unless ``k0``'s terms are flat),
-    and the rows where ``k0``'s activation flips and a neuron it feeds is live for the resulting
-    step. The descendants' changed counts in those rows go to ``chg_*``; ``flips`` receives the
-    rows where ``k0`` starts / stops firing and the rows walked, for :func:`_accept`. Returns
+def _propose(e, w, n_in, src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G, Wt, unit_tau, heavy, val, ncls,
+             counted, count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u):
+    """Energy change of flipping weight ``e``: first its neuron ``k0``'s own terms in its unit
+    rows, class by class (step × number of unit rows in the class that take that step: bit
+    counts); then, in increasing row order, the rows where a term can still be nonzero: the
+    heavy rows live for their step of ``k0`` (unless ``k0``'s terms are flat), and the rows where
+    ``k0``'s activation flips and a neuron it feeds is live for the resulting step — but for a
+    neuron fed through a ``counted`` edge, only its heavy rows: its unit rows are counted by
+    class, word by word. The descendants' changed counts in the rows walked go to ``chg_*``; ``flips`` receives the rows where
+    ``k0`` starts / stops firing and the rows walked, for :func:`_accept`. Returns
     ``(dE, n_chg, rows walked)``."""
     w_new = -w[e]
     k0 = dst[e]
@@ -259,10 +425,24 @@ def _propose(e, w, n_in, src, dst, thr, fixed, flat, out_ptr, out_edge, G, Wt, c
     n_chg = 0
     visited = 0
     de = 0.0
+    for p in range(p0, p1):
+        if counted[out_edge[p]]:
+            mark[dst[out_edge[p]]] = True
+    if not flat0:
+        for tau in range(2):
+            for d in range(2):
+                for c in range(ncls[k0, tau, d]):
+                    n = uint64(0)
+                    for wi in range(live.shape[2]):
+                        # the count steps up in the rows where the source agrees with the new weight
+                        rise = pos[s, wi] if w_new > 0 else ~pos[s, wi]
+                        n += popcount(by_class[k0, tau, d, c, wi] & (rise if d == 0 else ~rise))
+                    if n != 0:
+                        de += val[k0, tau, d, c] * np.float64(n)
     for wi in range(live.shape[2]):
-        # the count steps up in the rows where the source agrees with the new weight
         rise = pos[s, wi] if w_new > 0 else ~pos[s, wi]
-        word = uint64(0) if flat0 else (live[P_UP, k0, wi] & rise) | (live[P_DOWN, k0, wi] & ~rise)
+        word = uint64(0) if flat0 else ((live[P_UP, k0, wi] & rise) | (live[P_DOWN, k0, wi] & ~rise)) & heavy[k0, wi]
+        own = word
         starts = live[P_BELOW, k0, wi] & rise
         stops = live[P_AT, k0, wi] & ~rise
         flips[F_RISE, wi] = starts
@@ -272,7 +452,21 @@ def _propose(e, w, n_in, src, dst, thr, fixed, flat, out_ptr, out_edge, G, Wt, c
                 e2 = out_edge[p]
                 t = dst[e2]
                 t_up, t_down = (starts, stops) if w[e2] > 0 else (stops, starts)
-                word |= (t_up & live[P_UP, t, wi]) | (t_down & live[P_DOWN, t, wi])
+                live_t = (t_up & live[P_UP, t, wi]) | (t_down & live[P_DOWN, t, wi])
+                if multi[e2]:
+                    live_t = starts | stops
+                elif counted[e2]:
+                    for tau in range(2):
+                        for c in range(ncls[t, tau, 0]):
+                            n = popcount(by_class[t, tau, 0, c, wi] & t_up)
+                            if n != 0:
+                                de += val[t, tau, 0, c] * np.float64(n)
+                        for c in range(ncls[t, tau, 1]):
+                            n = popcount(by_class[t, tau, 1, c, wi] & t_down)
+                            if n != 0:
+                                de += val[t, tau, 1, c] * np.float64(n)
+                    live_t &= heavy[t, wi]
+                word |= live_t
         flips[F_SEEN, wi] = word
         while word != 0:
             r = wi * 64 + np.int64(trailing_zeros(word))
@@ -281,7 +475,7 @@ def _propose(e, w, n_in, src, dst, thr, fixed, flat, out_ptr, out_edge, G, Wt, c
             # the flipped edge's own neuron: its count changes by one
             uo = count[k0, r]
             un = uo + w_new * act[s, r]
-            if not flat0:
+            if (own >> uint64(r & 63)) & uint64(1):
                 de += Wt[r, k0, 0] * (G[k0, 0, un] - G[k0, 0, uo]) + Wt[r, k0, 1] * (G[k0, 1, un] - G[k0, 1, uo])
             if fixed0:
                 continue
@@ -311,23 +505,25 @@ def _propose(e, w, n_in, src, dst, thr, fixed, flat, out_ptr, out_edge, G, Wt, c
                     if quiet:
                         k += 1
                         continue
-                    if not flat[k]:
+                    if not flat[k] and not (mark[k] and unit_tau[k, r] >= 0):
                         de += Wt[r, k, 0] * (G[k, 0, un] - G[k, 0, uo]) + Wt[r, k, 1] * (G[k, 1, un] - G[k, 1, uo])
                     if not fixed[k]:
                         an = 1 if un >= thr[k] else -1
                         if an != act[n_in + k, r]:
                             kmax = _push(k, an, kmax, w, dst, out_ptr, out_edge, du)
                 k += 1
+    for p in range(p0, p1):
+        mark[dst[out_edge[p]]] = False
     return de, n_chg, visited
 
 
 @njit(cache=True, inline="always")
-def _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, count, act, pos, live,
-            flips, n_chg, chg_r, chg_k, chg_u):
-    """Flip weight ``e``: its neuron's counts and bits in every row, its activation where
-    :func:`_propose` saw it flip; one step of each neuron it feeds in the rows where it flips
-    that :func:`_propose` did not walk (quiet steps: counts and bits only); then the changes it
-    listed."""
+def _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, unit_tau, cls, ncls, count, act,
+            pos, live, by_class, flips, n_chg, chg_r, chg_k, chg_u):
+    """Flip weight ``e``: its neuron's counts and bits (live and class) in every row, its
+    activation where :func:`_propose` saw it flip; one step of each neuron it feeds in the rows
+    where it flips that :func:`_propose` did not walk (quiet steps: counts and bits only); then
+    the changes it listed."""
     R = count.shape[1]
     w[e] = -w[e]
     w_new = w[e]
@@ -338,12 +534,19 @@ def _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, c
     masks = row_mask[k0]
     steps = step_at[k0]
     fires = act[n_in + k0]
+    units = unit_tau[k0]
+    classes = ncls[k0, 0, 0] + ncls[k0, 0, 1] + ncls[k0, 1, 0] + ncls[k0, 1, 1] > 0
     for wi in range(live.shape[2]):
         w_up = uint64(0)
         w_down = uint64(0)
         w_below = uint64(0)
         w_at = uint64(0)
         r0 = wi * 64
+        if classes:
+            for tau in range(2):
+                for d in range(2):
+                    for c in range(ncls[k0, tau, d]):
+                        by_class[k0, tau, d, c, wi] = uint64(0)
         for r in range(r0, min(R, r0 + 64)):
             un = counts[r] + w_new * source[r]
             counts[r] = un
@@ -353,6 +556,11 @@ def _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, c
             w_down |= uint64((step & DOWN) >> 1) << at
             w_below |= uint64((step & BELOW) >> 3) << at
             w_at |= uint64((step & AT) >> 4) << at
+            if classes and units[r] >= 0:
+                for d in range(2):
+                    c = cls[k0, units[r], d, un]
+                    if c >= 0:
+                        by_class[k0, units[r], d, c, wi] |= uint64(1) << at
         live[P_UP, k0, wi] = w_up
         live[P_DOWN, k0, wi] = w_down
         live[P_BELOW, k0, wi] = w_below
@@ -374,13 +582,20 @@ def _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, c
                 while word != 0:
                     r = r0 + np.int64(trailing_zeros(word))
                     word &= word - uint64(1)
-                    un = count[t, r] + d
+                    uo = count[t, r]
+                    un = uo + d
                     count[t, r] = un
-                    _set_live(live, t, r, step_at[t, row_mask[t, r], un])
+                    step = step_at[t, row_mask[t, r], un]
+                    _set_live(live, t, r, step)
+                    _move_classes(unit_tau, cls, by_class, t, r, uo, un)
+                    if not fixed[t]:     # changes only where t's unit rows were counted by class
+                        act[n_in + t, r] = 1 if step & FIRES else -1
+                        _set_bit(pos, n_in + t, r, step & FIRES)
     for c in range(n_chg):
         r = chg_r[c]
         k = chg_k[c]
         un = chg_u[c]
+        _move_classes(unit_tau, cls, by_class, k, r, count[k, r], un)
         count[k, r] = un
         step = step_at[k, row_mask[k, r], un]
         _set_live(live, k, r, step)
@@ -391,74 +606,80 @@ def _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, c
 
 @njit(cache=True)
 def _anneal_read(rd, w, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h,
-                 step_at, row_mask, spins, pos, flat, betas, key, sweep0):
+                 step_at, row_mask, spins, pos, flat, multi, unit_tau, heavy, cls, val, ncls, counted, betas, key, sweep0):
     """Anneal one read's weights ``w`` in place; returns ``(final energy, rows walked)``."""
     n_in = X.shape[1]
-    count, act, pos, live, flips, du, chg_r, chg_k, chg_u = _read_state(
-        w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins, pos)
+    count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u = _read_state(
+        w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls)
     visited = 0
     for b in range(betas.shape[0]):
         beta = betas[b]
         for e in range(w.shape[0]):
-            de, n_chg, seen = _propose(e, w, n_in, src, dst, thr, fixed, flat, out_ptr, out_edge, G, Wt,
-                                       count, act, pos, live, flips, du, chg_r, chg_k, chg_u)
+            de, n_chg, seen = _propose(e, w, n_in, src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G, Wt, unit_tau,
+                                       heavy, val, ncls, counted, count, act, pos, live, by_class, mark, flips, du,
+                                       chg_r, chg_k, chg_u)
             visited += seen
             de += -2.0 * h[e] * w[e]          # h·w with w -> -w
             accept = de <= 0.0
             if not accept and beta * de < MAX_BETA_DE:
                 accept = uniform(key, rd, sweep0 + b, e) < np.exp(-beta * de)
             if accept:
-                _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, count, act,
-                        pos, live, flips, n_chg, chg_r, chg_k, chg_u)
+                _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, unit_tau, cls, ncls,
+                        count, act, pos, live, by_class, flips, n_chg, chg_r, chg_k, chg_u)
     return _energy_of(w, count, G, Wt, h), visited
 
 
 @njit(cache=True, parallel=True)
 def _anneal_reads(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-                  sweep0, energies, visits, read0, step_at, row_mask, spins, pos, flat):
+                  sweep0, energies, visits, read0, step_at, row_mask, spins, pos, flat, multi, unit_tau, heavy, cls, val,
+                  ncls, counted):
     # the row index is an argument: built inside this parallel function it costs seconds of compile
     for rd in prange(W.shape[0]):
         energy, seen = _anneal_read(read0 + rd, W[rd], X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge,
-                                    G, Wt, h, step_at, row_mask, spins, pos, flat, betas, key, sweep0)
+                                    G, Wt, h, step_at, row_mask, spins, pos, flat, multi, unit_tau, heavy, cls, val,
+                                    ncls, counted, betas, key, sweep0)
         energies[rd] = energy
         visits[rd] = seen
 
 
 def anneal(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-           sweep0, energies, read0=0):
+           sweep0, energies, read0=0, classes=True):
     """Anneal the weights ``W`` (int8 ``(num_reads, n_weights)``, ±1) in place.
 
     ``betas`` are the sweeps ``sweep0, sweep0 + 1, ...`` of the schedule (the random numbers
     are keyed by the absolute sweep, so a schedule run in chunks gives the same result).
     ``W``'s rows are the reads ``read0, read0 + 1, ...`` (the random numbers are keyed by the
     absolute read too, so reads split into batches give the same result).
-    ``energies[r]`` receives read ``r``'s final collapsed energy.
+    ``energies[r]`` receives read ``r``'s final collapsed energy. ``classes=False`` walks the
+    unit rows too (no bit counts): the order of the float sums of the full walk, bit for bit.
     """
     anneal_visits(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-                  sweep0, energies, np.empty(len(W), dtype=np.int64), read0)
+                  sweep0, energies, np.empty(len(W), dtype=np.int64), read0, classes)
 
 
 def anneal_visits(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas,
-                  key, sweep0, energies, visits, read0=0):
+                  key, sweep0, energies, visits, read0=0, classes=True):
     """:func:`anneal`, also counting the rows each read's proposals walked (``visits[r]``;
     walking every row would be ``num_sweeps × n_weights × n_rows``)."""
     if not (0 <= read0 and read0 + len(W) <= 2**32):
         raise ValueError(f"reads must be numbered within [0, 2**32), got {read0} + {len(W)}")
-    index = _row_index(X, dst, thr, fixed, G, Wt)
+    index = _row_index(X, src, dst, thr, fixed, G, Wt)
+    unit = _delta_classes(src, dst, out_ptr, X.shape[1], G, Wt, index[4], bool(classes))
     _anneal_reads(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-                  sweep0, energies, visits, np.int64(read0), *index)
+                  sweep0, energies, visits, np.int64(read0), *index, *unit)
 
 
 @njit(cache=True)
 def flip_deltas(w, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h):
     """Energy change of each single weight flip from ``w`` (used to size the beta range)."""
-    step_at, row_mask, spins, pos, flat = _row_index(X, dst, thr, fixed, G, Wt)
-    count, act, pos, live, flips, du, chg_r, chg_k, chg_u = _read_state(
-        w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins, pos)
+    step_at, row_mask, spins, pos, flat, multi = _row_index(X, src, dst, thr, fixed, G, Wt)
+    unit_tau, heavy, cls, val, ncls, counted = _delta_classes(src, dst, out_ptr, X.shape[1], G, Wt, flat, True)
+    count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u = _read_state(
+        w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls)
     out = np.empty(w.shape[0])
     for e in range(w.shape[0]):
-        de, _, _ = _propose(e, w, X.shape[1], src, dst, thr, fixed, flat, out_ptr, out_edge, G, Wt,
-                            count, act, pos, live, flips, du, chg_r, chg_k, chg_u)
+        de, _, _ = _propose(e, w, X.shape[1], src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G, Wt, unit_tau, heavy,
+                            val, ncls, counted, count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u)
         out[e] = de - 2.0 * h[e] * w[e]
     return out
 

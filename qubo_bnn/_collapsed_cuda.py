@@ -29,7 +29,8 @@ They are set after the forward pass and rewritten wherever a commit changes a co
 of edge ``e`` (neuron ``k0``, step ``±1`` of ``k0``'s count in row ``r``) *walks* row ``r`` when
 the CPU kernel walks it: the row is live for its step of ``k0`` and ``k0``'s terms are not flat,
 or ``k0``'s activation flips (the below / at flag for that step) and a neuron ``k0`` feeds is live
-for its own step. Otherwise the thread only records ``KM[r] = -1``, reading nothing but the
+for its own step or reads ``k0`` through two edges (``multi``, a ternary neuron: its count steps
+by 0 or ±2, for which the ±1 flags say nothing). Otherwise the thread only records ``KM[r] = -1``, reading nothing but the
 source's activation and ``S[k0, r]``; if the flip is accepted it applies the row's changes at
 commit time (``k0``'s count, and where ``k0``'s activation flips, its activation and its
 children's counts, which do not flip). Within a walked row, a descendant's ±1 step where the row
@@ -39,7 +40,9 @@ difference of 0, or ``Wt = 0`` times a finite difference; with non-finite ``G`` 
 row is live and nothing is flat), and adding ``±0.0`` to a sum that starts at ``+0.0`` (so is
 never ``-0.0``) leaves it bit for bit unchanged, so each thread's part, the tree sum and every
 decision are those of walking every row. ``visits`` (optional, see :func:`anneal_cuda`) counts the rows walked, which
-equals the CPU kernel's count (:func:`qubo_bnn._collapsed_cpu.anneal_visits`). On a GPU the
+equals the CPU kernel's count without class counting (:func:`qubo_bnn._collapsed_cpu.anneal_visits` with
+``classes=False``; the CPU kernel's default sums a neuron's single-sample rows by bit counts instead, which
+this kernel does not do). On a GPU the
 saving is per warp and in memory traffic: a skipped lane issues almost no loads, but a warp
 still waits for its slowest walked row (compacting the live rows of a warp would go further).
 
@@ -145,11 +148,11 @@ def _live_for(flags, dk):
 
 
 @cuda.jit(device=True)
-def _walks(k0, r, step, w, dst, flat, out_ptr, out_edge, S):
+def _walks(k0, r, step, w, dst, flat, multi, out_ptr, out_edge, S):
     """Whether a flip stepping ``k0``'s count by ``step`` (±1) in row ``r`` can change the row's
     energy or an activation (the CPU kernel's rule): the row is live for the step of ``k0``
     (unless ``k0``'s terms are flat), or ``k0``'s activation flips (to ``step``) and a neuron it
-    feeds is live for its own step."""
+    feeds is live for its own step, or reads it through two edges (``multi``: a step of 0 or ±2)."""
     flags = S[k0, r]
     if not flat[k0] and _live_for(flags, step):
         return True
@@ -157,7 +160,7 @@ def _walks(k0, r, step, w, dst, flat, out_ptr, out_edge, S):
         return False
     for p in range(out_ptr[k0], out_ptr[k0 + 1]):
         e2 = out_edge[p]
-        if _live_for(S[dst[e2], r], w[e2] * step):
+        if multi[e2] or _live_for(S[dst[e2], r], w[e2] * step):
             return True
     return False
 
@@ -243,7 +246,7 @@ def _block_sum(partial, value):
 
 @cuda.jit
 def _anneal_kernel(W, XT, src, dst, thr, fixed, fixed_actT, out_ptr, out_edge, G, WtT, h,
-                   betas, key, sweep0, step_at, row_mask, flat, U, A, S, D, KM, energies, visits):
+                   betas, key, sweep0, step_at, row_mask, flat, multi, U, A, S, D, KM, energies, visits):
     """Block ``rd`` anneals read ``rd``: ``W[rd]`` in place, its energy to ``energies[rd]``, the
     number of rows its proposals walked added to ``visits[rd]``.
 
@@ -277,7 +280,7 @@ def _anneal_kernel(W, XT, src, dst, thr, fixed, fixed_actT, out_ptr, out_edge, G
             de = 0.0
             for r in range(t, R, T):
                 step = w_new * _source_act(src[e], r, n_in, XT, a)
-                if _walks(k0, r, step, w, dst, flat, out_ptr, out_edge, s_flags):
+                if _walks(k0, r, step, w, dst, flat, multi, out_ptr, out_edge, s_flags):
                     de, kmax = _propose_row(k0, r, step, de, w, dst, thr, fixed, flat, out_ptr,
                                             out_edge, G, WtT, u, a, d, s_flags)
                     km[r] = kmax
@@ -351,8 +354,8 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
     energies = np.empty(num_reads, dtype=np.float64)
     if num_reads == 0:
         return energies
-    step_at, row_mask, _, _, flat = _collapsed_cpu._row_index(model.X, model.dst, model.thr, model.fixed,
-                                                               model.G, model.Wt)
+    step_at, row_mask, _, _, flat, multi = _collapsed_cpu._row_index(model.X, model.src, model.dst, model.thr,
+                                                                      model.fixed, model.G, model.Wt)
     c = np.ascontiguousarray
     d_W = cuda.to_device(c(W))
     args = (c(model.X.T), c(model.src, np.int32), c(model.dst, np.int32), c(model.thr, np.int32),
@@ -361,7 +364,7 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
             c(np.transpose(model.Wt, (1, 2, 0)), np.float64), c(model.h, np.float64),
             c(betas, np.float64))
     d_args = tuple(cuda.to_device(x) for x in args)
-    d_index = tuple(cuda.to_device(c(x)) for x in (step_at, row_mask, flat))
+    d_index = tuple(cuda.to_device(c(x)) for x in (step_at, row_mask, flat, multi))
     d_U = cuda.device_array((num_reads, J, R), dtype=np.int32)
     d_A = cuda.device_array((num_reads, J, R), dtype=np.int8)
     d_S = cuda.device_array((num_reads, J, R), dtype=np.int8)

@@ -56,13 +56,16 @@ def problem(name):
     elif name == "hard_fit":  # duplicate row with conflicting targets: two rows, one infeasible
         q = TrainingQUBO(Network(3).dense(2).dense(1), X5, np.array([1, 0, 0, 1, 1]), hard_fit=True)
         coef = dict(B=1.0, mu=0.25)
+    elif name == "ternary":  # two edges from each hidden neuron to the output: steps of 0 or ±2
+        q = TrainingQUBO(Network(3).dense(2, ternary=True).dense(1, ternary=True), X5, np.array([1, 0, 1, 1, 0]))
+        coef = dict(B=1.0, mu=0.25)
     else:
         raise ValueError(name)
     coef["h"] = 0.25 * rng.integers(-2, 3, q.n_weights)
     return q, coef
 
 
-PROBLEMS = ["dense", "skip", "hard_fit"]
+PROBLEMS = ["dense", "skip", "hard_fit", "ternary"]
 BETAS = beta_schedule((0.3, 3.0), 3, "geometric")  # warm: the uniforms decide many proposals
 
 
@@ -109,7 +112,7 @@ def assert_gpu_equals_cpu(q, model, betas, key, seed, **cuda_kw):
 
     W_cpu, W_gpu = initial_weights(q, 2, seed=seed), initial_weights(q, 2, seed=seed)
     e_cpu, v_cpu = np.empty(2), np.zeros(2, dtype=np.int64)
-    anneal_visits(W_cpu, *model.kernel_args, betas, key, 0, e_cpu, v_cpu)
+    anneal_visits(W_cpu, *model.kernel_args, betas, key, 0, e_cpu, v_cpu, classes=False)
     v_gpu = np.full(2, -1, dtype=np.int64)
     e_gpu = anneal_cuda(model, W_gpu, betas, key, visits=v_gpu, **cuda_kw)
     np.testing.assert_array_equal(W_gpu, W_cpu)

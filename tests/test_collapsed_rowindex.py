@@ -3,7 +3,13 @@
 The oracle is tests/reference_collapsed.py, a frozen copy of the kernel before the row index
 (itself checked against dimod.ExactSolver and brute force in tests/test_collapsed.py). Final
 weights and energies must agree bit for bit, on problems built as CollapsedSampler builds them,
-with more than 64 distinct rows (several bitset words, a partial last one).
+with more than 64 distinct rows (several bitset words, a partial last one) and duplicate rows
+(heavy rows, walked one by one).
+
+With ``classes=False`` the kernel adds the same terms in the full walk's order: bit for bit on
+every problem. With class counting (the default) a proposal sums a neuron's unit rows class by
+class, a different order of the same terms: bit for bit whenever the sums are exact (dyadic cost
+tables and h, as the CUDA kernel's guarantee), and equal to rounding otherwise.
 """
 import dataclasses
 
@@ -32,6 +38,8 @@ def deep_skip_net() -> Network:
 NETS = {
     "deep-skip-two-outputs": deep_skip_net,
     "dense-7-3-2-1": lambda: Network(7).dense(3).dense(2).dense(1),   # F = 8, 4 (even), 3
+    # two edges from each hidden neuron to the output: its unit rows are never counted through them
+    "ternary-8-3-1": lambda: Network(8).dense(3, ternary=True).dense(1, ternary=True),
 }
 
 SETTINGS = {
@@ -48,16 +56,21 @@ SETTINGS = {
 }
 
 
-def _model(net_name, setting, seed=0, n_samples=150):
+def _model(net_name, setting, seed=0, n_samples=150, dyadic=False):
+    """The problem; ``dyadic``: μ and h rounded to multiples of 1/16 and 1/64 (exact float sums)."""
     net = NETS[net_name]()
     s = dict(SETTINGS[setting])
     mu, use_h = s.pop("mu", 0.0), s.pop("h", False)
+    if dyadic:
+        mu = round(mu * 16) / 16
     rng = np.random.default_rng(seed)
     X = rng.integers(0, 2, (n_samples, net.n_inputs))
     X = np.concatenate([X, X[:20]])                          # duplicate rows, merged
     t = rng.integers(0, 2, (len(X), len(net.outputs)))
     q = TrainingQUBO(net, X, t, margin_neurons=s.pop("margin_neurons", "all" if mu else "none"), **s)
     h = rng.normal(scale=0.3, size=net.n_weights).round(3) if use_h else None
+    if dyadic and h is not None:
+        h = np.round(h * 64) / 64
     model = CollapsedModel.from_problem(q, B=1.5, mu=mu, h=h)
     assert model.X.shape[0] > 64 and model.X.shape[0] % 64      # several bitset words, a partial one
     return q, model, rng
@@ -69,14 +82,19 @@ def _schedule(model, rng, reads, sweeps):
     return W, beta_schedule(model.default_beta_range(rng), sweeps, "geometric")
 
 
-def _run(anneal, model, W, betas, key, chunks=(None,)):
+def _run(anneal, model, W, betas, key, chunks=(None,), **kw):
     """Run ``betas`` through ``anneal`` split at ``chunks``; returns the weights and energies."""
     W = W.copy()
     energies = np.empty(len(W))
     bounds = [0] + [c for c in chunks if c is not None] + [len(betas)]
     for lo, hi in zip(bounds[:-1], bounds[1:]):
-        anneal(W, *model.kernel_args, betas[lo:hi], key, lo, energies)
+        anneal(W, *model.kernel_args, betas[lo:hi], key, lo, energies, **kw)
     return W, energies
+
+
+def _walk(W, *args, **kw):
+    """The kernel without class counting."""
+    kernel.anneal(W, *args, **kw, classes=False)
 
 
 def _assert_bitwise_equal(a, b):
@@ -86,12 +104,14 @@ def _assert_bitwise_equal(a, b):
 
 @pytest.mark.parametrize("net_name", sorted(NETS))
 @pytest.mark.parametrize("setting", sorted(SETTINGS))
-def test_anneal_is_the_full_walk_bit_for_bit(net_name, setting):
-    q, model, rng = _model(net_name, setting)
+@pytest.mark.parametrize("mode", ["walk", "classes-dyadic"])
+def test_anneal_is_the_full_walk_bit_for_bit(net_name, setting, mode):
+    q, model, rng = _model(net_name, setting, dyadic=mode == "classes-dyadic")
     W0, betas = _schedule(model, rng, reads=3, sweeps=25)
+    anneal = _walk if mode == "walk" else kernel.anneal
     for key in (0, 12345):
         W_ref, e_ref = _run(reference.anneal, model, W0, betas, key)
-        W_new, e_new = _run(kernel.anneal, model, W0, betas, key)
+        W_new, e_new = _run(anneal, model, W0, betas, key)
         _assert_bitwise_equal(W_new, W_ref)
         _assert_bitwise_equal(e_new, e_ref)
         assert not np.array_equal(W_new, W0)                 # the chain moved
@@ -100,10 +120,30 @@ def test_anneal_is_the_full_walk_bit_for_bit(net_name, setting):
 
 
 @pytest.mark.parametrize("net_name", sorted(NETS))
+@pytest.mark.parametrize("setting", ["margin-all", "margin-cap-sqrt", "hard-fit-margin-h"])
+def test_class_counting_with_rounding(net_name, setting):
+    """Non-dyadic μ and h: the flip energies agree with the full walk's to rounding, and a
+    chain ends at weights whose full forward-pass energies are the ones reported."""
+    q, model, rng = _model(net_name, setting, seed=4)
+    for w in rng.choice(np.array([-1, 1], dtype=np.int8), (4, len(model.src))):
+        ref = reference.flip_deltas(w, *model.kernel_args)
+        np.testing.assert_allclose(kernel.flip_deltas(w, *model.kernel_args), ref, rtol=1e-12, atol=1e-9)
+    W0, betas = _schedule(model, rng, reads=3, sweeps=25)
+    W_new, e_new = _run(kernel.anneal, model, W0, betas, 3)
+    np.testing.assert_allclose(model.energies(W_new), e_new, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("net_name", sorted(NETS))
 @pytest.mark.parametrize("setting", ["plain", "margin-cap", "hard-fit-margin-h"])
 def test_chunked_schedule_and_other_seeds(net_name, setting):
     for seed in (1, 2):
         q, model, rng = _model(net_name, setting, seed=seed, n_samples=100 + 30 * seed)
+        W0, betas = _schedule(model, rng, reads=2, sweeps=30)
+        W_ref, e_ref = _run(reference.anneal, model, W0, betas, key=seed)
+        W_new, e_new = _run(_walk, model, W0, betas, key=seed, chunks=(1, 7, 19))
+        _assert_bitwise_equal(W_new, W_ref)
+        _assert_bitwise_equal(e_new, e_ref)
+        q, model, rng = _model(net_name, setting, seed=seed, n_samples=100 + 30 * seed, dyadic=True)
         W0, betas = _schedule(model, rng, reads=2, sweeps=30)
         W_ref, e_ref = _run(reference.anneal, model, W0, betas, key=seed)
         W_new, e_new = _run(kernel.anneal, model, W0, betas, key=seed, chunks=(1, 7, 19))
@@ -114,26 +154,33 @@ def test_chunked_schedule_and_other_seeds(net_name, setting):
 @pytest.mark.parametrize("setting", sorted(SETTINGS))
 def test_flip_deltas_are_the_full_walks(setting):
     for net_name in sorted(NETS):
-        q, model, rng = _model(net_name, setting, seed=3)
+        q, model, rng = _model(net_name, setting, seed=3, dyadic=True)
         for w in rng.choice(np.array([-1, 1], dtype=np.int8), (4, len(model.src))):
             _assert_bitwise_equal(kernel.flip_deltas(w, *model.kernel_args),
                                   reference.flip_deltas(w, *model.kernel_args))
 
 
 def test_visit_counts_and_the_same_chain():
-    """``anneal_visits`` is ``anneal`` plus a count; without margin most rows are skipped, with an
-    untruncated margin on every neuron every row is visited."""
+    """``anneal_visits`` is ``anneal`` plus a count; without margin most rows are skipped; with an
+    untruncated margin on every neuron every row is visited by the walk, and class counting
+    leaves only the heavy rows and the rows where a hidden neuron flips."""
     for setting, full in (("plain", False), ("margin-all", True)):
-        q, model, rng = _model("dense-7-3-2-1", setting)
+        q, model, rng = _model("dense-7-3-2-1", setting, dyadic=True)
         W0, betas = _schedule(model, rng, reads=2, sweeps=10)
-        W_a, e_a = _run(kernel.anneal, model, W0, betas, key=5)
-        W_v, e_v = W0.copy(), np.empty(2)
-        visits = np.zeros(2, dtype=np.int64)
-        kernel.anneal_visits(W_v, *model.kernel_args, betas, 5, 0, e_v, visits)
-        _assert_bitwise_equal(W_v, W_a)
-        _assert_bitwise_equal(e_v, e_a)
         every_row = len(betas) * len(model.src) * model.X.shape[0]
-        assert (visits == every_row).all() if full else (0 < visits).all() and (visits < every_row // 2).all()
+        visits = {}
+        for classes in (False, True):
+            W_a, e_a = _run(kernel.anneal, model, W0, betas, key=5, classes=classes)
+            W_v, e_v = W0.copy(), np.empty(2)
+            visits[classes] = np.zeros(2, dtype=np.int64)
+            kernel.anneal_visits(W_v, *model.kernel_args, betas, 5, 0, e_v, visits[classes], classes=classes)
+            _assert_bitwise_equal(W_v, W_a)
+            _assert_bitwise_equal(e_v, e_a)
+        assert (visits[False] == every_row).all() if full else (0 < visits[False]).all() and (
+            visits[False] < every_row // 2).all()
+        assert (0 < visits[True]).all() and (visits[True] <= visits[False]).all()
+        if full:
+            assert (visits[True] < visits[False]).all()
 
 
 def test_non_finite_cost_tables_visit_every_row():
