@@ -3,12 +3,14 @@
     python benchmarks/bench_fit.py [--reads 16] [--sweeps 500] [--seed 0] [--no-mnist]
 
 One process, one input per instance. Times, after a warm-up compile of both, the frozen
-full-walk kernel (tests/reference_collapsed.py) and the row-indexed kernel
-(qubo_bnn/_collapsed_cpu.py) on CollapsedSampler's default call (16 reads x 500 sweeps, default
+full-walk kernel (tests/reference_collapsed.py) and the row-indexed kernel with class counting
+(qubo_bnn/_collapsed_cpu.py, as CollapsedSampler runs it) on CollapsedSampler's default call (16 reads x 500 sweeps, default
 beta range, geometric schedule, the default seed 0) on the estimator's default objective (the
 ladder's lexicographic margin of every neuron capped at ⌈√F⌉, ``BNNClassifier().build_qubo``;
-``--mu0``: no margin), checks that both return the same
-weights and energies bit for bit, and prints the ratio, the mean fraction of distinct rows a
+``--mu0``: no margin), says whether both return the same
+weights and energies bit for bit (guaranteed when the sums are exact, e.g. dyadic costs; with the
+default's μ the class sums may round differently, and a chain that meets such a rounding
+difference at an acceptance test goes its own way), and prints the ratio, the mean fraction of distinct rows a
 proposal visits, and the wall and CPU time of STEClassifier's fit (default parameters) on the
 same net and data, with both training-error counts (collapsed: its best read).
 
@@ -91,12 +93,12 @@ def bench(name, net, X, t, reads, sweeps, seed, mu0=False):
     print(f"{name}: {len(X)} samples, {q.n_rows} distinct rows, {q.n_weights} weights; "
           f"{reads} reads x {sweeps} sweeps, beta {betas[0]:.3g}..{betas[-1]:.3g}")
     print(f"  full walk  {wall_ref:7.2f} s wall {cpu_ref:7.2f} s CPU")
-    print(f"  row index  {wall_new:7.2f} s wall {cpu_new:7.2f} s CPU   identical W and energies: {same}")
+    print(f"  row index  {wall_new:7.2f} s wall {cpu_new:7.2f} s CPU   identical W and energies: {same}"
+          + ("" if same else f" (best energy {e_new.min():.6g} vs the full walk's {e_ref.min():.6g})"))
     print(f"  speed-up (CPU) {cpu_ref / cpu_new:.2f}x; rows visited per proposal {visited:.1%}")
     print(f"  STE fit    {ste_wall:7.2f} s wall {ste_cpu:7.2f} s CPU; collapsed CPU / STE CPU: "
           f"full walk {cpu_ref / ste_cpu:.1f}x, row index {cpu_new / ste_cpu:.1f}x")
     print(f"  training errors: collapsed {errors}, STE {ste_errors} (of {len(X)})")
-    return same
 
 
 def main():
@@ -108,9 +110,9 @@ def main():
     ap.add_argument("--mu0", action="store_true", help="no margin term (the previous default objective)")
     args = ap.parse_args()
     instances = [digits()] + ([] if args.no_mnist else [mnist()])
-    same = [bench(*inst, args.reads, args.sweeps, args.seed, args.mu0) for inst in instances if inst is not None]
-    if not all(same):
-        sys.exit("error: the row-indexed kernel's result differs from the full walk's")
+    for inst in instances:
+        if inst is not None:
+            bench(*inst, args.reads, args.sweeps, args.seed, args.mu0)
 
 
 if __name__ == "__main__":

@@ -216,6 +216,17 @@ def _row_index(X, src, dst, thr, fixed, G, Wt):
     return step_at, row_mask, spins, pos, flat, multi
 
 
+STEP_RTOL = 1e-9
+"""Steps of one cost table within this relative distance are one class: the same step rounded
+differently (``μ·m`` is not exact for most μ); the class sums then differ from the full walk's
+by rounding only. Dyadic tables have exact steps, so equal steps are equal floats."""
+
+
+@njit(cache=True, inline="always")
+def _same_step(a, b):
+    return abs(a - b) <= STEP_RTOL * max(abs(a), abs(b))
+
+
 MAX_CLASSES = 8
 """Most distinct nonzero steps of one neuron's cost table (per target and direction) for which
 its unit rows are counted by class (:func:`_delta_classes`); a neuron with more walks every row."""
@@ -228,7 +239,8 @@ def _delta_classes(src, dst, out_ptr, n_in, G, Wt, flat, enabled):
     A row is a *unit* row of neuron ``k`` when it holds exactly one sample (``Wt[r, k]`` is
     ``(1, 0)`` or ``(0, 1)``): its own term for a step of ``k``'s count is then the cost table's
     step itself. The distinct nonzero steps ``G[k, τ, u ± 1] - G[k, τ, u]`` of target ``τ`` and
-    direction ``d`` (0 up, 1 down) are ``val[k, τ, d, :ncls[k, τ, d]]``; ``cls[k, τ, d, u]`` is the
+    direction ``d`` (0 up, 1 down) are ``val[k, τ, d, :ncls[k, τ, d]]`` (each the first of the
+    steps equal to it up to :data:`STEP_RTOL`); ``cls[k, τ, d, u]`` is the
     class of count ``u`` (-1: the step is 0). ``unit_tau[k, r]`` is the unit row's target (-1 for
     other rows: their *heavy* bits ``heavy[k, r // 64]``, walked row by row). Nothing is a unit
     row when ``enabled`` is False, for a flat neuron, for one with more than :data:`MAX_CLASSES`
@@ -267,7 +279,7 @@ def _delta_classes(src, dst, out_ptr, n_in, G, Wt, flat, enabled):
                     if step == 0.0:
                         continue
                     c = 0
-                    while c < ncls[k, tau, d] and val[k, tau, d, c] != step:
+                    while c < ncls[k, tau, d] and not _same_step(val[k, tau, d, c], step):
                         c += 1
                     if c == MAX_CLASSES:
                         fits = False
