@@ -23,6 +23,18 @@ margin), and the rows where ``k0``'s activation flips and a neuron it feeds is l
 other rows only shift counts, which :func:`_accept` applies. Per read and neuron the live rows,
 and the rows one below and at the threshold, are bitsets over rows (64 per word), kept up to date
 as counts change. (With non-finite ``G`` or ``Wt`` every row is live.)
+
+Class counting (``classes=True``, the default; :func:`_delta_classes`): a row holding exactly one
+sample of a neuron (a *unit* row) adds exactly the cost table's step, so a proposal does not walk
+it for that: per read, neuron, target and direction, bitsets of the unit rows by the class of
+their step (the distinct nonzero steps of the table, equal up to :data:`STEP_RTOL`) give the
+neuron's own terms as ``Σ step × popcount(class & rows stepping that way)``. The same holds for an
+output fed by the flipped neuron through one edge and by nothing the flipped neuron reaches (a
+``counted`` edge): among the rows where the flipped neuron's activation changes, the output's unit
+rows are counted by class. What is walked is the rest: rows with several samples (*heavy* rows)
+live for their step, and the rows where a hidden neuron's activation changes and a neuron it feeds
+is live. The sum is the full walk's terms in another order: bit for bit when the sums are exact
+(dyadic cost tables and h), equal to rounding otherwise; ``classes=False`` keeps the walk's order.
 """
 from __future__ import annotations
 
