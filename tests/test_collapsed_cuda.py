@@ -232,6 +232,18 @@ def test_skipped_rows_keep_the_cpu_chain(setting):
 
 
 @needs_cuda
+def test_ternary_neuron_reading_a_hidden_neuron_through_two_edges():
+    """A hidden neuron's flip steps a ternary output's count by 0 or ±2 (one per edge), about
+    which the ±1 live flags say nothing: every row where the hidden neuron flips is walked, as on
+    the CPU, and the chain stays the CPU's."""
+    rng = np.random.default_rng(8)
+    X = rng.integers(0, 2, (24, 6)).astype(np.int8)
+    q = TrainingQUBO(Network(6).dense(3, ternary=True).dense(1, ternary=True), X, rng.integers(0, 2, 24))
+    model = CollapsedModel.from_problem(q, B=1.0, h=0.25 * rng.integers(-2, 3, q.n_weights))
+    assert_gpu_equals_cpu(q, model, BETAS, 5, seed=9)
+
+
+@needs_cuda
 @pytest.mark.parametrize("threads", [1, 2])  # 8 (the default here) is tested above
 def test_skipped_rows_with_other_thread_counts(threads):
     """Threads owning several rows, some walked and some skipped in the same proposal."""
