@@ -151,6 +151,24 @@ F_RISE, F_FALL, F_SEEN = 0, 1, 2
 
 
 @njit(cache=True)
+def _fan_in(dst, J):
+    fan_in = np.zeros(J, dtype=np.int64)
+    for e in range(dst.shape[0]):
+        fan_in[dst[e]] += 1
+    return fan_in
+
+
+@njit(cache=True)
+def _all_finite(G, Wt):
+    finite = True
+    for x in G.flat:
+        finite &= np.isfinite(x)
+    for x in Wt.flat:
+        finite &= np.isfinite(x)
+    return finite
+
+
+@njit(cache=True)
 def _row_index(X, src, dst, thr, fixed, G, Wt):
     """What makes a row live (module docstring), shared by every read.
 
@@ -168,14 +186,8 @@ def _row_index(X, src, dst, thr, fixed, G, Wt):
     R, J, _ = Wt.shape
     U = G.shape[2]
     n_in = X.shape[1]
-    fan_in = np.zeros(J, dtype=np.int64)
-    for e in range(dst.shape[0]):
-        fan_in[dst[e]] += 1
-    every = False
-    for x in G.flat:
-        every |= not np.isfinite(x)
-    for x in Wt.flat:
-        every |= not np.isfinite(x)
+    fan_in = _fan_in(dst, J)
+    every = not _all_finite(G, Wt)
     step_at = np.zeros((J, 4, U), dtype=np.int8)
     flat = np.ones(J, dtype=np.bool_)
     for k in range(J):
@@ -265,14 +277,8 @@ def _delta_classes(src, dst, out_ptr, n_in, G, Wt, flat, enabled):
     """
     R, J, _ = Wt.shape
     U = G.shape[2]
-    fan_in = np.zeros(J, dtype=np.int64)
-    for e in range(dst.shape[0]):
-        fan_in[dst[e]] += 1
-    finite = True
-    for x in G.flat:
-        finite &= np.isfinite(x)
-    for x in Wt.flat:
-        finite &= np.isfinite(x)
+    fan_in = _fan_in(dst, J)
+    finite = _all_finite(G, Wt)
     unit_tau = np.full((J, R), -1, dtype=np.int8)
     cls = np.full((J, 2, 2, U), -1, dtype=np.int8)
     val = np.zeros((J, 2, 2, MAX_CLASSES))
