@@ -183,9 +183,7 @@ def parse_args(argv) -> argparse.Namespace:
     p.add_argument("--cv", action="store_true", help="also report the rung chosen by cross-validation on the "
                                                      "training images (cv-selected)")
     p.add_argument("--cv-folds", type=int, default=CV_FOLDS, help=f"at most this many folds (default {CV_FOLDS})")
-    p.add_argument("--max-rss-gb", type=float, default=None,
-                   help="kill a fit whose process exceeds this resident memory, record it as failed (Linux)")
-    p.add_argument("--fit-timeout", type=float, default=None, help="kill a fit (or a CV run) after this many seconds")
+    add_child_options(p, "a fit (or a CV run)")
     p.add_argument("--quick", action="store_true",
                    help="smoke run: k=1, 1 instance, 784-10, 2 reads x 20 sweeps, 20 STE epochs (explicit options win)")
     p.add_argument("--out-prefix", default=DEFAULT_OUT,
@@ -361,15 +359,22 @@ def _child(conn, fn, fn_args) -> None:
         conn.close()
 
 
+def add_child_options(p: argparse.ArgumentParser, what: str = "a fit") -> None:
+    """The options :func:`in_child` reads: ``--max-rss-gb`` and ``--fit-timeout``."""
+    p.add_argument("--max-rss-gb", type=float, default=None,
+                   help=f"kill {what} whose process exceeds this resident memory, record it as failed (Linux)")
+    p.add_argument("--fit-timeout", type=float, default=None, help=f"kill {what} after this many seconds (recorded)")
+
+
 def in_child(fn, fn_args, args) -> dict[str, Any]:
     """``fn(*fn_args)`` in a forked process; a crash, ``--max-rss-gb`` or ``--fit-timeout`` gives
-    ``{"error": ...}`` instead of a result."""
+    ``{"error": ..., "timeout": whether --fit-timeout killed it}`` instead of a result."""
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(send, fn, fn_args), daemon=True)
     proc.start()
     send.close()
-    t0, killed = time.perf_counter(), None
+    t0, killed, timed_out = time.perf_counter(), None, False
     try:
         while not recv.poll(0.5):
             if not proc.is_alive():
@@ -379,6 +384,7 @@ def in_child(fn, fn_args, args) -> dict[str, Any]:
                 killed = f"killed: resident memory {rss / 1024:.1f} GB > --max-rss-gb {args.max_rss_gb:g}"
             elif args.fit_timeout is not None and time.perf_counter() - t0 > args.fit_timeout:
                 killed = f"killed: still running after --fit-timeout {args.fit_timeout:g} s"
+                timed_out = True
             if killed:
                 proc.kill()
                 break
@@ -394,9 +400,10 @@ def in_child(fn, fn_args, args) -> dict[str, Any]:
     if status == "ok":
         return payload
     if status == "error":
-        return {"error": payload}
+        return {"error": payload, "timeout": False}
     return {"error": killed or f"the fit process died (exit code {proc.exitcode}"
-                               f"{'; killed by the system, out of memory?' if proc.exitcode == -9 else ''})"}
+                               f"{'; killed by the system, out of memory?' if proc.exitcode == -9 else ''})",
+            "timeout": timed_out}
 
 
 # ---------------------------------------------------------------- the benchmark

@@ -84,9 +84,7 @@ def parse_args(argv):
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="BNNClassifier parameter merged into the bnn method; VALUE as JSON or TOML "
                         "(e.g. 'sampler_params={\"num_reads\": 2, \"num_sweeps\": 100}'); repeatable")
-    p.add_argument("--fit-timeout", type=float, default=None, help="kill a fit after this many seconds (recorded)")
-    p.add_argument("--max-rss-gb", type=float, default=None,
-                   help="kill a fit whose process exceeds this resident memory, record it as failed (Linux)")
+    fm.add_child_options(p)
     p.add_argument("--quick", action="store_true",
                    help="smoke run: 200 images, bnn 2 reads x 20 sweeps, STE 5 epochs (explicit options win)")
     p.add_argument("--out-prefix", default=DEFAULT_OUT,
@@ -188,8 +186,6 @@ def run(args, command: str) -> dict[str, Any]:
         res = fm.in_child(fit_and_score, (method, params, args.ste_params, Xtr, ytr, Xte, yte), args)
         rec = {"method": method, "params": params if method == "bnn" else {**params, **args.ste_params},
                "n_train": len(ytr), "n_test": len(yte), **res}
-        if "error" in res:
-            rec["timeout"] = "--fit-timeout" in res["error"]
         doc["records"].append(rec)
         say(progress(rec, time.perf_counter() - t_start))
         write_outputs(doc, args, time.perf_counter() - t_start)

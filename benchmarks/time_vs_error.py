@@ -119,9 +119,7 @@ def parse_args(argv):
     p.add_argument("--cpsat-workers", type=int, default=CPSAT_WORKERS,
                    help=f"CP-SAT num_workers (default {CPSAT_WORKERS})")
     p.add_argument("--seed", type=int, default=0, help="random_state of every fit (default 0)")
-    p.add_argument("--fit-timeout", type=float, default=None, help="kill a fit after this many seconds (recorded)")
-    p.add_argument("--max-rss-gb", type=float, default=None,
-                   help="kill a fit whose process exceeds this resident memory, record it as failed (Linux)")
+    fm.add_child_options(p)
     p.add_argument("--quick", action="store_true",
                    help="smoke run: sweeps 5,20, epochs 2,5, time limits 0.5,1 s (explicit options win)")
     p.add_argument("--out-prefix", default=DEFAULT_OUT,
@@ -256,8 +254,6 @@ def run(args, command: str) -> dict[str, Any]:
                          (method == "ste" and value == d["epochs"])
             rec = {"method": method, "knob": KNOB[method], "value": value, "is_default": is_default,
                    "params": estimator_params(method, value, args), "n_train": len(t), **res}
-            if "error" in res:
-                rec["timeout"] = "--fit-timeout" in res["error"]
             doc["records"].append(rec)
             say(progress(rec, time.perf_counter() - t_start))
             write_outputs(doc, args, time.perf_counter() - t_start)

@@ -229,14 +229,18 @@ def _row_index(X, src, dst, thr, fixed, G, Wt):
         spins[n_in + J, r] = 1
         pos[n_in + J, r >> 6] |= bit
     multi = np.zeros(dst.shape[0], dtype=np.bool_)
-    first = 0
+    from_neuron = np.empty(dst.shape[0], dtype=np.int64)
+    first, n = 0, 0
     for e in range(dst.shape[0] + 1):
         if e == dst.shape[0] or dst[e] != dst[first]:   # edges first..e-1 share their target
-            for a in range(first, e):
-                for b in range(first, e):
-                    if a != b and src[a] == src[b] and src[a] >= n_in:
-                        multi[a] = True
-            first = e
+            for i in range(n):                          # those from neurons: few, even on wide inputs
+                for j in range(n):
+                    if i != j and src[from_neuron[i]] == src[from_neuron[j]]:
+                        multi[from_neuron[i]] = True
+            first, n = e, 0
+        if e < dst.shape[0] and src[e] >= n_in:
+            from_neuron[n] = e
+            n += 1
     return step_at, row_mask, spins, pos, flat, multi
 
 
