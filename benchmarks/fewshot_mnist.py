@@ -368,13 +368,13 @@ def add_child_options(p: argparse.ArgumentParser, what: str = "a fit") -> None:
 
 def in_child(fn, fn_args, args) -> dict[str, Any]:
     """``fn(*fn_args)`` in a forked process; a crash, ``--max-rss-gb`` or ``--fit-timeout`` gives
-    ``{"error": ..., "timeout": whether --fit-timeout killed it}`` instead of a result."""
+    ``{"error": ...}`` instead of a result."""
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(send, fn, fn_args), daemon=True)
     proc.start()
     send.close()
-    t0, killed, timed_out = time.perf_counter(), None, False
+    t0, killed = time.perf_counter(), None
     try:
         while not recv.poll(0.5):
             if not proc.is_alive():
@@ -384,7 +384,6 @@ def in_child(fn, fn_args, args) -> dict[str, Any]:
                 killed = f"killed: resident memory {rss / 1024:.1f} GB > --max-rss-gb {args.max_rss_gb:g}"
             elif args.fit_timeout is not None and time.perf_counter() - t0 > args.fit_timeout:
                 killed = f"killed: still running after --fit-timeout {args.fit_timeout:g} s"
-                timed_out = True
             if killed:
                 proc.kill()
                 break
@@ -400,10 +399,9 @@ def in_child(fn, fn_args, args) -> dict[str, Any]:
     if status == "ok":
         return payload
     if status == "error":
-        return {"error": payload, "timeout": False}
+        return {"error": payload}
     return {"error": killed or f"the fit process died (exit code {proc.exitcode}"
-                               f"{'; killed by the system, out of memory?' if proc.exitcode == -9 else ''})",
-            "timeout": timed_out}
+                               f"{'; killed by the system, out of memory?' if proc.exitcode == -9 else ''})"}
 
 
 # ---------------------------------------------------------------- the benchmark

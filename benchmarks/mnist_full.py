@@ -186,6 +186,8 @@ def run(args, command: str) -> dict[str, Any]:
         res = fm.in_child(fit_and_score, (method, params, args.ste_params, Xtr, ytr, Xte, yte), args)
         rec = {"method": method, "params": params if method == "bnn" else {**params, **args.ste_params},
                "n_train": len(ytr), "n_test": len(yte), **res}
+        if "error" in res:
+            rec["timeout"] = "--fit-timeout" in res["error"]
         doc["records"].append(rec)
         say(progress(rec, time.perf_counter() - t_start))
         write_outputs(doc, args, time.perf_counter() - t_start)

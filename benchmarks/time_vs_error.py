@@ -254,6 +254,8 @@ def run(args, command: str) -> dict[str, Any]:
                          (method == "ste" and value == d["epochs"])
             rec = {"method": method, "knob": KNOB[method], "value": value, "is_default": is_default,
                    "params": estimator_params(method, value, args), "n_train": len(t), **res}
+            if "error" in res:
+                rec["timeout"] = "--fit-timeout" in res["error"]
             doc["records"].append(rec)
             say(progress(rec, time.perf_counter() - t_start))
             write_outputs(doc, args, time.perf_counter() - t_start)
