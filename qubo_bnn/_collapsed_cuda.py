@@ -112,7 +112,7 @@ def _source_act(s, r, n_in, XT, a):
 
 
 @cuda.jit(device=True)
-def _forward_row(r, w, XT, src, dst, thr, fixed, fixed_actT, u, a):
+def _forward_row(r, w, XT, src, dst, thr, unit, fixed, fixed_actT, u, a):
     """Counts and activations of row ``r`` (as ``_collapsed_cpu._forward``)."""
     J = thr.shape[0]
     E = w.shape[0]
@@ -121,8 +121,7 @@ def _forward_row(r, w, XT, src, dst, thr, fixed, fixed_actT, u, a):
         u[k, r] = 0
     for e in range(E):
         k = dst[e]
-        if w[e] * _source_act(src[e], r, n_in, XT, a) > 0:
-            u[k, r] += 1
+        u[k, r] += (unit[k] * (1 + w[e] * _source_act(src[e], r, n_in, XT, a))) >> 1
         if e + 1 == E or dst[e + 1] != k:  # last edge of neuron k
             if fixed[k]:
                 a[k, r] = fixed_actT[k, r]
@@ -149,10 +148,13 @@ def _live_for(flags, dk):
 
 @cuda.jit(device=True)
 def _walks(k0, r, step, w, dst, flat, multi, out_ptr, out_edge, S):
-    """Whether a flip stepping ``k0``'s count by ``step`` (±1) in row ``r`` can change the row's
-    energy or an activation (the CPU kernel's rule): the row is live for the step of ``k0``
-    (unless ``k0``'s terms are flat), or ``k0``'s activation flips (to ``step``) and a neuron it
-    feeds is live for its own step, or reads it through two edges (``multi``: a step of 0 or ±2)."""
+    """Whether a flip stepping ``k0``'s count in direction ``step`` (±1; 0 where the source is an
+    off 0/1 input: nothing changes) in row ``r`` can change the row's energy or an activation (the
+    CPU kernel's rule): the row is live for the step of ``k0`` (unless ``k0``'s terms are flat),
+    or ``k0``'s activation flips (to ``step``) and a neuron it feeds is live for its own step, or
+    reads it through two edges (``multi``: a step of 0 or ±2)."""
+    if step == 0:
+        return False
     flags = S[k0, r]
     if not flat[k0] and _live_for(flags, step):
         return True
@@ -166,20 +168,21 @@ def _walks(k0, r, step, w, dst, flat, multi, out_ptr, out_edge, S):
 
 
 @cuda.jit(device=True)
-def _propose_row(k0, r, step, de, w, dst, thr, fixed, flat, out_ptr, out_edge, G, WtT, u, a, d, S):
-    """Add row ``r``'s energy change of stepping ``k0``'s count by ``step`` to ``de`` (as
-    ``_propose``): a neuron's ±1 step where the row is not live for it is quiet (a 0.0 term, the
-    same activation) and is skipped, as is the term of a neuron whose terms are flat.
+def _propose_row(k0, r, step, de, w, dst, thr, unit, fixed, flat, out_ptr, out_edge, G, WtT, u, a, d, S):
+    """Add row ``r``'s energy change of stepping ``k0``'s count in direction ``step`` to ``de`` (as
+    ``_propose``; a step is ``±unit[k]``): a neuron's single step where the row is not live for it
+    is quiet (a 0.0 term, the same activation) and is skipped, as is the term of a neuron whose
+    terms are flat.
 
     The count changes stay in ``d[k, r]`` (zero elsewhere); returns ``(de, kmax)``, the last
     neuron that may have changed.
     """
-    d[k0, r] = step
+    d[k0, r] = unit[k0] * step
     kmax = k0
     k = k0
     while k <= kmax:
         dk = d[k, r]
-        if dk != 0 and ((dk != 1 and dk != -1) or _live_for(S[k, r], dk)):
+        if dk != 0 and ((dk != unit[k] and dk != -unit[k]) or _live_for(S[k, r], dk)):
             uo = u[k, r]
             un = uo + dk
             if not flat[k]:
@@ -190,7 +193,7 @@ def _propose_row(k0, r, step, de, w, dst, thr, fixed, flat, out_ptr, out_edge, G
                     for p in range(out_ptr[k], out_ptr[k + 1]):
                         e2 = out_edge[p]
                         t = dst[e2]
-                        d[t, r] += w[e2] * an
+                        d[t, r] += unit[t] * w[e2] * an
                         if t > kmax:
                             kmax = t
         k += 1
@@ -211,18 +214,20 @@ def _commit_walked_row(k0, kmax, r, accepted, fixed, step_at, row_mask, u, a, d,
 
 
 @cuda.jit(device=True)
-def _commit_quiet_row(k0, r, step, w, dst, out_ptr, out_edge, step_at, row_mask, u, a, S):
-    """Accepted flip in a row the proposal did not walk: ``k0``'s count steps by ``step``; where
-    its activation flips (to ``step``), the neurons it feeds are quiet for their steps, so only
-    their counts (and flags) change."""
+def _commit_quiet_row(k0, r, step, w, dst, unit, out_ptr, out_edge, step_at, row_mask, u, a, S):
+    """Accepted flip in a row the proposal did not walk: ``k0``'s count steps in direction
+    ``step`` (0: an off 0/1 input, nothing changes); where its activation flips (to ``step``), the
+    neurons it feeds are quiet for their steps, so only their counts (and flags) change."""
+    if step == 0:
+        return
     flips = S[k0, r] & (BELOW if step > 0 else AT) != 0
-    _set_count(k0, r, u[k0, r] + step, step_at, row_mask, u, S)
+    _set_count(k0, r, u[k0, r] + unit[k0] * step, step_at, row_mask, u, S)
     if flips:
         a[k0, r] = step
         for p in range(out_ptr[k0], out_ptr[k0 + 1]):
             e2 = out_edge[p]
             t = dst[e2]
-            _set_count(t, r, u[t, r] + w[e2] * step, step_at, row_mask, u, S)
+            _set_count(t, r, u[t, r] + unit[t] * w[e2] * step, step_at, row_mask, u, S)
 
 
 @cuda.jit(device=True)
@@ -245,7 +250,7 @@ def _block_sum(partial, value):
 
 
 @cuda.jit
-def _anneal_kernel(W, XT, src, dst, thr, fixed, fixed_actT, out_ptr, out_edge, G, WtT, h,
+def _anneal_kernel(W, XT, src, dst, thr, unit, fixed, fixed_actT, out_ptr, out_edge, G, WtT, h,
                    betas, key, sweep0, step_at, row_mask, flat, multi, U, A, S, D, KM, energies, visits):
     """Block ``rd`` anneals read ``rd``: ``W[rd]`` in place, its energy to ``energies[rd]``, the
     number of rows its proposals walked added to ``visits[rd]``.
@@ -269,7 +274,7 @@ def _anneal_kernel(W, XT, src, dst, thr, fixed, fixed_actT, out_ptr, out_edge, G
     km = KM[rd]
     walked = 0
     for r in range(t, R, T):
-        _forward_row(r, w, XT, src, dst, thr, fixed, fixed_actT, u, a)
+        _forward_row(r, w, XT, src, dst, thr, unit, fixed, fixed_actT, u, a)
         for k in range(J):  # the row's flags for these counts
             _set_count(k, r, u[k, r], step_at, row_mask, u, s_flags)
     for b in range(betas.shape[0]):
@@ -281,7 +286,7 @@ def _anneal_kernel(W, XT, src, dst, thr, fixed, fixed_actT, out_ptr, out_edge, G
             for r in range(t, R, T):
                 step = w_new * _source_act(src[e], r, n_in, XT, a)
                 if _walks(k0, r, step, w, dst, flat, multi, out_ptr, out_edge, s_flags):
-                    de, kmax = _propose_row(k0, r, step, de, w, dst, thr, fixed, flat, out_ptr,
+                    de, kmax = _propose_row(k0, r, step, de, w, dst, thr, unit, fixed, flat, out_ptr,
                                             out_edge, G, WtT, u, a, d, s_flags)
                     km[r] = kmax
                     walked += 1
@@ -306,7 +311,7 @@ def _anneal_kernel(W, XT, src, dst, thr, fixed, fixed_actT, out_ptr, out_edge, G
                     _commit_walked_row(k0, kmax, r, accepted, fixed, step_at, row_mask, u, a, d, s_flags)
                 elif accepted:
                     step = w_new * _source_act(src[e], r, n_in, XT, a)
-                    _commit_quiet_row(k0, r, step, w, dst, out_ptr, out_edge, step_at, row_mask, u, a,
+                    _commit_quiet_row(k0, r, step, w, dst, unit, out_ptr, out_edge, step_at, row_mask, u, a,
                                       s_flags)
     cuda.atomic.add(visits, rd, walked)
     acc = 0.0
@@ -354,12 +359,12 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
     energies = np.empty(num_reads, dtype=np.float64)
     if num_reads == 0:
         return energies
-    step_at, row_mask, _, _, flat, multi = _collapsed_cpu._row_index(model.X, model.src, model.dst, model.thr,
-                                                                      model.fixed, model.G, model.Wt)
+    step_at, row_mask, _, _, _, flat, multi = _collapsed_cpu._row_index(
+        model.X, model.src, model.dst, model.thr, model.unit, model.fixed, model.G, model.Wt)
     c = np.ascontiguousarray
     d_W = cuda.to_device(c(W))
     args = (c(model.X.T), c(model.src, np.int32), c(model.dst, np.int32), c(model.thr, np.int32),
-            c(model.fixed, np.bool_), c(model.fixed_act.T), c(model.out_ptr, np.int32),
+            c(model.unit, np.int32), c(model.fixed, np.bool_), c(model.fixed_act.T), c(model.out_ptr, np.int32),
             c(model.out_edge, np.int32), c(model.G, np.float64),
             c(np.transpose(model.Wt, (1, 2, 0)), np.float64), c(model.h, np.float64),
             c(betas, np.float64))

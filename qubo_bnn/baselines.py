@@ -39,8 +39,8 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .classifier import NetworkPredictionMixin, encode_targets, network_for
-from .network import Network
-from .validation import as_spins, check_training_data
+from .network import INPUT_KINDS, Network
+from .validation import check_training_data
 
 __all__ = ["STEClassifier", "binarise"]
 
@@ -122,6 +122,9 @@ class STEClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         batch_size: mini-batch size (``None``: full batch).
         loss: ``"hinge"`` or ``"log"`` on scaled output pre-activations.
         keep_best: keep the binarised weights with the lowest training error seen.
+        inputs: ``"spin"`` or ``"binary"`` (0/1 gates) for the dense net built when ``network`` is
+            None (:class:`~qubo_bnn.classifier.BNNClassifier`'s parameter of the same name); a
+            network of your own reads its inputs as it was built.
         random_state: seed of the initialisation and of the mini-batch order.
 
     Attributes:
@@ -138,7 +141,7 @@ class STEClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     def __init__(self, network: Network | None = None, hidden_layer_sizes: Sequence[int] = (4,), *,
                  epochs: int = 200, lr: float = 0.01, batch_size: int | None = 32, loss: str = "hinge",
-                 keep_best: bool = True, random_state: int | None = None):
+                 keep_best: bool = True, inputs: str = "spin", random_state: int | None = None):
         self.network = network
         self.hidden_layer_sizes = hidden_layer_sizes
         self.epochs = epochs
@@ -146,6 +149,7 @@ class STEClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         self.batch_size = batch_size
         self.loss = loss
         self.keep_best = keep_best
+        self.inputs = inputs
         self.random_state = random_state
 
     def _loss_grad(self, z: np.ndarray, T: np.ndarray, scale: np.ndarray) -> tuple[float, np.ndarray]:
@@ -168,12 +172,17 @@ class STEClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         if not (np.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
+        if self.inputs not in INPUT_KINDS:
+            raise ValueError(f"inputs must be one of {INPUT_KINDS}, got {self.inputs!r}")
+        if self.network is not None and self.inputs != "spin" and self.network.inputs != self.inputs:
+            raise ValueError(f"inputs={self.inputs!r} shapes the dense net built when network is None; build your "
+                             f"network as Network(n, inputs={self.inputs!r})")
         Xb, y = check_training_data(X, y)
-        S = as_spins(Xb).astype(np.float64)
         classes, bits = encode_targets(y)
         T = 2.0 * bits - 1.0
-        net = network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], T.shape[1])
+        net = network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], T.shape[1], input_kind=self.inputs)
         net.validate()
+        S = net.input_values(Xb).astype(np.float64)
         plan = _Plan(net)
         out_scale = plan.scale[plan.out_cols][None, :]
         rng = np.random.default_rng(self.random_state)

@@ -31,7 +31,7 @@ from .formulation import TrainingQUBO
 from .io import atomic_write_text, to_jsonable
 from .ladder import LEXICOGRAPHIC, lexicographic_margin_weight, sparsity_weights
 from .multiclass import live_inputs, union_network
-from .network import Network
+from .network import INPUT_KINDS, Network
 from .predictor import class_scores, labels_from_scores, one_vs_one_pairs
 from .samplers import accepted_parameters, make_sampler
 from .training import TrainingRun, train_problem
@@ -88,6 +88,7 @@ PARAMETER_CONSTRAINTS: dict[str, list] = {
     "committee_size": [Interval(Integral, 1, None, closed="left")],
     "multi_class": [StrOptions({"ovr", "ovo"})],
     "weights": [StrOptions({"binary", "ternary"})],
+    "inputs": [StrOptions(set(INPUT_KINDS))],
     "sparsity": ["boolean"],
     "drop_constant_inputs": ["boolean"],
     "binarize": [str, None],
@@ -133,11 +134,13 @@ def encode_targets(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def network_for(network: Network | None, hidden_layer_sizes: Sequence[int], n_features: int,
-                n_outputs: int, inputs: Sequence[int] | None = None, ternary: bool = False) -> Network:
+                n_outputs: int, inputs: Sequence[int] | None = None, ternary: bool = False,
+                input_kind: str = "spin") -> Network:
     """``network`` checked against the data, or a dense net sized from it (as MLPClassifier does)
-    whose first layer reads ``inputs`` (default: every input), ternary neurons if asked."""
+    whose first layer reads ``inputs`` (default: every input) as ``input_kind`` (spins or 0/1
+    gates), ternary neurons if asked."""
     if network is None:
-        net = Network(n_features)
+        net = Network(n_features, inputs=input_kind)
         first = None if inputs is None else list(inputs)
         for width in hidden_layer_sizes:
             net.dense(width, sources=first, ternary=ternary)
@@ -243,6 +246,11 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             training errors, then lowest energy) and predict by their vote
             (:func:`qubo_bnn.predictor.vote_scores`); 1 keeps the single best network.
             Prediction costs one forward pass per member.
+        inputs: how input bits enter the sums of the dense net the estimator builds: ``"spin"``
+            (bit ``c`` as ``2c - 1``) or ``"binary"`` (as ``c``: an input that is off contributes
+            0 whatever its weight, as in the exact-training papers' raw-intensity models;
+            :class:`~qubo_bnn.network.Network`). A network of your own reads its inputs as it
+            was built (``Network(n, inputs=...)``).
         weights: ``"binary"`` (±1) or ``"ternary"``: with ``network=None``, every weight in
             {-1, 0, +1}, two ±1 edges per source (:class:`~qubo_bnn.network.Network`,
             ``ternary=True``; read them with :meth:`Network.ternary_values
@@ -292,7 +300,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                  margin_neurons: str | Iterable[int] = "all", margin_cap: int | str | None = SQRT_CAP,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
-                 committee_size: int = 8, weights: str = "binary", sparsity: bool = True, multi_class: str = "ovr",
+                 committee_size: int = 8, weights: str = "binary", inputs: str = "spin", sparsity: bool = True,
+                 multi_class: str = "ovr",
                  drop_constant_inputs: bool = True,
                  binarize: str | None = None, n_jobs: int | None = None,
                  refine_sweeps: int = 1000, builder: str = "numpy", random_state: int | None = None,
@@ -314,6 +323,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         self.dropout_strength = dropout_strength
         self.committee_size = committee_size
         self.weights = weights
+        self.inputs = inputs
         self.sparsity = sparsity
         self.multi_class = multi_class
         self.drop_constant_inputs = drop_constant_inputs
@@ -386,9 +396,12 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         elif self.weights != "binary":
             raise ValueError(f"weights={self.weights!r} shapes the dense net the estimator builds; with a network "
                              "of your own, build ternary neurons with Network.dense(..., ternary=True)")
+        elif self.inputs != "spin" and self.network.inputs != self.inputs:
+            raise ValueError(f"inputs={self.inputs!r} shapes the dense net the estimator builds; with a network "
+                             f"of your own, build it as Network(n, inputs={self.inputs!r})")
         inputs = live_inputs(Xb) if (self.drop_constant_inputs and self.network is None) else None
         return network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], n_outputs, inputs,
-                           ternary=self.weights == "ternary")
+                           ternary=self.weights == "ternary", input_kind=self.inputs)
 
     def training_problem(self, X, y) -> tuple[Network, np.ndarray, np.ndarray, np.ndarray]:
         """Validated ``(network, X bits, classes, targets)`` that :meth:`fit` trains on (one

@@ -64,15 +64,20 @@ class CollapsedModel:
 
     ``src[e]``/``dst[e]``: source node (``-1`` bias, ``< n_inputs`` an input, else
     ``n_inputs + k`` for neuron ``k``) and target neuron index of edge ``e``; ``out_ptr``/
-    ``out_edge``: CSR of the edges leaving each neuron; ``thr[k] = ⌈F_k/2⌉`` (fires iff
-    ``u >= thr``); ``fixed``/``fixed_act``: hard-fit outputs held at the row's target (±1);
-    ``X`` rows as ±1; ``G``, ``Wt``: :meth:`TrainingQUBO.settled_costs`; ``h`` per weight.
+    ``out_edge``: CSR of the edges leaving each neuron; ``thr[k]``: neuron ``k`` fires iff its
+    count ``u >= thr[k]`` (``⌈F_k/2⌉``); ``unit[k]``: the count's step
+    (:meth:`Network.count_unit <qubo_bnn.network.Network.count_unit>`: 2 for a neuron reading
+    0/1 inputs, whose count is ``F_k + z`` and threshold ``F_k``); ``fixed``/``fixed_act``:
+    hard-fit outputs held at the row's target (±1); ``X`` rows as the neurons read them (±1, or
+    0/1 for ``inputs="binary"``); ``G``, ``Wt``: :meth:`TrainingQUBO.settled_costs`; ``h`` per
+    weight.
     """
 
     X: np.ndarray
     src: np.ndarray
     dst: np.ndarray
     thr: np.ndarray
+    unit: np.ndarray
     fixed: np.ndarray
     fixed_act: np.ndarray
     out_ptr: np.ndarray
@@ -101,14 +106,15 @@ class CollapsedModel:
             fixed_act[:, j - n_in] = 2 * bits.astype(np.int8) - 1
         G, Wt = q.settled_costs(c)
         return cls(
-            X=(2 * q.X.astype(np.int8) - 1).astype(np.int8), src=src, dst=dst,
-            thr=np.array([-(-net.fan_in(j) // 2) for j in net.neurons], dtype=np.int32),
+            X=net.input_values(q.X), src=src, dst=dst,
+            thr=np.array([-(-q.encodings[j].fan_in // 2) for j in net.neurons], dtype=np.int32),
+            unit=np.array([net.count_unit(j) for j in net.neurons], dtype=np.int32),
             fixed=fixed, fixed_act=fixed_act, out_ptr=np.cumsum(out_ptr).astype(np.int32),
             out_edge=order.astype(np.int32), G=G, Wt=Wt, h=np.array(c.h, dtype=np.float64))
 
     @property
     def kernel_args(self) -> tuple:
-        return (self.X, self.src, self.dst, self.thr, self.fixed, self.fixed_act, self.out_ptr,
+        return (self.X, self.src, self.dst, self.thr, self.unit, self.fixed, self.fixed_act, self.out_ptr,
                 self.out_edge, self.G, self.Wt, self.h)
 
     def rows(self, index: np.ndarray) -> "CollapsedModel":
@@ -137,7 +143,7 @@ class CollapsedModel:
         it can reach, and ``h·w >= -Σ|h|``; e.g. 0 for the plain 0-1 loss (mu = 0, h = 0) when
         no row holds both targets. ``tolerance`` covers the rounding of the energies' sums.
         """
-        fan_in = np.bincount(self.dst, minlength=self.G.shape[0])
+        fan_in = np.bincount(self.dst, minlength=self.G.shape[0]) * self.unit
         bound, scale = 0.0, 1.0 + float(np.abs(self.h).sum())
         for k, F in enumerate(fan_in):
             pairs, counts = np.unique(self.Wt[:, k, :], axis=0, return_counts=True)   # few distinct weights
@@ -158,7 +164,8 @@ class CollapsedModel:
             d = self.flip_deltas(rng.choice(np.array([-1, 1], dtype=np.int8), len(self.src)))
             ups.append(d[d > 1e-12])
         ups = np.concatenate(ups)
-        steps = np.abs(np.diff(self.G, axis=2)).ravel()
+        steps = np.concatenate([np.abs(self.G[k, :, s:] - self.G[k, :, :-s]).ravel()
+                                for k, s in enumerate(self.unit)])
         counts = self.Wt[self.Wt > 0]
         smallest = [steps[steps > 1e-12].min() * counts.min()] if counts.size and (steps > 1e-12).any() else []
         hs = 2 * np.abs(self.h[np.abs(self.h) > 1e-12])

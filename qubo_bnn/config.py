@@ -149,6 +149,7 @@ class FormulationConfig:
     drop_constant_inputs: bool = _estimator_default("drop_constant_inputs")
     multi_class: str = _estimator_default("multi_class")
     weights: str = _estimator_default("weights")
+    inputs: str = _estimator_default("inputs")
     sparsity: bool = _estimator_default("sparsity")
 
 
@@ -383,7 +384,7 @@ _FORMULATION_KEYS = {"penalty": _estimator("penalty", _auto_none, none='"auto"')
                      "binarize": _estimator("binarize", _binarizer_spec, none='"none"'),
                      "drop_constant_inputs": _estimator("drop_constant_inputs"),
                      "multi_class": _estimator("multi_class"), "weights": _estimator("weights"),
-                     "sparsity": _estimator("sparsity")}
+                     "inputs": _estimator("inputs"), "sparsity": _estimator("sparsity")}
 _REGULARISER_KEYS = {k: _estimator(k) for k in ("margin", "min_output_margin", "dropout_rounds",
                                                 "dropout_rate", "dropout_strength")}
 _REGULARISER_KEYS["margin_cap"] = _estimator("margin_cap", lambda v: None if v == "none" else v, none='"none"')

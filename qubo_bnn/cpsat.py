@@ -274,19 +274,24 @@ def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
     act: dict[tuple[int, int], Any] = {}    # (neuron, row) -> activation literal
     n_rows = q.n_rows
     for j in net.neurons:
-        k, F = j - ni, net.fan_in(j)
-        T = (F + 1) // 2                    # a = 1 iff z = 2u - F >= 0 iff u >= ceil(F/2)
+        enc = q.encodings[j]
+        k, F, unit = j - ni, enc.fan_in, enc.unit   # F, u in count steps (docs/FORMULATION.md)
+        T = (F + 1) // 2                    # a = 1 iff z >= 0 iff u >= ceil(F/2)
+        gated = unit == 2 and net.inputs == "binary"
         clamped = q.x_ids[j] is None
         row_cost = Wi[:, k, 0, None] * Gint[k, 0, : F + 1] + Wi[:, k, 1, None] * Gint[k, 1, : F + 1]
         for r in range(n_rows):
-            lits = []
+            lits, n_off = [], 0             # n_off: 0/1 inputs that are off, 1 count step each
             for e in range(slices[j].start, slices[j].stop):
                 s = int(edges[e, 0])
                 if s == BIAS:
                     lits.append(w[e])
                 elif s < ni or q.x_ids[s] is None:          # input, or a clamped output: a constant
                     on = q.X[r, s] if s < ni else q.x_fixed[s][r]
-                    lits.append(w[e] if on else w[e].negated())
+                    if gated and s < ni and not on:
+                        n_off += 1
+                    else:
+                        lits.append(w[e] if on else w[e].negated())
                 else:                                       # g = XNOR(ω, a_s)
                     a = act[(s, r)]
                     key = (e, a.index)
@@ -300,10 +305,10 @@ def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
                         xnor[key] = g
                         xnor_at.append((g, e, s, r))
                     lits.append(g)
-            key = (j, tuple(lit.index for lit in lits))
+            key = (j, tuple(lit.index for lit in lits), n_off)
             grp = groups.get(key)
             if grp is None:
-                expr = sum(lits)
+                expr = unit * sum(lits) + n_off if lits else model.new_constant(n_off)   # every input off
                 a = None
                 if not clamped:
                     a = model.new_bool_var(f"a{j}_{r}")
@@ -363,7 +368,7 @@ def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
             kk, r = grp["j"] - ni, grp["r"]
             if grp["a"] is not None:
                 model.add_hint(grp["a"], bool(Aact[r, kk] > 0))
-            u = int((Z[r, kk] + grp["F"]) // 2)
+            u = int(q.encodings[grp["j"]].count(Z[r, kk]))
             if "u" in grp:
                 model.add_hint(grp["u"], u)
             if "c" in grp:

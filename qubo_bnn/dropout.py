@@ -153,7 +153,7 @@ def subnetwork(network: Network, keep_hidden: np.ndarray) -> SubNetwork:
     live_ids = [j for j in network.neurons if live[j]]
     node_map = {i: i for i in range(n_in)}
     node_map.update({j: n_in + k for k, j in enumerate(live_ids)})
-    sub = Network(n_in)
+    sub = Network(n_in, inputs=network.inputs)
     slices = network.edge_slices()
     edge_index = []
     for j in live_ids:

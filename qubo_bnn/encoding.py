@@ -79,6 +79,12 @@ class NeuronEncoding:
     ``t = ta + tb`` ranges over ``[0, R]``; ``ta ∈ [0, a]`` carries the (possibly truncated) margin
     reward, ``tb`` the rest. Without a hard margin this is the reference encoding: threshold
     ``T = ⌈F/2⌉``, ``R = T - 1``, a tie bit for even ``F``.
+
+    ``unit`` is the neuron's count unit (:meth:`Network.count_unit
+    <qubo_bnn.network.Network.count_unit>`): 2 for a neuron reading 0/1 inputs, whose count is
+    ``F + z`` over its ``F`` edges. Then ``fan_in`` and every field above are in those half
+    steps (``fan_in = 2F``, the count of an edge sum ``z`` is ``F + z``), and the margin reward,
+    ``|2z|`` in them, counts ``1 / unit`` per step (:attr:`reward_scale`).
     """
 
     neuron: int
@@ -90,6 +96,17 @@ class NeuronEncoding:
     reward: bool
     ca: np.ndarray = field(repr=False)
     cb: np.ndarray = field(repr=False)
+    unit: int = 1
+
+    def count(self, z):
+        """The count ``u`` of edge sum(s) ``z``: ``(unit·z + fan_in) / 2`` (``z = 2u - F`` for
+        unit 1, ``u = F + z`` for unit 2)."""
+        return (self.unit * np.asarray(z, dtype=np.int64) + self.fan_in) // 2
+
+    @property
+    def reward_scale(self) -> float:
+        """Weight of one step of the reward in the margin term: the reward is ``|z|`` (capped)."""
+        return 1.0 / self.unit
 
     @property
     def base1(self) -> int:
@@ -124,13 +141,24 @@ def settle_auxiliaries(enc: NeuronEncoding, u: np.ndarray, x: np.ndarray):
     return e, t, ta
 
 
-def neuron_encoding(neuron: int, fan_in: int, hard_margin: int, cap: int | None, reward: bool) -> NeuronEncoding:
+def neuron_encoding(neuron: int, fan_in: int, hard_margin: int, cap: int | None, reward: bool,
+                    unit: int = 1) -> NeuronEncoding:
     """The encoding of a neuron with ``fan_in`` edges, a hard margin ``|z| >= hard_margin`` (0:
-    none), a margin cap (``None``: reward |z| untruncated) and whether its margin is rewarded."""
-    F = fan_in
-    if hard_margin > F:
-        raise ValueError(f"neuron {neuron}: a hard margin |z| >= {hard_margin} is impossible with fan-in {F}; "
+    none), a margin cap (``None``: reward |z| untruncated), whether its margin is rewarded, and
+    its count unit (:class:`NeuronEncoding`: 2 scales the fan-in, hard margin and cap by 2).
+
+    Example:
+        >>> enc = neuron_encoding(5, fan_in=3, hard_margin=0, cap=2, reward=True, unit=2)
+        >>> (enc.fan_in, enc.threshold, enc.R, enc.tie, enc.a), enc.count([-3, 0, 1]).tolist()
+        ((6, 3, 2, True, 1), [0, 3, 4])
+    """
+    if hard_margin > fan_in:
+        raise ValueError(f"neuron {neuron}: a hard margin |z| >= {hard_margin} is impossible with fan-in {fan_in}; "
                          "lower min_output_margin")
+    if unit not in (1, 2):
+        raise ValueError(f"count unit must be 1 or 2, got {unit!r}")
+    F, hard_margin = unit * fan_in, unit * hard_margin
+    cap = None if cap is None else unit * cap
     # x = 1 iff z = 2u - F >= m, x = 0 iff z <= -max(m, 1)  (m = 0: sign(0) = +1)
     threshold = -(-(F + hard_margin) // 2)
     R = (F - max(hard_margin, 1)) // 2
@@ -142,4 +170,4 @@ def neuron_encoding(neuron: int, fan_in: int, hard_margin: int, cap: int | None,
         base = max(F - 2 * R, 2 * threshold - F + 2 * tie)
         a = int(np.clip((cap - base) // 2, 0, R))
     return NeuronEncoding(neuron, F, threshold, R, a, tie, reward,
-                          ca=slack_coefficients(a), cb=slack_coefficients(R - a))
+                          ca=slack_coefficients(a), cb=slack_coefficients(R - a), unit=unit)

@@ -191,7 +191,8 @@ class TrainingQUBO:
         for j in net.neurons:
             is_out = j in out_col
             enc = neuron_encoding(j, net.fan_in(j), self.min_output_margin if is_out else 0,
-                                  margin_cap_for(net.fan_in(j), self.margin_cap), j in self.margin_neurons)
+                                  margin_cap_for(net.fan_in(j), self.margin_cap), j in self.margin_neurons,
+                                  unit=net.count_unit(j))
             self.encodings[j] = enc
             if self.hard_fit and is_out:
                 self.x_ids[j] = None
@@ -238,33 +239,36 @@ class TrainingQUBO:
         P, L, M = Polynomial(), Polynomial(), Polynomial()
         slices = net.edge_slices()
         forms: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        values = net.input_values(Xb).astype(np.float64)      # ±1, or 0/1 gates
         for j in net.neurons:
             enc = self.encodings[j]
+            unit = float(enc.unit)
             cols_i, cols_c = [], []
             const = np.zeros(n)
-            # agreement count u_j = Σ_e g_e (docs/FORMULATION.md, Agreement count)
+            # count u_j = unit·Σ_e g_e, g = (1 + w·a)/2 (docs/FORMULATION.md, Agreement count)
             for e in range(slices[j].start, slices[j].stop):
                 s = int(net.edges[e, 0])
                 w = np.full(n, e, dtype=np.int64)
                 if s == BIAS:                               # g = ω
-                    cols_i.append(w); cols_c.append(np.ones(n))
+                    cols_i.append(w); cols_c.append(np.full(n, unit))
                     continue
                 if s < net.n_inputs:
-                    c = Xb[:, s].astype(np.float64)
+                    a = values[:, s]
                 elif self.x_ids[s] is None:                 # fixed output feeding on (hard fit)
-                    c = self.x_fixed[s].astype(np.float64)
+                    a = 2.0 * self.x_fixed[s] - 1.0
                 else:                                       # g = XNOR(ω, x) = 1 - ω - x + 2y
                     x, y = self.x_ids[s], self.y_ids[e]
-                    cols_i += [w, x, y]; cols_c += [-np.ones(n), -np.ones(n), 2 * np.ones(n)]
-                    const += 1
+                    cols_i += [w, x, y]; cols_c += [np.full(n, -unit), np.full(n, -unit), np.full(n, 2 * unit)]
+                    const += unit
                     # Rosenberg R(ω, x, y) = ωx - 2y(ω + x) + 3y  (0 iff y = ω∧x)
                     P.add_quadratic(w, x, cnt)
                     P.add_quadratic(y, w, -2.0 * cnt)
                     P.add_quadratic(y, x, -2.0 * cnt)
                     P.add_linear(y, 3.0 * cnt)
                     continue
-                cols_i.append(w); cols_c.append(2 * c - 1)  # g = ω if c = 1, 1 - ω if c = 0
-                const += 1 - c
+                # g = ω (a = 1), 1 - ω (a = -1), 1/2 whatever ω (a 0/1 input that is off)
+                cols_i.append(w); cols_c.append(unit * a)
+                const += unit * (1 - a) / 2
             # minus thr·x, slack and tie: u - thr·x - t - e = 0
             x = self.x_ids[j]
             if x is None:
@@ -303,7 +307,7 @@ class TrainingQUBO:
         reward = x·(base1 + 2ta + 2e) + (1 - x)·(base0 + 2a - 2ta); maximised over the split it
         equals min(|z|, cap), and |z| untruncated (a = R; docs/FORMULATION.md, Objective).
         """
-        cnt = self.row_counts.astype(np.float64)
+        cnt = self.row_counts.astype(np.float64) * enc.reward_scale
         base = enc.base0 + 2 * enc.a                      # reward when x = 0 and ta = 0
         slope_x = enc.base1 - enc.base0 - 2 * enc.a       # x·(...) constant part
         x = self.x_ids[j]
@@ -512,7 +516,7 @@ class TrainingQUBO:
         for j in net.neurons:
             col, enc = j - net.n_inputs, self.encodings[j]
             x = (A[:, :, col] > 0).astype(np.int64)                 # int64: threshold·x may pass 127
-            u = (Z[:, :, col] + net.fan_in(j)) // 2                  # z = 2u - F
+            u = enc.count(Z[:, :, col])
             yield (j, enc, u, x, *settle_auxiliaries(enc, u, x))
 
     def consistent_broken_constraints(self, weights) -> list[tuple[str, int, int]]:
@@ -577,7 +581,7 @@ class TrainingQUBO:
         out = {name: np.zeros(len(W)) for name in COMPONENTS}
         for j in self.network.neurons:
             k = j - self.network.n_inputs
-            u = (Z[:, :, k] + self.network.fan_in(j)) // 2
+            u = self.encodings[j].count(Z[:, :, k])
             for name, G in tables.items():
                 out[name] += (Wt[:, k, 0] * G[k, 0][u] + Wt[:, k, 1] * G[k, 1][u]).sum(axis=1)
         out["h_term"] = W.astype(np.float64) @ self._check_h(h)
@@ -610,7 +614,7 @@ class TrainingQUBO:
 
     def _unit_costs(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         net = self.network
-        J, Fmax = net.n_neurons, max(net.fan_in(j) for j in net.neurons)
+        J, Fmax = net.n_neurons, max(enc.fan_in for enc in self.encodings.values())
         out_col = {o: k for k, o in enumerate(net.outputs)}
         tables = {name: np.zeros((J, 2, Fmax + 1)) for name in COMPONENTS}
         Wt = np.zeros((self.n_rows, J, 2))
@@ -623,8 +627,8 @@ class TrainingQUBO:
                 e, t, ta = settle_auxiliaries(enc, u, x)
                 pen = (u - enc.threshold * x - t - e) ** 2 + e * (1 - x)
                 loss = (x != tau) if (j in out_col and not fixed) else 0
-                reward = (x * (enc.base1 + 2 * ta + 2 * e) + (1 - x) * (enc.base0 + 2 * enc.a - 2 * ta)
-                          if enc.reward else 0)
+                reward = ((x * (enc.base1 + 2 * ta + 2 * e) + (1 - x) * (enc.base0 + 2 * enc.a - 2 * ta))
+                          * enc.reward_scale if enc.reward else 0)
                 tables["penalty"][k, tau, : enc.fan_in + 1] = pen
                 tables["loss"][k, tau, : enc.fan_in + 1] = loss
                 tables["margin"][k, tau, : enc.fan_in + 1] = -reward

@@ -41,8 +41,11 @@ def live_inputs(Xb: np.ndarray) -> list[int]:
 def union_network(n_inputs: int, parts: Sequence[Network]) -> Network:
     """The networks ``parts`` side by side over the same inputs: each part's neurons renumbered
     after the previous parts', outputs in part order. Edges (and so weights) are the parts'
-    edges concatenated in part order."""
-    net = Network(n_inputs)
+    edges concatenated in part order. The parts must read their inputs alike (``inputs``)."""
+    kinds = {part.inputs for part in parts}
+    if len(kinds) > 1:
+        raise ValueError(f"every part must read its inputs alike, got inputs {sorted(kinds)}")
+    net = Network(n_inputs, inputs=kinds.pop() if kinds else "spin")
     outputs: list[int] = []
     for part in parts:
         if part.n_inputs != n_inputs:

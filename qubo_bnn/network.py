@@ -6,6 +6,12 @@ integer. A neuron sums ``w_e * a_src`` over its incoming edges (a bias is an edg
 network"). Weights are ``±1``; edges are numbered in neuron order, sources in the order given,
 bias last.
 
+Inputs are read as spins ``±1`` (``inputs="spin"``, the default) or as 0/1 gates
+(``inputs="binary"``): an input that is off contributes 0 to every sum it enters, whatever its
+weight, as in the exact-training papers' raw-intensity models. A neuron reading 0/1 inputs has a
+pre-activation of the parity of its *active* edges, which varies by sample; its count is kept in
+half steps (:meth:`Network.count_unit`, docs/FORMULATION.md "Agreement count").
+
 A *ternary* neuron (``ternary=True``) reads each source through two ``±1`` edges, so each of its
 source weights is ``t = (w_2i + w_2i+1) / 2`` in ``{-1, 0, +1}`` (two bits per weight, ``0``
 spelt two ways) and its edge sum is ``2·Σ t·a + b``: it fires when ``Σ t·a > 0``, and at
@@ -37,6 +43,9 @@ BIAS = -1
 FORMAT = "qubo-bnn/network"
 FORMAT_VERSION = 1
 
+INPUT_KINDS = ("spin", "binary")
+"""How input bits enter a neuron's sum: as spins ``2c - 1`` or as 0/1 gates ``c``."""
+
 MAX_INPUTS = 1 << 20
 """Largest ``n_inputs`` accepted (checked before anything is allocated)."""
 MAX_NEURONS = 1 << 16
@@ -50,18 +59,23 @@ class Network:
 
     Args:
         n_inputs: number of binary input features.
+        inputs: ``"spin"`` (an input bit ``c`` enters as ``2c - 1``) or ``"binary"`` (as ``c``:
+            an off input contributes 0; module docstring).
 
     Build it with :meth:`dense` (fully connected layers) and :meth:`add_neuron` (any fan-in,
     skip connections); outputs default to the neurons nothing else reads from, in the order they
     were added, and can be set with :meth:`set_outputs`.
     """
 
-    def __init__(self, n_inputs: int):
+    def __init__(self, n_inputs: int, inputs: str = "spin"):
+        if inputs not in INPUT_KINDS:
+            raise ValueError(f"inputs must be one of {INPUT_KINDS}, got {inputs!r}")
         if isinstance(n_inputs, bool) or not isinstance(n_inputs, (int, np.integer)) or n_inputs < 1:
             raise ValueError(f"n_inputs must be a positive integer, got {n_inputs!r}")
         if n_inputs > MAX_INPUTS:
             raise ValueError(f"n_inputs = {n_inputs} exceeds the limit of {MAX_INPUTS} inputs")
         self.n_inputs = int(n_inputs)
+        self.inputs = inputs
         self._sources: list[list[int]] = []
         self._bias: list[bool] = []
         self._ternary: list[bool] = []
@@ -170,6 +184,28 @@ class Network:
         k = neuron - self.n_inputs
         return len(self._sources[k]) * (2 if self._ternary[k] else 1) + self._bias[k]
 
+    def count_unit(self, neuron: int) -> int:
+        """How many count steps one agreeing edge of ``neuron`` is worth: 2 when it reads 0/1
+        inputs (an off input then counts 1 whatever its weight, so the count ``F + z`` stays an
+        integer whatever the parity of the active edges), else 1 (the count ``(F + z) / 2``).
+
+        Example:
+            >>> net = Network(2, inputs="binary").dense(1).dense(1)
+            >>> net.count_unit(2), net.count_unit(3)
+            (2, 1)
+        """
+        k = neuron - self.n_inputs
+        return 2 if self.inputs == "binary" and any(s < self.n_inputs for s in self._sources[k]) else 1
+
+    def input_values(self, X) -> np.ndarray:
+        """``X`` (bits {0, 1} or spins {-1, +1}) as the values the neurons read: int8 spins, or
+        0/1 for ``inputs="binary"``."""
+        from .validation import as_bits, as_spins
+
+        if self.inputs == "binary":
+            return as_bits(X, n_features=self.n_inputs).astype(np.int8)
+        return as_spins(X, n_features=self.n_inputs)
+
     @property
     def outputs(self) -> list[int]:
         if self._outputs is not None:
@@ -224,7 +260,8 @@ class Network:
         """Pre-activations and activations of every neuron for a batch.
 
         Args:
-            X: ``(n_samples, n_inputs)`` binary inputs, {0, 1} or {-1, +1}.
+            X: ``(n_samples, n_inputs)`` binary inputs, {0, 1} or {-1, +1} (read as
+                :attr:`inputs` says).
             weights: ``(n_weights,)`` weights in {-1, +1} (or bits {0, 1}, read as ``2b - 1``),
                 or ``(k, n_weights)``: ``k`` weight vectors at once.
             clamp: optional ``{neuron: (n_samples,) bits}``: activations held at these values
@@ -235,9 +272,9 @@ class Network:
             weight vectors), columns in neuron order; ``Z`` integer pre-activations, ``A``
             activations in {-1, +1} with ``sign(0) = +1``.
         """
-        from .validation import as_spins, check_weights
+        from .validation import check_weights
 
-        S = as_spins(X, n_features=self.n_inputs)
+        S = self.input_values(X)
         single = np.ndim(weights) == 1
         W = check_weights(np.atleast_2d(weights), self.n_weights, batch=True)
         k, n = W.shape[0], S.shape[0]
@@ -291,6 +328,7 @@ class Network:
             "neurons": [{"sources": self.sources(j), "bias": self.has_bias(j), **({"ternary": True} if self.is_ternary(j) else {})}
                         for j in self.neurons],
             "outputs": self.outputs,
+            **({"inputs": self.inputs} if self.inputs != "spin" else {}),
         }
 
     @classmethod
@@ -308,12 +346,14 @@ class Network:
         """
         if not isinstance(spec, dict):
             raise TypeError(f"network spec must be a dict, got {type(spec).__name__}")
-        unknown = set(spec) - {"n_inputs", "neurons", "outputs"}
+        unknown = set(spec) - {"n_inputs", "neurons", "outputs", "inputs"}
         if unknown:
-            raise ValueError(f"network spec: unknown keys {sorted(unknown)} (allowed: n_inputs, neurons, outputs)")
+            raise ValueError(f"network spec: unknown keys {sorted(unknown)} (allowed: n_inputs, neurons, outputs, inputs)")
         if "n_inputs" not in spec or "neurons" not in spec:
             raise ValueError("network spec needs 'n_inputs' and 'neurons'")
-        net = cls(spec["n_inputs"])
+        if spec.get("inputs", "spin") not in INPUT_KINDS:
+            raise ValueError(f"network spec: inputs must be one of {INPUT_KINDS}, got {spec['inputs']!r}")
+        net = cls(spec["n_inputs"], inputs=spec.get("inputs", "spin"))
         neurons = spec["neurons"]
         if not isinstance(neurons, list) or not neurons:
             raise ValueError("network spec: 'neurons' must be a non-empty list")
@@ -356,7 +396,8 @@ class Network:
         return json.dumps({"format": FORMAT, "version": FORMAT_VERSION, **self.to_dict()})
 
     def __repr__(self) -> str:
-        return (f"Network(n_inputs={self.n_inputs}, n_neurons={self.n_neurons}, "
+        kind = f", inputs={self.inputs!r}" if self.inputs != "spin" else ""
+        return (f"Network(n_inputs={self.n_inputs}{kind}, n_neurons={self.n_neurons}, "
                 f"n_weights={self.n_weights}, outputs={self.outputs})")
 
     def __eq__(self, other: object) -> bool:

@@ -64,13 +64,15 @@ def memory_limit() -> int:
         return 8 << 30
 
 
-def _estimate(groups: Iterable[tuple[int, int, int, bool]], n_weights: int, n_rows: int,
+def _estimate(groups: Iterable[tuple[int, int, int, bool, int]], n_weights: int, n_rows: int,
               margin_cap: int | None) -> SizeEstimate:
     """The estimate from neuron groups ``(count, fan_in, edges from neurons with a variable,
-    has an activation variable)``; one rule for :func:`estimate_size` and :func:`estimate_dense_size`.
+    has an activation variable, count unit)``; one rule for :func:`estimate_size` and
+    :func:`estimate_dense_size`.
 
     Per row and neuron: ``x``, the slack and tie bits (``⌊log2 R⌋ + 1`` slack bits for the range
-    ``R = ⌊(F-1)/2⌋``, twice that when ``margin_cap`` splits the slack, and a tie bit), one ``y``
+    ``R = ⌊(U-1)/2⌋`` of the count's fan-in ``U = unit·F``, twice that when ``margin_cap`` splits
+    the slack, and a tie bit), one ``y``
     per edge from a neuron. The squared residual has ``K = F + 2·ny + x + slack + tie`` terms,
     ``K(K+1)/2`` raw entries; the AND penalty 4 per ``y``, margin, tie and loss at most
     ``2·slack + 6``. Couplings: every pair of the residual's per-row terms (the AND, tie and
@@ -78,8 +80,9 @@ def _estimate(groups: Iterable[tuple[int, int, int, bool]], n_weights: int, n_ro
     (docs/FORMULATION.md, "Sign consistency").
     """
     per_row_vars = per_row_pairs = per_row_raw = shared_pairs = 0
-    for count, F, ny, has_x in groups:
-        slack = ((F - 1) // 2).bit_length() * (2 if margin_cap is not None else 1) + (1 - F % 2)
+    for count, F, ny, has_x, unit in groups:
+        U = unit * F
+        slack = ((U - 1) // 2).bit_length() * (2 if margin_cap is not None else 1) + (1 - U % 2)
         aux = int(has_x) + slack + ny
         K = F + 2 * ny + int(has_x) + slack
         per_row_vars += count * aux
@@ -105,8 +108,8 @@ def estimate_size(network: Network, n_rows: int, hard_fit: bool = False,
     """
     outs = set(network.outputs)
     free = {j for j in network.neurons if not (hard_fit and j in outs)}
-    groups = ((1, network.fan_in(j), sum(1 for s in network.edge_sources(j) if s in free), j in free)
-              for j in network.neurons)
+    groups = ((1, network.fan_in(j), sum(1 for s in network.edge_sources(j) if s in free), j in free,
+               network.count_unit(j)) for j in network.neurons)
     return _estimate(groups, network.n_weights, n_rows, margin_cap)
 
 
@@ -133,7 +136,7 @@ def estimate_dense_size(n_inputs: int, hidden_widths: Sequence[int], n_outputs: 
     for layer, (prev, width) in enumerate(zip(widths[:-1], widths[1:])):
         is_out = layer == len(widths) - 2
         from_neurons = 0 if layer == 0 else (0 if (hard_fit and layer == len(widths) - 1) else prev)
-        groups.append((width, prev + 1, from_neurons, not (hard_fit and is_out)))
+        groups.append((width, prev + 1, from_neurons, not (hard_fit and is_out), 1))
     return _estimate(groups, n_weights, n_rows, margin_cap)
 
 

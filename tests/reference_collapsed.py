@@ -217,3 +217,24 @@ def energies(W, X, src, dst, thr, fixed, fixed_act, out_ptr, out_edge, G, Wt, h)
         _forward(W[i], X, src, dst, thr, fixed, fixed_act, u, a)
         out[i] = _energy(W[i], u, G, Wt, h)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Adapter, not part of the frozen copy: the kernel's arguments gained ``unit`` after ``thr``
+# (0/1 input gates); the frozen full walk knows spin inputs only, where every unit is 1.
+_frozen_anneal, _frozen_flip_deltas = anneal, flip_deltas
+
+
+def _spin_only(unit):
+    if not (np.asarray(unit) == 1).all():
+        raise ValueError("the frozen full walk knows spin inputs only (every count unit 1)")
+
+
+def anneal(W, X, src, dst, thr, unit, *rest, **kw):  # noqa: F811
+    _spin_only(unit)
+    return _frozen_anneal(W, X, src, dst, thr, *rest, **kw)
+
+
+def flip_deltas(w, X, src, dst, thr, unit, *rest):  # noqa: F811
+    _spin_only(unit)
+    return _frozen_flip_deltas(w, X, src, dst, thr, *rest)

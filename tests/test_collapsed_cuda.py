@@ -59,13 +59,20 @@ def problem(name):
     elif name == "ternary":  # two edges from each hidden neuron to the output: steps of 0 or ±2
         q = TrainingQUBO(Network(3).dense(2, ternary=True).dense(1, ternary=True), X5, np.array([1, 0, 1, 1, 0]))
         coef = dict(B=1.0, mu=0.25)
+    elif name == "gated":  # 0/1 inputs: count steps of 0 or ±2, a row with every input off
+        net = Network(3, inputs="binary")
+        h1 = net.add_neuron([0, 1, 2])
+        h2 = net.add_neuron([0, 1], bias=False, ternary=True)
+        net.add_neuron([h1, h2, 2])
+        q = TrainingQUBO(net, X5, np.array([1, 0, 1, 0, 1]), margin_cap=2)
+        coef = dict(B=1.0, mu=0.25)
     else:
         raise ValueError(name)
     coef["h"] = 0.25 * rng.integers(-2, 3, q.n_weights)
     return q, coef
 
 
-PROBLEMS = ["dense", "skip", "hard_fit", "ternary"]
+PROBLEMS = ["dense", "skip", "hard_fit", "ternary", "gated"]
 BETAS = beta_schedule((0.3, 3.0), 3, "geometric")  # warm: the uniforms decide many proposals
 
 
