@@ -4,7 +4,10 @@ the standalone :mod:`qubo_bnn.predictor`) and a C header with an XNOR-popcount f
 The packed file format and the committee vote rule are stated in :mod:`qubo_bnn.predictor`;
 this module only reads a fitted :class:`~qubo_bnn.classifier.BNNClassifier` (``network_``,
 ``weights_`` or ``members_``, ``classes_``, ``n_features_in_``, ``binarizer_`` when the
-inputs are thresholded real features, ``pairs_`` for a one-vs-one model) and writes it out.
+inputs are thresholded real features, ``pairs_`` for a one-vs-one model) and writes it out. A
+network that reads its inputs as 0/1 gates (``Network(n, inputs="binary")``: an off input
+contributes 0 to every sum) is exported as such: the ``.npz`` holds ``inputs = "binary"`` and
+the C header masks the off inputs out of each neuron's XNOR-popcount.
 
 Example:
     >>> import numpy as np
@@ -68,7 +71,8 @@ def packed_model(clf) -> PackedModel:
     return PackedModel(net.n_inputs, net.edges, net.outputs, pack_weights(committee_weights(clf)), classes,
                        binarizer_features=features, binarizer_thresholds=thresholds,
                        n_features=int(clf.n_features_in_),
-                       ovo_pairs=None if pairs is None else np.asarray(pairs, dtype=np.int64).reshape(-1, 2))
+                       ovo_pairs=None if pairs is None else np.asarray(pairs, dtype=np.int64).reshape(-1, 2),
+                       inputs=getattr(net, "inputs", "spin"))
 
 
 # ---------------------------------------------------------------------- summary
@@ -160,6 +164,8 @@ def summary(clf) -> str:
         inputs = f"{net.n_inputs} bits (thresholds on {model.n_features} raw features)"
     else:
         inputs = f"{net.n_inputs} bits"
+    if model.inputs == "binary":
+        inputs += " read as 0/1 (an off input contributes 0)"
     decoding = "" if model.ovo_pairs is None else "one-vs-one pairs; "
     lines.append(f"inputs: {inputs}; outputs: {len(model.outputs)} ({decoding}classes {model.classes.tolist()}); "
                  f"committee: {M} member{'s' if M > 1 else ''}")
@@ -218,6 +224,18 @@ C_API = """\
  */
 """
 
+C_BINARY_INPUTS = """\
+/*
+ * Binary inputs (QUBO_BNN_BINARY_INPUTS): the network reads its input bits as 0/1 gates, not
+ * as spins -1/+1. An input that is off contributes 0 to every neuron sum, whatever its weight;
+ * an input that is on contributes its weight. Each neuron therefore also packs the mask of its
+ * active edges (every edge from a neuron or the bias, and the input edges whose bit is 1) and
+ * computes z = popcount(mask) - 2 * popcount((activations XOR weights) AND mask) in place of
+ * the formula above (the same for a neuron that reads no input); it fires when z >= 0.
+ * The mask takes QUBO_BNN_MAX_NEURON_BYTES more bytes of stack.
+ */
+"""
+
 
 def c_header(clf) -> str:
     """The fitted classifier as a self-contained C99 header (see ``C_API`` for its interface).
@@ -241,9 +259,10 @@ def c_header(clf) -> str:
     src[src < 0] = n_nodes                          # the bias: the extra node whose bit is 1
     weights = np.concatenate(model.neuron_weights, axis=1)    # (M, bytes), byte-aligned per neuron
     binarized = model.binarizer_features is not None
+    gates = model.inputs == "binary"
     input_doc = ("raw features; input bit i is x[qubo_bnn_features[i]] > qubo_bnn_thresholds[i]"
                  if binarized else "input bits 0/1 or spins -1/+1; input i is on when x[i] > 0")
-    out = [C_API % {"input_doc": input_doc},
+    out = [C_API % {"input_doc": input_doc} + (C_BINARY_INPUTS if gates else ""),
            "#ifndef QUBO_BNN_MODEL_H", "#define QUBO_BNN_MODEL_H", "",
            "#include <stdint.h>", "#include <string.h>"]
     if binarized:
@@ -251,6 +270,8 @@ def c_header(clf) -> str:
     out += ["",
             f"#define QUBO_BNN_N_FEATURES {model.n_features}",
             f"#define QUBO_BNN_N_INPUTS {n_in}",
+            *(["#define QUBO_BNN_BINARY_INPUTS 1     /* inputs are 0/1 gates: an off input adds 0 */"]
+              if gates else []),
             f"#define QUBO_BNN_N_NEURONS {n_neurons}",
             f"#define QUBO_BNN_N_NODES {n_nodes}",
             f"#define QUBO_BNN_N_WEIGHTS {model.n_weights}",
@@ -298,6 +319,8 @@ def c_header(clf) -> str:
             "{",
             "    uint8_t act[QUBO_BNN_N_NODES + 1];     /* activation bits of every node, then the bias */",
             "    uint8_t buf[QUBO_BNN_MAX_NEURON_BYTES];",
+            *(["    uint8_t mask[QUBO_BNN_MAX_NEURON_BYTES];  /* active edges: off inputs are 0 */"]
+              if gates else []),
             "    int32_t z[QUBO_BNN_N_NEURONS];",
             "    int32_t votes[QUBO_BNN_N_OUTPUTS];",
             "    int64_t zsum[QUBO_BNN_N_OUTPUTS];",
@@ -316,16 +339,34 @@ def c_header(clf) -> str:
             "            const int32_t first = qubo_bnn_edge_start[j];",
             "            const int32_t fan_in = qubo_bnn_edge_start[j + 1] - first;",
             "            const int32_t n_bytes = (fan_in + 7) / 8;",
-            "            const uint8_t *w = &qubo_bnn_weights[m][qubo_bnn_byte_start[j]];",
-            "            int32_t mismatch = 0;",
-            "            memset(buf, 0, (size_t)n_bytes);",
-            "            for (k = 0; k < fan_in; ++k)",
-            "                if (act[qubo_bnn_source[first + k]])",
-            "                    buf[k >> 3] = (uint8_t)(buf[k >> 3] | (0x80u >> (k & 7)));",
-            "            for (k = 0; k < n_bytes; ++k)",
-            "                mismatch += qubo_bnn_popcount8((uint8_t)(buf[k] ^ w[k]));",
-            "            z[j] = fan_in - 2 * mismatch;",
-            "            act[QUBO_BNN_N_INPUTS + j] = (uint8_t)(z[j] >= 0);",
+            "            const uint8_t *w = &qubo_bnn_weights[m][qubo_bnn_byte_start[j]];"]
+    if gates:
+        out += ["            int32_t mismatch = 0, active = 0;",
+                "            memset(buf, 0, (size_t)n_bytes);",
+                "            memset(mask, 0, (size_t)n_bytes);",
+                "            for (k = 0; k < fan_in; ++k) {",
+                "                const int32_t s = qubo_bnn_source[first + k];",
+                "                const uint8_t bit = (uint8_t)(0x80u >> (k & 7));",
+                "                if (act[s])",
+                "                    buf[k >> 3] = (uint8_t)(buf[k >> 3] | bit);",
+                "                if (act[s] || s >= QUBO_BNN_N_INPUTS)     /* an off input is not counted */",
+                "                    mask[k >> 3] = (uint8_t)(mask[k >> 3] | bit);",
+                "            }",
+                "            for (k = 0; k < n_bytes; ++k) {",
+                "                active += qubo_bnn_popcount8(mask[k]);",
+                "                mismatch += qubo_bnn_popcount8((uint8_t)((buf[k] ^ w[k]) & mask[k]));",
+                "            }",
+                "            z[j] = active - 2 * mismatch;"]
+    else:
+        out += ["            int32_t mismatch = 0;",
+                "            memset(buf, 0, (size_t)n_bytes);",
+                "            for (k = 0; k < fan_in; ++k)",
+                "                if (act[qubo_bnn_source[first + k]])",
+                "                    buf[k >> 3] = (uint8_t)(buf[k >> 3] | (0x80u >> (k & 7)));",
+                "            for (k = 0; k < n_bytes; ++k)",
+                "                mismatch += qubo_bnn_popcount8((uint8_t)(buf[k] ^ w[k]));",
+                "            z[j] = fan_in - 2 * mismatch;"]
+    out += ["            act[QUBO_BNN_N_INPUTS + j] = (uint8_t)(z[j] >= 0);",
             "        }",
             "        for (o = 0; o < QUBO_BNN_N_OUTPUTS; ++o) {",
             "            votes[o] += z[qubo_bnn_outputs[o]] >= 0 ? 1 : -1;",

@@ -37,14 +37,13 @@ from typing import Any
 
 import numpy as np
 
+from .predictor import INPUT_KINDS  # noqa: F401  (stated once, in the numpy-only predictor)
+
 BIAS = -1
 """Source id of the constant +1 bias node in :attr:`Network.edges`."""
 
 FORMAT = "qubo-bnn/network"
 FORMAT_VERSION = 1
-
-INPUT_KINDS = ("spin", "binary")
-"""How input bits enter a neuron's sum: as spins ``2c - 1`` or as 0/1 gates ``c``."""
 
 MAX_INPUTS = 1 << 20
 """Largest ``n_inputs`` accepted (checked before anything is allocated)."""

@@ -16,11 +16,19 @@ each of the ``M`` committee members, first edge in the most significant bit), ``
 ``binarizer_features`` and ``binarizer_thresholds``: input bit ``i`` is
 ``x[binarizer_features[i]] > binarizer_thresholds[i]``. Without them the inputs are bits
 {0, 1} or spins {-1, +1}. A one-vs-one model also holds ``ovo_pairs``: the class-index pair
-``(i, j)`` of each output (:func:`ovo_scores`).
+``(i, j)`` of each output (:func:`ovo_scores`). A model whose network reads its inputs as 0/1
+gates (``Network(n, inputs="binary")``) holds ``inputs``, the string ``"binary"``; without it
+(every file written before it existed) the inputs are spins, ``"spin"``. The key does not change
+``version``: a predictor that predates it refuses the file (unknown array ``inputs``) rather
+than reading it as a spin model.
 
 A neuron's pre-activation is ``z = F - 2 * popcount(a XOR w)`` over its ``F`` incoming edges
 (activation bits ``a``, the bias bit always 1): the number of agreeing minus disagreeing edges,
-i.e. ``sum(w * s)`` over spins. It fires (bit 1, spin +1) when ``z >= 0``.
+i.e. ``sum(w * s)`` over spins. It fires (bit 1, spin +1) when ``z >= 0``. With binary inputs an
+input edge whose bit is 0 contributes 0 whatever its weight, so only the *active* edges count:
+with ``m`` the mask of every edge from a neuron or the bias and of the input edges whose bit is 1,
+``z = popcount(m) - 2 * popcount((a XOR w) AND m)``, i.e. ``sum(w * v)`` over the values ``v``
+(input bits 0/1, neuron spins ±1, bias 1).
 
 Example:
     >>> import numpy as np
@@ -28,6 +36,9 @@ Example:
     >>> model = PackedModel(2, edges, [2], pack_weights([[1, 1, -1]]), classes=[0, 1])
     >>> model.predict([[0, 0], [0, 1], [1, 1]]).tolist()
     [0, 0, 1]
+    >>> gates = PackedModel(2, edges, [2], pack_weights([[1, 1, -1]]), classes=[0, 1], inputs="binary")
+    >>> gates.predict([[0, 0], [0, 1], [1, 1]]).tolist()     # x0 + x1 - 1 >= 0 over bits: OR
+    [0, 1, 1]
 """
 from __future__ import annotations
 
@@ -37,11 +48,14 @@ import zipfile
 
 import numpy as np
 
-__all__ = ["FORMAT", "VERSION", "PackedModel", "load", "pack_weights", "unpack_weights",
+__all__ = ["FORMAT", "VERSION", "INPUT_KINDS", "PackedModel", "load", "pack_weights", "unpack_weights",
            "vote_scores", "labels_from_scores", "ovo_scores", "one_vs_one_pairs", "class_scores"]
 
 FORMAT = "qubo-bnn/packed"
 VERSION = 1
+INPUT_KINDS = ("spin", "binary")
+"""How input bits enter a neuron's sum: as spins ``2c - 1``, or as 0/1 gates ``c`` (an off input
+contributes 0), as ``qubo_bnn.network.Network(n, inputs=...)``."""
 
 MAX_FILE_BYTES = 256 << 20
 """Largest packed model file :func:`load` reads (checked before reading)."""
@@ -217,12 +231,18 @@ class PackedModel:
         n_features: raw feature count (default: ``n_inputs``, or ``max(features) + 1``).
         ovo_pairs: one-vs-one models: the class-index pair of each output, in the order of
             :func:`one_vs_one_pairs` (``None``: one output for two classes, else one per class).
+        inputs: ``"spin"`` (default: an input bit ``c`` enters every sum as ``2c - 1``) or
+            ``"binary"`` (as ``c``: an off input contributes 0 whatever its weight; the forward
+            pass then masks the inactive edges, module docstring).
 
     Every argument is checked (a one-line ``ValueError`` names what is wrong).
     """
 
     def __init__(self, n_inputs, edges, outputs, packed_weights, classes, *,
-                 binarizer_features=None, binarizer_thresholds=None, n_features=None, ovo_pairs=None):
+                 binarizer_features=None, binarizer_thresholds=None, n_features=None, ovo_pairs=None,
+                 inputs="spin"):
+        if not isinstance(inputs, str) or inputs not in INPUT_KINDS:
+            raise ValueError(f"inputs must be one of {INPUT_KINDS}, got {inputs!r}")
         n_inputs = int(n_inputs)
         if not 1 <= n_inputs <= MAX_INPUTS:
             raise ValueError(f"n_inputs must be in 1..{MAX_INPUTS}, got {n_inputs}")
@@ -237,8 +257,12 @@ class PackedModel:
             raise ValueError(f"{n_neurons} neurons exceed the limit of {MAX_NEURONS}")
         if np.any(src < -1) or np.any(src >= dst):
             raise ValueError("every edge source must be the bias (-1), an input or an earlier neuron")
-        if len(np.unique(edges, axis=0)) != len(edges):
-            raise ValueError("edges must not repeat a (source, neuron) pair")
+        # a ternary weight is two consecutive edges from one source; nothing else may repeat
+        repeat = np.r_[False, (edges[1:] == edges[:-1]).all(axis=1)]
+        if np.any(repeat[1:] & repeat[:-1]) or np.any(src[repeat] < 0) \
+                or len(np.unique(edges[~repeat], axis=0)) != int((~repeat).sum()):
+            raise ValueError("edges must not repeat a (source, neuron) pair (except as the two "
+                             "consecutive edges of a ternary weight)")
         outputs = _int_array(outputs, "outputs", 1)
         n_nodes = n_inputs + n_neurons
         if (len(outputs) < 1 or len(set(outputs.tolist())) != len(outputs)
@@ -292,12 +316,19 @@ class PackedModel:
         self.n_inputs, self.n_neurons, self.n_features = n_inputs, n_neurons, n_features
         self.edges, self.outputs, self.packed_weights, self.classes = edges, outputs, packed, classes
         self.binarizer_features, self.binarizer_thresholds, self.ovo_pairs = features, thresholds, pairs
+        self.inputs = str(inputs)
         # per neuron: its edge slice and its weights re-packed byte-aligned, for XNOR-popcount
         starts = np.flatnonzero(np.r_[True, np.diff(dst) != 0])
         self.edge_starts = np.r_[starts, len(edges)].astype(np.int64)
         bits = unpack_weights(packed, len(edges)) > 0
         self.neuron_weights = [np.packbits(bits[:, a:b], axis=1)
                                for a, b in zip(self.edge_starts[:-1], self.edge_starts[1:])]
+        # binary inputs: per neuron reading an input, the packed bits of its edges that are always
+        # active (from a neuron or the bias); None where every edge always counts
+        self.neuron_fixed = [np.packbits((src[a:b] < 0) | (src[a:b] >= n_inputs))
+                             if self.inputs == "binary" and np.any((src[a:b] >= 0) & (src[a:b] < n_inputs))
+                             else None
+                             for a, b in zip(self.edge_starts[:-1], self.edge_starts[1:])]
         fan_in = np.diff(self.edge_starts)
         self.f_max = int(fan_in[self.outputs - n_inputs].max())
 
@@ -312,7 +343,7 @@ class PackedModel:
 
     def input_bits(self, X) -> np.ndarray:
         """``X`` as ``(n_samples, n_inputs)`` uint8 bits: thresholded by the binarizer, else read
-        as bits {0, 1} or spins {-1, +1}."""
+        as bits {0, 1} or spins {-1, +1} (-1 is bit 0: with ``inputs="binary"``, an off input)."""
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"X must have shape (n_samples, {self.n_features}), got {X.shape}")
@@ -347,8 +378,13 @@ class PackedModel:
             Z = np.empty((M, len(rows), self.n_neurons), dtype=np.int64)
             for k, (a, b) in enumerate(zip(self.edge_starts[:-1], self.edge_starts[1:])):
                 a_packed = np.packbits(act[:, :, src[a:b]], axis=2)
-                mismatch = _POPCOUNT[a_packed ^ self.neuron_weights[k][:, None, :]].sum(axis=2)
-                Z[:, :, k] = (b - a) - 2 * mismatch
+                diff = a_packed ^ self.neuron_weights[k][:, None, :]
+                fixed = self.neuron_fixed[k]
+                if fixed is None:
+                    Z[:, :, k] = (b - a) - 2 * _POPCOUNT[diff].sum(axis=2)
+                else:       # binary inputs: only the active edges count (padding bits are 0)
+                    mask = a_packed | fixed
+                    Z[:, :, k] = _POPCOUNT[mask].sum(axis=2) - 2 * _POPCOUNT[diff & mask].sum(axis=2)
                 act[:, :, self.n_inputs + k] = Z[:, :, k] >= 0
             out[:, lo:lo + len(rows)] = Z[:, :, out_cols]
         return out
@@ -376,6 +412,8 @@ class PackedModel:
             arrays["binarizer_thresholds"] = self.binarizer_thresholds
         if self.ovo_pairs is not None:
             arrays["ovo_pairs"] = self.ovo_pairs.astype(np.int32)
+        if self.inputs != "spin":                   # absent: spins, as in every earlier file
+            arrays["inputs"] = np.array(self.inputs)
         return arrays
 
     def to_bytes(self) -> bytes:
@@ -392,7 +430,7 @@ class PackedModel:
 
 
 _REQUIRED = ("format", "version", "n_inputs", "n_features", "edges", "outputs", "packed_weights", "classes")
-_OPTIONAL = ("binarizer_features", "binarizer_thresholds", "ovo_pairs")
+_OPTIONAL = ("binarizer_features", "binarizer_thresholds", "ovo_pairs", "inputs")
 
 
 def load(path) -> PackedModel:
@@ -434,9 +472,13 @@ def load(path) -> PackedModel:
                 raise ValueError(f"{key} must be an integer")
         if a["packed_weights"].dtype != np.uint8:
             raise ValueError("packed_weights must be uint8")
+        inputs = a.get("inputs")
+        if inputs is not None and (inputs.shape != () or inputs.dtype.kind != "U"):
+            raise ValueError("inputs must be a string")
         return PackedModel(int(a["n_inputs"]), a["edges"], a["outputs"], a["packed_weights"], a["classes"],
                            binarizer_features=a.get("binarizer_features"),
                            binarizer_thresholds=a.get("binarizer_thresholds"),
-                           n_features=int(a["n_features"]), ovo_pairs=a.get("ovo_pairs"))
+                           n_features=int(a["n_features"]), ovo_pairs=a.get("ovo_pairs"),
+                           inputs="spin" if inputs is None else str(inputs))
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{name}: corrupt qubo-bnn packed model ({exc})") from None

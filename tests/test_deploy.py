@@ -154,7 +154,7 @@ needs_c = pytest.mark.skipif(C_COMPILER is None, reason="no C compiler (gcc or c
 
 
 # ---------------------------------------------------------------------- (a) the standalone predictor
-@pytest.mark.parametrize("name", ["dense-2", "skip-2", "dense-3", "ovo-3"])
+@pytest.mark.parametrize("name", ["dense-2", "skip-2", "dense-3", "ovo-3", "ternary-3"])
 def test_npz_predictor_alone_matches_classifier(models, name, tmp_path):
     clf, X = models[name]
     path = tmp_path / "model.npz"
@@ -180,7 +180,7 @@ def test_npz_reads_spins_and_string_classes(models, tmp_path):
 
 # ---------------------------------------------------------------------- (b) the C header
 @needs_c
-@pytest.mark.parametrize("name", ["dense-2", "skip-2", "dense-3", "ovo-3"])
+@pytest.mark.parametrize("name", ["dense-2", "skip-2", "dense-3", "ovo-3", "ternary-3"])
 def test_c_header_matches_classifier(models, name, tmp_path):
     clf, X = models[name]
     header = tmp_path / "model.h"
@@ -345,3 +345,179 @@ def test_predict_refuses_bad_input(models, tmp_path):
                        (np.full((1, 16), np.nan), "NaN"), (np.array([["a"] * 16]), "numeric")]:
         with pytest.raises(ValueError, match=message):
             model.predict(X)
+
+
+# ---------------------------------------------------------------------- (d) binary (0/1 gate) inputs
+def _binary_nets() -> dict:
+    """Networks reading 0/1 inputs: dense, ternary (two edges per source, > 8 edges per neuron),
+    a skip connection (a neuron reading inputs and a neuron), one output per class, one-vs-one."""
+    skip = Network(6, inputs="binary").dense(3)
+    skip.add_neuron(skip.neurons + [0, 5])
+    return {   # name: (network, classes, one-vs-one)
+        "dense-2": (Network(6, inputs="binary").dense(3).dense(1), [0, 1], False),
+        "ternary-2": (Network(5, inputs="binary").dense(2, ternary=True).dense(1), ["no", "yes"], False),
+        "skip-2": (skip, [3, 8], False),
+        "wide-3": (Network(10, inputs="binary").dense(2).dense(3), [1, 3, 8], False),
+        "ternary-3": (Network(5, inputs="binary").dense(2, ternary=True).dense(3), [7, 8, 9], False),
+        "ovo-3": (Network(6, inputs="binary").dense(3).dense(3), ["a", "b", "c"], True),
+    }
+
+
+BINARY_NETS = _binary_nets()
+
+
+def binary_classifier(name: str, n_members: int, seed: int = 0) -> BNNClassifier:
+    """A hand-set classifier (as if fitted) on a binary-input network, random ±1 weights."""
+    net, classes, ovo = BINARY_NETS[name]
+    assert net.inputs == "binary"
+    clf = BNNClassifier(net)
+    clf.network_, clf.classes_, clf.n_features_in_ = net, np.array(classes), net.n_inputs
+    clf.members_ = np.random.default_rng(seed).choice(np.array([-1, 1], dtype=np.int8),
+                                                      size=(n_members, net.n_weights))
+    clf.weights_ = clf.members_[0]
+    if ovo:
+        clf.pairs_ = predictor.one_vs_one_pairs(len(classes))
+    return clf
+
+
+def binary_rows(n_inputs: int, seed: int = 0) -> np.ndarray:
+    """Every 0/1 row (all-zero row first) for few inputs, else the all-zero, all-one and random rows."""
+    if n_inputs <= 8:
+        return np.array([[(i >> k) & 1 for k in range(n_inputs)] for i in range(1 << n_inputs)], dtype=np.uint8)
+    rng = np.random.default_rng(seed)
+    return np.vstack([np.zeros((1, n_inputs)), np.ones((1, n_inputs)),
+                      rng.integers(0, 2, size=(300, n_inputs))]).astype(np.uint8)
+
+
+def forward_outputs(clf, X) -> np.ndarray:
+    """``(M, n, n_outputs)`` output pre-activations by ``Network.forward`` (the oracle)."""
+    net = clf.network_
+    Z, _ = net.forward(X, members_of(clf))
+    return Z[:, :, [o - net.n_inputs for o in net.outputs]]
+
+
+def forward_labels(clf, X) -> np.ndarray:
+    """Labels from the oracle's pre-activations: the lexicographic vote, or for a one-vs-one
+    model the pair decoding of qubo_bnn.predictor (tested on its own above)."""
+    Z = forward_outputs(clf, X)
+    if getattr(clf, "pairs_", None) is not None:
+        return predictor.labels_from_scores(
+            predictor.class_scores(Z, packed_model(clf).f_max, len(clf.classes_), clf.pairs_), clf.classes_)
+    return np.asarray(clf.classes_)[oracle_vote(Z)]
+
+
+@pytest.mark.parametrize("n_members", [1, 3])
+@pytest.mark.parametrize("name", sorted(BINARY_NETS))
+def test_binary_inputs_packed_model_matches_forward(name, n_members):
+    clf = binary_classifier(name, n_members, seed=n_members)
+    X = binary_rows(clf.network_.n_inputs)
+    assert not X[0].any()                                        # the all-zero row: only the bias counts
+    expected_z, expected = forward_outputs(clf, X), forward_labels(clf, X)
+    model = packed_model(clf)
+    assert model.inputs == "binary" and model.to_arrays()["inputs"] == "binary"
+    for m in (model, predictor.load(io.BytesIO(model.to_bytes()))):
+        assert m.inputs == "binary"
+        np.testing.assert_array_equal(m.output_preactivations(X), expected_z)
+        np.testing.assert_array_equal(m.predict(X), expected)
+        np.testing.assert_array_equal(m.predict(2 * X.astype(int) - 1), expected)   # spins: -1 is off
+        if n_members == 1 and len(clf.classes_) == 2:           # one network: the score is z
+            np.testing.assert_array_equal(m.decision_function(X) >= 0, expected_z[0, :, 0] >= 0)
+    # the file without its key is a spin model: it computes what the spin network computes, and
+    # the neurons reading inputs then sum other values (the mask matters)
+    spin_net = Network.from_dict({k: v for k, v in clf.network_.to_dict().items() if k != "inputs"})
+    spin_z, _ = spin_net.forward(X, members_of(clf))
+    arrays = model.to_arrays()
+    arrays.pop("inputs")
+    np.testing.assert_array_equal(predictor.load(_npz(arrays)).output_preactivations(X),
+                                  spin_z[:, :, [o - spin_net.n_inputs for o in spin_net.outputs]])
+    assert not np.array_equal(spin_z, clf.network_.forward(X, members_of(clf))[0])
+
+
+@pytest.mark.parametrize("name", ["dense-2", "ternary-2", "skip-2", "wide-3", "ovo-3"])
+def test_binary_inputs_exports_match_forward(name, tmp_path):
+    """The .npz through the standalone predictor and the C header (where a compiler exists)."""
+    clf = binary_classifier(name, 3, seed=11)
+    X = binary_rows(clf.network_.n_inputs, seed=11)
+    expected = forward_labels(clf, X)
+    assert len(set(expected.tolist())) > 1
+    assert_exports_predict(clf, X, expected, tmp_path)
+
+
+@needs_c
+def test_binary_inputs_c_header_one_member_and_spins(tmp_path):
+    clf = binary_classifier("skip-2", 1, seed=5)
+    X = binary_rows(clf.network_.n_inputs)
+    header = tmp_path / "gates.h"
+    export_model(clf, header, "c")
+    text = header.read_text()
+    assert "#define QUBO_BNN_BINARY_INPUTS 1" in text and "z = popcount(mask)" in text
+    expected = forward_labels(clf, X)
+    np.testing.assert_array_equal(np.asarray(clf.classes_)[run_c(tmp_path, header, X)], expected)
+    np.testing.assert_array_equal(np.asarray(clf.classes_)[run_c(tmp_path, header, 2 * X.astype(int) - 1)],
+                                  expected)
+
+
+def test_binary_inputs_with_binarizer_match_forward(tmp_path):
+    clf = binary_classifier("wide-3", 2, seed=3)
+    rng = np.random.default_rng(3)
+    n_raw = 14
+    clf.binarizer_ = types.SimpleNamespace(features_=rng.integers(0, n_raw, clf.network_.n_inputs),
+                                           thresholds_=rng.normal(size=clf.network_.n_inputs))
+    clf.n_features_in_ = n_raw
+    X = rng.normal(size=(300, n_raw))
+    X[0] = clf.binarizer_.thresholds_.min() - 1.0                  # every input off
+    bits = np.array([[row[f] > t for f, t in zip(clf.binarizer_.features_, clf.binarizer_.thresholds_)]
+                     for row in X], dtype=np.uint8)
+    assert not bits[0].any()
+    expected = forward_labels(clf, bits)
+    np.testing.assert_array_equal(packed_model(clf).predict(X), expected)
+    assert_exports_predict(clf, X, expected, tmp_path)
+
+
+def test_spin_files_carry_no_inputs_key_and_load_as_spins():
+    spin = Network(6).dense(3).dense(1)
+    clf = BNNClassifier(spin)
+    clf.network_, clf.classes_, clf.n_features_in_ = spin, np.array([0, 1]), 6
+    clf.weights_ = np.random.default_rng(2).choice(np.array([-1, 1], dtype=np.int8), size=spin.n_weights)
+    model = packed_model(clf)
+    assert model.inputs == "spin" and "inputs" not in model.to_arrays()    # files as before the key
+    loaded = predictor.load(io.BytesIO(model.to_bytes()))
+    X = binary_rows(6)
+    assert loaded.inputs == "spin"
+    np.testing.assert_array_equal(loaded.output_preactivations(X), forward_outputs(clf, X))
+    # a binary model's file without its key is read as spins (how every earlier file reads)
+    arrays = packed_model(binary_classifier("dense-2", 1)).to_arrays()
+    arrays.pop("inputs")
+    assert predictor.load(_npz(arrays)).inputs == "spin"
+    arrays["inputs"] = np.array("spin")                           # written out explicitly: the same
+    assert predictor.load(_npz(arrays)).inputs == "spin"
+
+
+def test_bad_inputs_kind_is_a_one_line_value_error():
+    edges = np.array([[0, 2], [1, 2], [-1, 2]])
+    for bad in ("gates", "", None, 1):
+        with pytest.raises(ValueError, match="^inputs must be one of"):
+            predictor.PackedModel(2, edges, [2], predictor.pack_weights([[1, 1, -1]]), [0, 1], inputs=bad)
+    arrays = packed_model(binary_classifier("dense-2", 1)).to_arrays()
+    for bad, message in [(np.array("gates"), "inputs must be one of"), (np.array(1), "inputs must be a string"),
+                         (np.array(["binary"]), "inputs must be a string")]:
+        with pytest.raises(ValueError, match=message) as err:
+            predictor.load(_npz({**arrays, "inputs": bad}))
+        assert "\n" not in str(err.value)
+
+
+def test_ternary_edge_pairs_are_accepted_and_other_repeats_refused():
+    w = predictor.pack_weights([[1, -1, 1, 1, -1]])
+    ok = predictor.PackedModel(2, [[0, 2], [0, 2], [1, 2], [1, 2], [-1, 2]], [2], w, [0, 1])
+    assert ok.n_weights == 5
+    for edges in ([[0, 2], [0, 2], [0, 2], [1, 2], [-1, 2]],     # three edges from one source
+                  [[0, 2], [1, 2], [0, 2], [1, 2], [-1, 2]],     # a repeat that is not consecutive
+                  [[0, 2], [0, 2], [1, 2], [-1, 2], [-1, 2]]):   # the bias twice
+        with pytest.raises(ValueError, match="must not repeat a"):
+            predictor.PackedModel(2, edges, [2], w, [0, 1])
+
+
+@pytest.mark.parametrize("name", sorted(BINARY_NETS))
+def test_binary_inputs_summary_says_so(name):
+    clf = binary_classifier(name, 1)
+    assert "bits read as 0/1 (an off input contributes 0)" in summary(clf)
