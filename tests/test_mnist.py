@@ -198,6 +198,7 @@ def test_benchmark_without_mnist_dir_exits_2_with_one_line(tmp_path):
     (("--mnist-dir", "{tmp}", "--no-such-option"), "unrecognized arguments"),
     (("--mnist-dir", "{tmp}", "--out-prefix", "{missing}/x"), "--out-prefix"),
     (("--mnist-dir", "{tmp}", "--quick"), "t10k-images-idx3-ubyte"),       # the folder has no idx files
+    (("--heldout", "7", "--quick"), "--heldout must divide 500"),         # no --mnist-dir needed with it
 ])
 def test_benchmark_bad_arguments_exit_2_with_one_line(tmp_path, capsys, monkeypatch, args, pattern):
     monkeypatch.delenv("MNIST_DIR", raising=False)
@@ -309,7 +310,7 @@ def test_benchmark_summary_and_tables_from_records(tmp_path):
     assert default["n"] == 2 and default["failed"] == 1 and default["errors"] == [records[2]["error"]]
     assert default["test_acc"] == pytest.approx((0.6, np.std([0.5, 0.7], ddof=1)))
     assert logreg["test_acc"] == (0.8, None) and logreg["all_good"] is None
-    args = argparse.Namespace(out_prefix=str(tmp_path / "fs"), cv=False, k=[10], instances=3, nets=["784-10"],
+    args = argparse.Namespace(out_prefix=str(tmp_path / "fs"), cv=False, heldout=None, k=[10], instances=3, nets=["784-10"],
                               rungs=["default"], extra_params={}, baselines=["logreg"], ste_params={},
                               cv_folds=5, quick=False, max_rss_gb=None, fit_timeout=None)
     doc = {"command": "python benchmarks/fewshot_mnist.py ...", "versions": {"python": "3"},
