@@ -254,3 +254,25 @@ def test_estimator_trains_and_predicts_with_gated_inputs(tmp_path):
     assert ste.network_.inputs == "binary"
     with pytest.raises(ValueError, match="inputs="):
         BNNClassifier(network=Network(7).dense(1), inputs="binary").fit(X, y)
+
+
+@pytest.mark.parametrize("cap", [None, "sqrt"])
+@pytest.mark.parametrize("name", ["2-2-1", "perceptron-3"])
+def test_ladder_orders_gated_networks_by_errors_then_margin(name, cap):
+    """The lexicographic margin weight on a gated net: the energy orders every pair of weight
+    assignments as (training errors, -Σ capped |z| of every neuron) by the 0/1 forward pass."""
+    from qubo_bnn.ladder import lexicographic_margin_weight
+
+    net = NETS[name]()
+    rng = np.random.default_rng(8)
+    X = rng.integers(0, 2, (6, net.n_inputs))
+    t = rng.integers(0, 2, (6, 1))
+    q = TrainingQUBO(net, X, t, margin_cap=cap)
+    mu = lexicographic_margin_weight(q, 1.0)
+    W = np.array(list(itertools.product((-1, 1), repeat=net.n_weights)))
+    energy = q.weight_energies(W, B=1.0, mu=mu)
+    # expected_energy with B = mu = 1 is errors - reward: the key is (errors, -reward)
+    key = [(wrong, round(e - wrong)) for e, wrong in (expected_energy(net, X, t, w, 1.0, 1.0, cap) for w in W)]
+    order = sorted(range(len(W)), key=lambda i: key[i])
+    for a, b in zip(order[:-1], order[1:]):
+        assert energy[a] < energy[b] if key[a] < key[b] else energy[a] == pytest.approx(energy[b])
