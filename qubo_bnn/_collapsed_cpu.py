@@ -1,10 +1,12 @@
 """Numba CPU kernel of the collapsed annealer (see :mod:`qubo_bnn.collapsed`).
 
 State of one read: the weights ``w`` (±1), and per row ``r`` and neuron ``k`` the agreement
-count ``u[r, k]`` and activation ``a[r, k]`` (±1). Flipping weight ``e`` (source ``s``,
-neuron ``k0``) changes ``u[r, k0]`` by ``w_new·a_s`` in every row; where an activation changes
-sign, each outgoing edge ``e2`` of that neuron changes its target's count by ``w[e2]·a_new``
-(the agreement ``(1 + w·a)/2`` moves by ``w·a_new``). Neurons are in topological order, so one
+count ``u[r, k]`` and activation ``a[r, k]`` (±1). A count is ``unit[k]·Σ_e (1 + w_e·a_e)/2``
+(``unit`` 2 for a neuron reading 0/1 inputs, whose input values are 0 or 1; else 1:
+docs/FORMULATION.md, "Agreement count"). Flipping weight ``e`` (source ``s``, neuron ``k0``)
+changes ``u[r, k0]`` by ``unit[k0]·w_new·a_s`` in every row (0 where ``a_s`` is an off input);
+where an activation changes sign, each outgoing edge ``e2`` of that neuron changes its target's
+count by ``unit[t]·w[e2]·a_new`` (the agreement ``(1 + w·a)/2`` moves by ``w·a_new``). Neurons are in topological order, so one
 pass from ``k0`` upwards settles every descendant. The energy change is read off the cost
 tables ``G[k, τ, u]`` weighted by the row's sample counts ``Wt[r, k, τ]``
 (docs/FORMULATION.md, "Collapsed energy"). Proposals are visited edge by edge; the Metropolis

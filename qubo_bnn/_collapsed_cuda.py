@@ -30,7 +30,10 @@ of edge ``e`` (neuron ``k0``, step ``±1`` of ``k0``'s count in row ``r``) *walk
 the CPU kernel walks it: the row is live for its step of ``k0`` and ``k0``'s terms are not flat,
 or ``k0``'s activation flips (the below / at flag for that step) and a neuron ``k0`` feeds is live
 for its own step or reads ``k0`` through two edges (``multi``, a ternary neuron: its count steps
-by 0 or ±2, for which the ±1 flags say nothing). Otherwise the thread only records ``KM[r] = -1``, reading nothing but the
+by 0 or ±2, for which the single-step flags say nothing). A step is ``±unit[k]`` counts (2 for
+a neuron reading 0/1 inputs), in direction 0 where the flipped edge's input is an off 0/1 input:
+such a row is never walked and its counts do not change. For a row not walked the thread only
+records ``KM[r] = -1``, reading nothing but the
 source's activation and ``S[k0, r]``; if the flip is accepted it applies the row's changes at
 commit time (``k0``'s count, and where ``k0``'s activation flips, its activation and its
 children's counts, which do not flip). Within a walked row, a descendant's ±1 step where the row
