@@ -11,7 +11,7 @@ randomness), the same bits are given to:
 * ``output-margin`` -- the default with the margin on the output neuron only (the default
   before ``margin_neurons="all"``);
 * ``previous``  -- the defaults before the ladder: no margin, one network, every input connected;
-* ``gated`` / ``spin`` -- the default with inputs read as 0/1 gates / as ±1 spins;
+* ``gated``     -- the default with inputs read as 0/1 gates (``inputs="binary"``);
 * ``ste``       -- ``STEClassifier`` on the same net (straight-through estimator, numpy);
   ``ste-gated`` the same reading 0/1 input gates;
 * ``logreg``    -- scikit-learn's LogisticRegression on the same bits (C = 1).
@@ -51,7 +51,6 @@ METHODS = {
     "output-margin": {"margin_neurons": "output"},
     "previous": {"margin": 0.0, "margin_neurons": "all", "committee_size": 1, "drop_constant_inputs": False},
     "gated": {"inputs": "binary"},
-    "spin": {"inputs": "spin"},
 }
 """The BNNClassifier settings compared (one place; add a line to add a method)."""
 

@@ -67,7 +67,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNGS: dict[str, dict[str, Any]] = {
     "default": {},                                   # errors ≻ margin of every neuron (capped at ⌈√F⌉), committee of 8
     "gated": {"inputs": "binary"},                   # 0/1 input gates: an off pixel contributes 0
-    "spin": {"inputs": "spin"},                      # ±1 input spins
     "gated-ternary": {"inputs": "binary", "weights": "ternary"},   # and weights in {-1, 0, +1}: the papers' model
     "output-margin": {"margin_neurons": "output"},   # the margin on the outputs only (the previous default)
     "uncapped": {"margin_cap": None},                # the default before the ⌈√F⌉ cap

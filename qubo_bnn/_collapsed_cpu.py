@@ -6,8 +6,8 @@ count ``u[r, k]`` and activation ``a[r, k]`` (±1). A count is ``unit[k]·Σ_e (
 docs/FORMULATION.md, "Agreement count"). Flipping weight ``e`` (source ``s``, neuron ``k0``)
 changes ``u[r, k0]`` by ``unit[k0]·w_new·a_s`` in every row (0 where ``a_s`` is an off input);
 where an activation changes sign, each outgoing edge ``e2`` of that neuron changes its target's
-count by ``unit[t]·w[e2]·a_new`` (the agreement ``(1 + w·a)/2`` moves by ``w·a_new``). Neurons are in topological order, so one
-pass from ``k0`` upwards settles every descendant. The energy change is read off the cost
+count by ``unit[t]·w[e2]·a_new`` (the agreement ``(1 + w·a)/2`` moves by ``w·a_new``).
+Neurons are in topological order, so one pass from ``k0`` upwards settles every descendant. The energy change is read off the cost
 tables ``G[k, τ, u]`` weighted by the row's sample counts ``Wt[r, k, τ]``
 (docs/FORMULATION.md, "Collapsed energy"). Proposals are visited edge by edge; the Metropolis
 uniform of (read, sweep, edge) is a counter-based hash of the seed, so a read's trajectory does
@@ -449,6 +449,15 @@ def _energy_of(w, count, G, Wt, h):
 
 
 @njit(cache=True, inline="always")
+def _rise_fall(pos, nz, s, wi, w_new):
+    """Word ``wi`` of the rows where a flip to ``w_new`` of an edge from node ``s`` steps the
+    count up (the source agrees with the new weight) and down (it disagrees); neither where the
+    source is 0 (an off 0/1 input)."""
+    off = ~pos[s, wi] & nz[s, wi]
+    return (pos[s, wi], off) if w_new > 0 else (off, pos[s, wi])
+
+
+@njit(cache=True, inline="always")
 def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt, unit_tau, heavy, val,
              ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du, chg_r, chg_k, chg_u):
     """Energy change of flipping weight ``e``: first its neuron ``k0``'s own terms in its unit
@@ -481,18 +490,12 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
                 for c in range(ncls[k0, tau, d]):
                     n = uint64(0)
                     for wi in range(live.shape[2]):
-                        # the count steps up in the rows where the source agrees with the new weight,
-                        # down where it disagrees (not where it is 0: an off 0/1 input)
-                        off = ~pos[s, wi] & nz[s, wi]
-                        rise = pos[s, wi] if w_new > 0 else off
-                        fall = off if w_new > 0 else pos[s, wi]
+                        rise, fall = _rise_fall(pos, nz, s, wi, w_new)
                         n += popcount(by_class[k0, tau, d, c, wi] & (rise if d == 0 else fall))
                     if n != 0:
                         de += val[k0, tau, d, c] * np.float64(n)
     for wi in range(live.shape[2]):
-        off = ~pos[s, wi] & nz[s, wi]
-        rise = pos[s, wi] if w_new > 0 else off
-        fall = off if w_new > 0 else pos[s, wi]
+        rise, fall = _rise_fall(pos, nz, s, wi, w_new)
         word = uint64(0) if flat0 else ((live[P_UP, k0, wi] & rise) | (live[P_DOWN, k0, wi] & fall)) & heavy[k0, wi]
         own = word
         starts = live[P_BELOW, k0, wi] & rise

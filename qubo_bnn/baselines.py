@@ -39,7 +39,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .classifier import NetworkPredictionMixin, encode_targets, network_for
-from .network import INPUT_KINDS, Network
+from .network import Network
 from .validation import check_training_data
 
 __all__ = ["STEClassifier", "binarise"]
@@ -172,11 +172,6 @@ class STEClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         if not (np.isfinite(self.lr) and self.lr > 0):
             raise ValueError(f"lr must be a positive number, got {self.lr!r}")
-        if self.inputs not in INPUT_KINDS:
-            raise ValueError(f"inputs must be one of {INPUT_KINDS}, got {self.inputs!r}")
-        if self.network is not None and self.inputs != "spin" and self.network.inputs != self.inputs:
-            raise ValueError(f"inputs={self.inputs!r} shapes the dense net built when network is None; build your "
-                             f"network as Network(n, inputs={self.inputs!r})")
         Xb, y = check_training_data(X, y)
         classes, bits = encode_targets(y)
         T = 2.0 * bits - 1.0

@@ -140,7 +140,7 @@ def network_for(network: Network | None, hidden_layer_sizes: Sequence[int], n_fe
     whose first layer reads ``inputs`` (default: every input) as ``input_kind`` (spins or 0/1
     gates), ternary neurons if asked."""
     if network is None:
-        net = Network(n_features, inputs=input_kind)
+        net = Network(n_features, inputs=input_kind)      # refuses an unknown kind
         first = None if inputs is None else list(inputs)
         for width in hidden_layer_sizes:
             net.dense(width, sources=first, ternary=ternary)
@@ -148,6 +148,9 @@ def network_for(network: Network | None, hidden_layer_sizes: Sequence[int], n_fe
         return net.dense(n_outputs, sources=first, ternary=ternary)
     if not isinstance(network, Network):
         raise TypeError(f"network must be a qubo_bnn.Network or None, got {type(network).__name__}")
+    if input_kind != "spin" and network.inputs != input_kind:
+        raise ValueError(f"inputs={input_kind!r} shapes the dense net the estimator builds; with a network "
+                         f"of your own, build it as Network(n, inputs={input_kind!r})")
     if network.n_inputs != n_features:
         raise ValueError(f"X has {n_features} features but the network has {network.n_inputs} inputs")
     if len(network.outputs) != n_outputs:
@@ -396,9 +399,6 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         elif self.weights != "binary":
             raise ValueError(f"weights={self.weights!r} shapes the dense net the estimator builds; with a network "
                              "of your own, build ternary neurons with Network.dense(..., ternary=True)")
-        elif self.inputs != "spin" and self.network.inputs != self.inputs:
-            raise ValueError(f"inputs={self.inputs!r} shapes the dense net the estimator builds; with a network "
-                             f"of your own, build it as Network(n, inputs={self.inputs!r})")
         inputs = live_inputs(Xb) if (self.drop_constant_inputs and self.network is None) else None
         return network_for(self.network, self.hidden_layer_sizes, Xb.shape[1], n_outputs, inputs,
                            ternary=self.weights == "ternary", input_kind=self.inputs)

@@ -277,7 +277,6 @@ def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
         enc = q.encodings[j]
         k, F, unit = j - ni, enc.fan_in, enc.unit   # F, u in count steps (docs/FORMULATION.md)
         T = (F + 1) // 2                    # a = 1 iff z >= 0 iff u >= ceil(F/2)
-        gated = unit == 2 and net.inputs == "binary"
         clamped = q.x_ids[j] is None
         row_cost = Wi[:, k, 0, None] * Gint[k, 0, : F + 1] + Wi[:, k, 1, None] * Gint[k, 1, : F + 1]
         for r in range(n_rows):
@@ -288,7 +287,7 @@ def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
                     lits.append(w[e])
                 elif s < ni or q.x_ids[s] is None:          # input, or a clamped output: a constant
                     on = q.X[r, s] if s < ni else q.x_fixed[s][r]
-                    if gated and s < ni and not on:
+                    if net.inputs == "binary" and s < ni and not on:
                         n_off += 1
                     else:
                         lits.append(w[e] if on else w[e].negated())
