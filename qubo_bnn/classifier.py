@@ -25,7 +25,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
-from .committee import best_distinct, read_weights
+from .committee import best_distinct, read_weights, shared_reads, stratified_bootstrap
 from .encoding import SQRT_CAP
 from .formulation import TrainingQUBO
 from .io import atomic_write_text, to_jsonable
@@ -86,6 +86,7 @@ PARAMETER_CONSTRAINTS: dict[str, list] = {
     "dropout_rate": [Interval(Real, 0, 1, closed="left")],
     "dropout_strength": [Interval(Real, 0, None, closed="left")],
     "committee_size": [Interval(Integral, 1, None, closed="left")],
+    "bootstrap": ["boolean"],
     "multi_class": [StrOptions({"ovr", "ovo"})],
     "weights": [StrOptions({"binary", "ternary"})],
     "inputs": [StrOptions(set(INPUT_KINDS))],
@@ -249,6 +250,11 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             training errors, then lowest energy) and predict by their vote
             (:func:`qubo_bnn.predictor.vote_scores`); 1 keeps the single best network.
             Prediction costs one forward pass per member.
+        bootstrap: bag the committee instead (:mod:`qubo_bnn.committee`): each of the
+            ``committee_size`` members is the network chosen by its own sampler call on a
+            bootstrap resample of the training rows (each target pattern keeps its count),
+            the calls sharing the read budget (``num_reads`` split among them); the members
+            may repeat, and ``members_[0]`` is the first bag's network.
         inputs: how input bits enter the sums of the dense net the estimator builds: ``"spin"``
             (bit ``c`` as ``2c - 1``) or ``"binary"`` (as ``c``: an input that is off contributes
             0 whatever its weight, as in the exact-training papers' raw-intensity models;
@@ -271,7 +277,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             (``"median"``, ``"mean"``, ``"quantile:K"``, ``"uniform:K"``): thresholds learned on
             the training data turn real-valued features into bits, inside fit and predict.
         n_jobs: work run through joblib (``None``: none; any joblib backend, e.g. Dask or Ray,
-            scales it out): the one-vs-one pairs in parallel, or, one-vs-rest, the sampler's
+            scales it out): the one-vs-one pairs in parallel, the bootstrap members, or, one-vs-rest, the sampler's
             reads in batches when the sampler takes ``n_jobs`` (the collapsed annealer on the
             CPU; same result as one batch) and ``sampler_params`` does not set it.
         refine_sweeps: with any sampler but the collapsed annealer (and unless the sample set
@@ -303,7 +309,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                  margin_neurons: str | Iterable[int] = "all", margin_cap: int | str | None = SQRT_CAP,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
-                 committee_size: int = 8, weights: str = "binary", inputs: str = "spin", sparsity: bool = True,
+                 committee_size: int = 8, bootstrap: bool = False, weights: str = "binary", inputs: str = "spin", sparsity: bool = True,
                  multi_class: str = "ovr",
                  drop_constant_inputs: bool = True,
                  binarize: str | None = None, n_jobs: int | None = None,
@@ -325,6 +331,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         self.dropout_rate = dropout_rate
         self.dropout_strength = dropout_strength
         self.committee_size = committee_size
+        self.bootstrap = bootstrap
         self.weights = weights
         self.inputs = inputs
         self.sparsity = sparsity
@@ -425,9 +432,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             params = {k: v for k, v in params.items() if k in accepted}
         if self.random_state is not None and "seed" in accepted and "seed" not in params:
             params["seed"] = int(self.random_state)
-        if self.n_jobs is not None and self.multi_class == "ovr" and "n_jobs" in accepted \
+        if self.n_jobs is not None and self.multi_class == "ovr" and not self.bootstrap and "n_jobs" in accepted \
                 and "n_jobs" not in params and getattr(sampler, "device", "cpu") == "cpu":
-            params["n_jobs"] = int(self.n_jobs)      # one-vs-one: the pairs take the workers
+            params["n_jobs"] = int(self.n_jobs)      # one-vs-one: the pairs take the workers; bagging: the members
         return sampler, params
 
     def _weight_bias(self, network: Network) -> np.ndarray | None:
@@ -454,6 +461,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 train_subnetwork, network, sampler, params, h,
                 rounds=self.dropout_rounds, rate=self.dropout_rate, strength=self.dropout_strength,
                 seed=self.random_state, verbose=self.verbose)
+        if self.bootstrap:
+            return self._fit_bagged(network, Xb, targets, sampler, params, h, info)
         run, qubo = self._train(network, Xb, targets, sampler, params, h)
         reads = run.refined_sampleset if run.info.get("refined") else run.sampleset
         W = read_weights(reads, network.n_weights)
@@ -461,6 +470,40 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         members = best_distinct(np.vstack([run.weights[None], W]),
                                 np.concatenate([[-1], qubo.output_errors(W)]),
                                 np.concatenate([[-np.inf], reads.record.energy]), self.committee_size)
+        return _Fitted(network, members, run, info)
+
+    def _fit_bagged(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
+                    params: Mapping[str, Any], h: np.ndarray | None, info: dict[str, Any]) -> _Fitted:
+        """``committee_size`` members, each the chosen network of one sampler call on a
+        stratified bootstrap resample of the rows (:mod:`qubo_bnn.committee`)."""
+        from joblib import Parallel, delayed
+
+        size = int(self.committee_size)
+        strata = np.unique(targets, axis=0, return_inverse=True)[1].ravel()
+        call_params = shared_reads(dict(params), size)
+
+        def member(b: int, child: np.random.SeedSequence) -> TrainingRun:
+            rng = np.random.default_rng(child)
+            rows = stratified_bootstrap(strata, rng)
+            seed = int(rng.integers(2**32 - 1))
+            self._say(f"bootstrap member {b + 1}/{size}")
+            run, _ = self._train(network, Xb[rows], targets[rows], sampler,
+                                 {**call_params, "seed": seed} if "seed" in call_params else call_params, h,
+                                 seed=seed if self.random_state is not None else None, calls=size)
+            return run
+
+        children = np.random.SeedSequence(self.random_state).spawn(size)
+        runs = Parallel(n_jobs=self.n_jobs)(delayed(member)(b, c) for b, c in enumerate(children))
+        members = np.stack([r.weights for r in runs]).astype(np.int8)
+        errors = self.build_qubo(network, Xb, targets).output_errors(members)
+        first = {k: runs[0].info[k] for k in ("sampler", "bqm_built", "num_variables", "num_interactions",
+                                              "num_reads", "num_sweeps", "penalty_A") if k in runs[0].info}
+        totals = {k: sum(r.info.get(k) or 0 for r in runs) for k in ("sample_seconds", "refine_seconds", "build_seconds")}
+        # train_output_errors: each member on the whole training set; "members": each call's own info (on its resample)
+        info = {**info, "bootstrap": True, "member_train_output_errors": [int(e) for e in errors],
+                "members": [r.info for r in runs]}
+        run = TrainingRun(members[0], {**first, **totals, "train_output_errors": int(errors[0])},
+                          runs[0].sampleset, runs[0].refined_sampleset)
         return _Fitted(network, members, run, info)
 
     def _fit_one_vs_one(self, Xb: np.ndarray, y: np.ndarray, classes: np.ndarray, sampler: dimod.Sampler,
@@ -509,9 +552,12 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         return float(self.margin)
 
     def _train(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
-               params: Mapping[str, Any], h: np.ndarray | None, margin_neurons=None) -> tuple[TrainingRun, TrainingQUBO]:
+               params: Mapping[str, Any], h: np.ndarray | None, margin_neurons=None, *,
+               seed: int | None = None, calls: int = 1) -> tuple[TrainingRun, TrainingQUBO]:
         """Build this estimator's training problem for ``network`` and run
-        :func:`~qubo_bnn.training.train_problem` (a BQM only for samplers that read one)."""
+        :func:`~qubo_bnn.training.train_problem` (a BQM only for samplers that read one);
+        ``seed`` (default ``random_state``) seeds the refinement, and the default sweep budget
+        counts the reads of all ``calls`` calls that share it."""
         t0 = time.perf_counter()
         qubo = self.build_qubo(network, Xb, targets, margin_neurons)
         mu = self.margin_weight(qubo)
@@ -520,7 +566,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         coefficients = qubo.coefficients(A=self.penalty, B=self.loss_weight, mu=mu, h=h)
         if self.sampler_params is None and "num_sweeps" in params:      # the default budget follows the size
             params = {**params, "num_sweeps": default_num_sweeps(network.n_weights, qubo.n_rows,
-                                                                 params.get("num_reads", 1))}
+                                                                 params.get("num_reads", 1) * calls)}
         t1 = time.perf_counter()
         self._say(f"training problem: {network.n_weights} weights, {qubo.n_samples} samples in {qubo.n_rows} "
                   f"distinct rows ({t1 - t0:.2f} s); sampling with {type(sampler).__name__} {dict(params)}")
@@ -528,7 +574,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 and "progress" not in params:
             params = {**params, "progress": True}       # e.g. the collapsed annealer's bar
         run = train_problem(qubo, coefficients, sampler, params, refine_sweeps=self.refine_sweeps,
-                            seed=self.random_state, say=self._say, progress=bool(self.verbose))
+                            seed=self.random_state if seed is None else seed, say=self._say, progress=bool(self.verbose))
         run.info["build_seconds"] = t1 - t0 + run.info.get("build_seconds", 0.0)
         if "num_sweeps" in params:
             run.info["num_sweeps"] = int(params["num_sweeps"])

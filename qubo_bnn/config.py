@@ -168,10 +168,12 @@ class RegularisersConfig:
 
 @dataclass(frozen=True)
 class DecodingConfig:
-    """``[decoding]``: ``refine_sweeps``, collapsed annealing from another sampler's reads (0: raw)."""
+    """``[decoding]``: ``refine_sweeps``, collapsed annealing from another sampler's reads (0: raw);
+    ``committee_size`` and ``bootstrap``, the committee that votes (:mod:`qubo_bnn.committee`)."""
 
     refine_sweeps: int = _estimator_default("refine_sweeps")
     committee_size: int = _estimator_default("committee_size")
+    bootstrap: bool = _estimator_default("bootstrap")
 
 
 @dataclass(frozen=True)
@@ -389,7 +391,7 @@ _REGULARISER_KEYS = {k: _estimator(k) for k in ("margin", "min_output_margin", "
                                                 "dropout_rate", "dropout_strength")}
 _REGULARISER_KEYS["margin_cap"] = _estimator("margin_cap", lambda v: None if v == "none" else v, none='"none"')
 _REGULARISER_KEYS["margin_neurons"] = _estimator("margin_neurons", _neuron_ids)
-_DECODING_KEYS = {"refine_sweeps": _estimator("refine_sweeps"), "committee_size": _estimator("committee_size")}
+_DECODING_KEYS = {k: _estimator(k) for k in ("refine_sweeps", "committee_size", "bootstrap")}
 _OUTPUT_KEYS = {"model": _string, "results": _string}
 
 

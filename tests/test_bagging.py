@@ -1,0 +1,109 @@
+"""The bagged committee (``bootstrap=True``): resampling, each member's fit, the vote, run files.
+
+Oracles: counting the rows drawn, brute force over the weights of a tiny net with a numpy
+forward pass written here, and a plain numpy majority vote.
+"""
+import itertools
+
+import numpy as np
+import pytest
+
+from qubo_bnn import BNNClassifier, Network
+from qubo_bnn.committee import shared_reads, stratified_bootstrap
+from qubo_bnn.datasets import load_digits_task
+
+
+def numpy_output(net: Network, X, w) -> np.ndarray:
+    """The output pre-activation of a one-output net, by a plain loop over neurons (sign(0) = +1)."""
+    act = {i: 2 * np.asarray(X, dtype=np.int64)[:, i] - 1 for i in range(net.n_inputs)}
+    for j, sl in net.edge_slices().items():
+        wj = np.asarray(w)[sl]
+        z = sum(wj[k] * act[s] for k, s in enumerate(net.edge_sources(j))) + (wj[-1] if net.has_bias(j) else 0)
+        act[j] = np.where(z >= 0, 1, -1)
+        last = z
+    return last
+
+
+def test_stratified_bootstrap_keeps_each_stratum_and_draws_uniformly():
+    strata = np.array([0] * 6 + [1] * 3 + [2])
+    rng = np.random.default_rng(0)
+    counts = np.zeros(len(strata))
+    for _ in range(3000):
+        rows = stratified_bootstrap(strata, rng)
+        assert rows.shape == strata.shape
+        np.testing.assert_array_equal(strata[rows], strata)          # same stratum, same count, same places
+        counts += np.bincount(rows, minlength=len(strata))
+    assert counts[9] == 3000                                          # a stratum of one row is always kept
+    np.testing.assert_allclose(counts[:9] / 3000, 1.0, atol=0.08)     # each row drawn once per resample on average
+
+
+def test_shared_reads_splits_the_budget():
+    assert shared_reads({"num_reads": 16, "num_sweeps": 5}, 3) == {"num_reads": 6, "num_sweeps": 5}
+    assert shared_reads({"num_reads": 2}, 8) == {"num_reads": 1}
+    assert shared_reads({}, 4) == {}
+
+
+def test_each_member_is_an_optimal_fit_of_its_own_resample():
+    """A 3-input perceptron on 12 noisy rows: every member reaches the brute-force minimum of
+    training errors on its resample (rebuilt from the documented seeding), and the members are
+    scored on the whole training set in fit_info_."""
+    rng = np.random.default_rng(4)
+    X = rng.integers(0, 2, (12, 3))
+    y = (X.sum(axis=1) >= 2).astype(int) ^ (rng.random(12) < 0.25)
+    clf = BNNClassifier(hidden_layer_sizes=(), bootstrap=True, committee_size=5, margin=0.0,
+                        drop_constant_inputs=False, sampler_params={"num_reads": 10, "num_sweeps": 200},
+                        random_state=7).fit(X, y)
+    net = clf.network_
+    assert clf.members_.shape == (5, net.n_weights) and (clf.members_[0] == clf.weights_).all()
+    W = np.array(list(itertools.product((-1, 1), repeat=net.n_weights)))
+    strata = y.copy()
+    for member, child in zip(clf.members_, np.random.SeedSequence(7).spawn(5)):
+        rows = stratified_bootstrap(strata, np.random.default_rng(child))
+        errors = lambda w: int(((numpy_output(net, X[rows], w) >= 0).astype(int) != y[rows]).sum())  # noqa: E731
+        assert errors(member) == min(errors(w) for w in W)
+    whole = [int(((numpy_output(net, X, w) >= 0).astype(int) != y).sum()) for w in clf.members_]
+    assert clf.fit_info_["member_train_output_errors"] == whole
+    assert clf.fit_info_["train_output_errors"] == whole[0] and clf.fit_info_["bootstrap"] is True
+    assert [m["num_reads"] for m in clf.fit_info_["members"]] == [2] * 5      # ⌈10 / 5⌉ reads per call
+
+
+def test_bagged_committee_predicts_the_majority_vote_and_round_trips(tmp_path):
+    Xtr, Xte, ytr, _ = load_digits_task(classes=(3, 8), n_train=40, n_test=60, seed=1)
+    clf = BNNClassifier(hidden_layer_sizes=(3,), bootstrap=True, committee_size=6,
+                        sampler_params={"num_reads": 6, "num_sweeps": 60}, random_state=2).fit(Xtr, ytr)
+    Z = np.stack([numpy_output(clf.network_, Xte, w) for w in clf.members_])       # (M, n)
+    votes, zsum = np.where(Z >= 0, 1, -1).sum(axis=0), Z.sum(axis=0)
+    fire = (votes > 0) | ((votes == 0) & (zsum >= 0))
+    np.testing.assert_array_equal(clf.predict(Xte), np.where(fire, 8, 3))
+    clf.save(tmp_path / "m.json")
+    back = BNNClassifier.load(tmp_path / "m.json")
+    assert back.bootstrap is True
+    np.testing.assert_array_equal(back.members_, clf.members_)
+    np.testing.assert_array_equal(back.predict(Xte), clf.predict(Xte))
+    again = BNNClassifier(hidden_layer_sizes=(3,), bootstrap=True, committee_size=6,
+                          sampler_params={"num_reads": 6, "num_sweeps": 60}, random_state=2).fit(Xtr, ytr)
+    np.testing.assert_array_equal(again.members_, clf.members_)        # random_state fixes resamples and reads
+
+
+def test_bagged_one_vs_one_and_the_run_file(tmp_path):
+    from qubo_bnn.config import config_from_dict
+    from qubo_bnn.jobs import estimator_from_config
+
+    Xtr, Xte, ytr, yte = load_digits_task(classes=(0, 1, 7), n_train=30, n_test=30, seed=0)
+    clf = BNNClassifier(hidden_layer_sizes=(), multi_class="ovo", bootstrap=True, committee_size=3,
+                        sampler_params={"num_reads": 3, "num_sweeps": 60}, random_state=0).fit(Xtr, ytr)
+    assert clf.members_.shape[0] == 3 and clf.score(Xte, yte) > 0.6         # chance is 1/3
+    cfg = config_from_dict({"decoding": {"bootstrap": True, "committee_size": 4}})
+    est = estimator_from_config(cfg)
+    assert est.bootstrap is True and est.committee_size == 4
+    with pytest.raises(ValueError, match="bootstrap"):
+        config_from_dict({"decoding": {"bootstrap": "yes"}})
+
+
+def test_members_in_parallel_equal_members_in_turn():
+    Xtr, _, ytr, _ = load_digits_task(classes=(3, 8), n_train=30, n_test=5, seed=0)
+    kw = dict(hidden_layer_sizes=(2,), bootstrap=True, committee_size=4,
+              sampler_params={"num_reads": 4, "num_sweeps": 40}, random_state=3)
+    serial = BNNClassifier(**kw).fit(Xtr, ytr)
+    parallel = BNNClassifier(n_jobs=2, **kw).fit(Xtr, ytr)
+    np.testing.assert_array_equal(parallel.members_, serial.members_)
