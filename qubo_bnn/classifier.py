@@ -253,8 +253,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         bootstrap: bag the committee instead (:mod:`qubo_bnn.committee`): each of the
             ``committee_size`` members is the network chosen by its own sampler call on a
             bootstrap resample of the training rows (each target pattern keeps its count),
-            the calls sharing the read budget (``num_reads`` split among them); the members
-            may repeat, and ``members_[0]`` is the first bag's network.
+            the calls sharing the read budget (``num_reads`` split among them; a time limit
+            applies to each call); the members may repeat, and ``members_[0]`` is the first
+            bag's network.
         inputs: how input bits enter the sums of the dense net the estimator builds: ``"spin"``
             (bit ``c`` as ``2c - 1``) or ``"binary"`` (as ``c``: an input that is off contributes
             0 whatever its weight, as in the exact-training papers' raw-intensity models;

@@ -103,7 +103,7 @@ _PROBLEM_OPTIONS = {"n_train": "data.n_train", "classes": "data.classes",
                     "hidden": "network.hidden_layers", "margin": "regularisers.margin",
                     "penalty": "formulation.penalty", "dropout_rounds": "regularisers.dropout_rounds",
                     "binarize": "formulation.binarize", "multi_class": "formulation.multi_class",
-                    "committee_size": "decoding.committee_size", "seed": "seed"}
+                    "committee_size": "decoding.committee_size", "bootstrap": "decoding.bootstrap", "seed": "seed"}
 _TRAIN_OPTIONS = {"refine_sweeps": "decoding.refine_sweeps", "num_reads": "sampler.num_reads", "num_sweeps": "sampler.num_sweeps",
                   "model_out": "output.model", "results_out": "output.results"}
 
@@ -140,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="several classes: one output per class, or one network per pair ([formulation] multi_class)")
     g.add_argument("--committee-size", type=int, metavar="K",
                    help="predict by the vote of the K best distinct reads ([decoding] committee_size)")
+    g.add_argument("--bootstrap", action="store_const", const=True, default=None,
+                   help="bag the committee: each of its K members fitted to a bootstrap resample of the "
+                        "training set, the reads shared among them ([decoding] bootstrap)")
     g.add_argument("--dropout-rounds", type=int, metavar="N",
                    help="dropout-inspired rounds, 0 disables ([regularisers] dropout_rounds)")
     g.add_argument("--seed", type=int, metavar="N", help="run seed (top-level seed)")

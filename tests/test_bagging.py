@@ -107,3 +107,16 @@ def test_members_in_parallel_equal_members_in_turn():
     serial = BNNClassifier(**kw).fit(Xtr, ytr)
     parallel = BNNClassifier(n_jobs=2, **kw).fit(Xtr, ytr)
     np.testing.assert_array_equal(parallel.members_, serial.members_)
+
+
+def test_cli_bootstrap_flag(tmp_path):
+    import json
+
+    from qubo_bnn import cli
+
+    out = tmp_path / "r.json"
+    assert cli.main(["train", "--bootstrap", "--committee-size", "3", "--num-reads", "3", "--num-sweeps", "50",
+                     "--n-train", "30", "--results-out", str(out), "--quiet"]) == 0
+    res = json.loads(out.read_text())
+    assert res["config"]["decoding"]["bootstrap"] is True and res["fit_info"]["bootstrap"] is True
+    assert res["fit_info"]["committee_size"] == 3 and len(res["fit_info"]["members"]) == 3
