@@ -30,7 +30,9 @@ task's data (scikit-learn's 8x8 digits pooled to 4x4 bits, as ``qubo-bnn train``
 
     python benchmarks/binary_tasks.py --tasks mnist7-3v5,mnist7-4v9,cancer --n 40,200 --seeds 10
 
-``--methods`` picks the columns (``default`` first; ``ste`` and ``logreg`` are the baselines).
+``--methods`` picks the columns (``ste`` and ``logreg`` are the baselines); the paired columns
+compare the first with each other. ``--records FILE`` re-tabulates a run's ``.json`` in the
+order of ``--methods`` instead of fitting, e.g. to pair another method with the baselines.
 
 Writes ``--out`` (default ``examples/results/binary_tasks``) ``.json`` and ``.md``.
 """
@@ -129,7 +131,8 @@ def run_cell(name: str, X, y, binarise: bool, n: int, seed: int, n_test: int, me
 def summarise(records: list[dict], methods: list[str]) -> str:
     from scipy.stats import wilcoxon
 
-    lines = ["| task | n | " + " | ".join(methods) + " | default − " + " | default − ".join(methods[1:]) + " |",
+    base = methods[0]
+    lines = ["| task | n | " + " | ".join(methods) + f" | {base} − " + f" | {base} − ".join(methods[1:]) + " |",
              "|---|---:|" + "---|" * (2 * len(methods) - 1)]
     cells = sorted({(r["task"], r["n"]) for r in records}, key=lambda c: (c[0], c[1]))
     for task, n in cells:
@@ -137,7 +140,7 @@ def summarise(records: list[dict], methods: list[str]) -> str:
                             if r["task"] == task and r["n"] == n and r["method"] == m]) for m in methods}
         row = [f"{acc[m].mean():.3f} ± {acc[m].std():.3f}" for m in methods]
         for m in methods[1:]:
-            d = acc["default"] - acc[m]
+            d = acc[base] - acc[m]
             p = wilcoxon(d).pvalue if np.any(d != 0) else 1.0
             row.append(f"{d.mean():+.3f} (p = {p:.2g})")
         lines.append(f"| {task} | {n} | " + " | ".join(row) + " |")
@@ -153,11 +156,23 @@ def main(argv=None) -> int:
     p.add_argument("--methods", default=",".join([*METHODS, *BASELINES]),
                    help=f"comma-separated, 'default' first, from {', '.join([*METHODS, *BASELINES])}")
     p.add_argument("--out", default=os.path.join("examples", "results", "binary_tasks"))
+    p.add_argument("--records", metavar="FILE", help="re-tabulate this run's .json (no fitting)")
     args = p.parse_args(argv)
     methods = args.methods.split(",")
     unknown = [m for m in methods if m not in METHODS and m not in BASELINES]
-    if unknown or methods[0] != "default" or len(set(methods)) != len(methods):
-        p.error(f"--methods: distinct names, 'default' first, from {', '.join([*METHODS, *BASELINES])}; got {args.methods}")
+    if unknown or len(set(methods)) != len(methods):
+        p.error(f"--methods: distinct names from {', '.join([*METHODS, *BASELINES])}; got {args.methods}")
+    if args.records:
+        try:
+            with open(args.records) as fh:
+                records = json.load(fh)["records"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            p.error(f"--records {args.records}: not a binary_tasks results file ({exc})")
+        missing = set(methods) - {r["method"] for r in records}
+        if missing:
+            p.error(f"--records {args.records} has no records of {', '.join(sorted(missing))}")
+        print(summarise(records, methods))
+        return 0
     records = []
     t0 = time.perf_counter()
     for name in args.tasks.split(","):
