@@ -254,8 +254,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             ``committee_size`` members is the network chosen by its own sampler call on a
             bootstrap resample of the training rows (each target pattern keeps its count),
             the calls sharing the read budget (``num_reads`` split among them; a time limit
-            applies to each call); the members may repeat, and ``members_[0]`` is the first
-            bag's network.
+            applies to each call); the members may repeat and are ordered by their errors on
+            the whole training set, so ``members_[0]`` (``weights_``) is the member that fits
+            it best.
         inputs: how input bits enter the sums of the dense net the estimator builds: ``"spin"``
             (bit ``c`` as ``2c - 1``) or ``"binary"`` (as ``c``: an input that is off contributes
             0 whatever its weight, as in the exact-training papers' raw-intensity models;
@@ -476,7 +477,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
     def _fit_bagged(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
                     params: Mapping[str, Any], h: np.ndarray | None, info: dict[str, Any]) -> _Fitted:
         """``committee_size`` members, each the chosen network of one sampler call on a
-        stratified bootstrap resample of the rows (:mod:`qubo_bnn.committee`)."""
+        stratified bootstrap resample of the rows (:mod:`qubo_bnn.committee`), the member with
+        the fewest errors on the whole training set first (ties: resample order)."""
         from joblib import Parallel, delayed
 
         size = int(self.committee_size)
@@ -497,12 +499,15 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         runs = Parallel(n_jobs=self.n_jobs)(delayed(member)(b, c) for b, c in enumerate(children))
         members = np.stack([r.weights for r in runs]).astype(np.int8)
         errors = self.build_qubo(network, Xb, targets).output_errors(members)
+        order = np.argsort(errors, kind="stable")        # best on the whole training set first (weights_)
+        members, errors, runs = members[order], errors[order], [runs[b] for b in order]
         first = {k: runs[0].info[k] for k in ("sampler", "bqm_built", "num_variables", "num_interactions",
                                               "num_reads", "num_sweeps", "penalty_A") if k in runs[0].info}
         totals = {k: sum(r.info.get(k) or 0 for r in runs) for k in ("sample_seconds", "refine_seconds", "build_seconds")}
-        # train_output_errors: each member on the whole training set; "members": each call's own info (on its resample)
+        # train_output_errors: each member on the whole training set; "members": each call's own info (on its
+        # resample), with the index of that resample
         info = {**info, "bootstrap": True, "member_train_output_errors": [int(e) for e in errors],
-                "members": [r.info for r in runs]}
+                "members": [{**r.info, "resample": int(b)} for r, b in zip(runs, order)]}
         run = TrainingRun(members[0], {**first, **totals, "train_output_errors": int(errors[0])},
                           runs[0].sampleset, runs[0].refined_sampleset)
         return _Fitted(network, members, run, info)

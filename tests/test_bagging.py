@@ -56,13 +56,15 @@ def test_each_member_is_an_optimal_fit_of_its_own_resample():
     net = clf.network_
     assert clf.members_.shape == (5, net.n_weights) and (clf.members_[0] == clf.weights_).all()
     W = np.array(list(itertools.product((-1, 1), repeat=net.n_weights)))
-    strata = y.copy()
-    for member, child in zip(clf.members_, np.random.SeedSequence(7).spawn(5)):
-        rows = stratified_bootstrap(strata, np.random.default_rng(child))
+    strata, children = y.copy(), np.random.SeedSequence(7).spawn(5)
+    resamples = [m["resample"] for m in clf.fit_info_["members"]]
+    assert sorted(resamples) == list(range(5))
+    for member, b in zip(clf.members_, resamples):
+        rows = stratified_bootstrap(strata, np.random.default_rng(children[b]))
         errors = lambda w: int(((numpy_output(net, X[rows], w) >= 0).astype(int) != y[rows]).sum())  # noqa: E731
         assert errors(member) == min(errors(w) for w in W)
     whole = [int(((numpy_output(net, X, w) >= 0).astype(int) != y).sum()) for w in clf.members_]
-    assert clf.fit_info_["member_train_output_errors"] == whole
+    assert clf.fit_info_["member_train_output_errors"] == whole == sorted(whole)     # best on the whole set first
     assert clf.fit_info_["train_output_errors"] == whole[0] and clf.fit_info_["bootstrap"] is True
     assert [m["num_reads"] for m in clf.fit_info_["members"]] == [2] * 5      # ⌈10 / 5⌉ reads per call
 
