@@ -122,3 +122,15 @@ def test_cli_bootstrap_flag(tmp_path):
     res = json.loads(out.read_text())
     assert res["config"]["decoding"]["bootstrap"] is True and res["fit_info"]["bootstrap"] is True
     assert res["fit_info"]["committee_size"] == 3 and len(res["fit_info"]["members"]) == 3
+
+
+def test_bagged_committee_exports_like_any_committee(tmp_path):
+    from qubo_bnn import predictor
+    from qubo_bnn.deploy import export_model
+
+    Xtr, Xte, ytr, _ = load_digits_task(classes=(3, 8), n_train=30, n_test=40, seed=2)
+    clf = BNNClassifier(hidden_layer_sizes=(2,), bootstrap=True, committee_size=5,
+                        sampler_params={"num_reads": 5, "num_sweeps": 40}, random_state=1).fit(Xtr, ytr)
+    clf.save(tmp_path / "m.json")
+    export_model(BNNClassifier.load(tmp_path / "m.json"), tmp_path / "m.npz")
+    np.testing.assert_array_equal(predictor.load(tmp_path / "m.npz").predict(Xte), clf.predict(Xte))
