@@ -188,7 +188,7 @@ def main(argv=None) -> int:
            "wall_seconds": time.perf_counter() - t0}
     atomic_write_text(args.out + ".json", json.dumps(doc, indent=1))
     atomic_write_text(args.out + ".md", f"# Binary tasks\n\n`{doc['command']}` ({doc['wall_seconds']:.0f} s)\n\n"
-                      f"Test accuracy, mean ± std over {args.seeds} seeds; paired default − other "
+                      f"Test accuracy, mean ± std over {args.seeds} seeds; paired {methods[0]} − other "
                       f"with a two-sided Wilcoxon signed-rank p.\n\n{table}\n")
     return 0
 

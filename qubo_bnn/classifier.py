@@ -279,8 +279,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             (``"median"``, ``"mean"``, ``"quantile:K"``, ``"uniform:K"``): thresholds learned on
             the training data turn real-valued features into bits, inside fit and predict.
         n_jobs: work run through joblib (``None``: none; any joblib backend, e.g. Dask or Ray,
-            scales it out): the one-vs-one pairs in parallel, the bootstrap members, or, one-vs-rest, the sampler's
-            reads in batches when the sampler takes ``n_jobs`` (the collapsed annealer on the
+            scales it out): the one-vs-one pairs in parallel, the bootstrap members, or,
+            one-vs-rest, the sampler's reads in batches when the sampler takes ``n_jobs`` (the collapsed annealer on the
             CPU; same result as one batch) and ``sampler_params`` does not set it.
         refine_sweeps: with any sampler but the collapsed annealer (and unless the sample set
             says ``info["optimal"]``, as CP-SAT's does once proven), anneal the weights of
@@ -311,7 +311,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                  margin_neurons: str | Iterable[int] = "all", margin_cap: int | str | None = SQRT_CAP,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
-                 committee_size: int = 8, bootstrap: bool = False, weights: str = "binary", inputs: str = "spin", sparsity: bool = True,
+                 committee_size: int = 8, bootstrap: bool = False, weights: str = "binary", inputs: str = "spin",
+                 sparsity: bool = True,
                  multi_class: str = "ovr",
                  drop_constant_inputs: bool = True,
                  binarize: str | None = None, n_jobs: int | None = None,
@@ -503,7 +504,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         members, errors, runs = members[order], errors[order], [runs[b] for b in order]
         first = {k: runs[0].info[k] for k in ("sampler", "bqm_built", "num_variables", "num_interactions",
                                               "num_reads", "num_sweeps", "penalty_A") if k in runs[0].info}
-        totals = {k: sum(r.info.get(k) or 0 for r in runs) for k in ("sample_seconds", "refine_seconds", "build_seconds")}
+        totals = {k: sum(r.info.get(k) or 0 for r in runs)
+                  for k in ("sample_seconds", "refine_seconds", "build_seconds")}
         # train_output_errors: each member on the whole training set; "members": each call's own info (on its
         # resample), with the index of that resample
         info = {**info, "bootstrap": True, "member_train_output_errors": [int(e) for e in errors],
@@ -580,7 +582,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 and "progress" not in params:
             params = {**params, "progress": True}       # e.g. the collapsed annealer's bar
         run = train_problem(qubo, coefficients, sampler, params, refine_sweeps=self.refine_sweeps,
-                            seed=self.random_state if seed is None else seed, say=self._say, progress=bool(self.verbose))
+                            seed=self.random_state if seed is None else seed, say=self._say,
+                            progress=bool(self.verbose))
         run.info["build_seconds"] = t1 - t0 + run.info.get("build_seconds", 0.0)
         if "num_sweeps" in params:
             run.info["num_sweeps"] = int(params["num_sweeps"])

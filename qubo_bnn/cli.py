@@ -103,7 +103,8 @@ _PROBLEM_OPTIONS = {"n_train": "data.n_train", "classes": "data.classes",
                     "hidden": "network.hidden_layers", "margin": "regularisers.margin",
                     "penalty": "formulation.penalty", "dropout_rounds": "regularisers.dropout_rounds",
                     "binarize": "formulation.binarize", "multi_class": "formulation.multi_class",
-                    "committee_size": "decoding.committee_size", "bootstrap": "decoding.bootstrap", "seed": "seed"}
+                    "committee_size": "decoding.committee_size", "bootstrap": "decoding.bootstrap",
+                    "seed": "seed"}
 _TRAIN_OPTIONS = {"refine_sweeps": "decoding.refine_sweeps", "num_reads": "sampler.num_reads", "num_sweeps": "sampler.num_sweeps",
                   "model_out": "output.model", "results_out": "output.results"}
 

@@ -99,3 +99,21 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path, script, args, pattern):
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and pattern in lines[0], proc.stderr
     assert not list(tmp_path.glob("x.*"))
+
+
+def test_binary_tasks_retabulates_records_with_any_method_first(tmp_path):
+    """--records: no fitting; the paired column is the first method minus the other, per seed."""
+    rng = np.random.default_rng(0)
+    acc = {m: rng.uniform(0.7, 0.9, 6) for m in ("default", "bagged", "logreg")}
+    records = [{"task": "t", "n": 40, "seed": s, "method": m, "test_acc": float(a[s])}
+               for m, a in acc.items() for s in range(6)]
+    (tmp_path / "r.json").write_text(json.dumps({"records": records}))
+    script = os.path.join(ROOT, "benchmarks", "binary_tasks.py")
+    proc = run(script, "--records", tmp_path / "r.json", "--methods", "bagged,default,logreg")
+    assert proc.returncode == 0, proc.stderr
+    header, _, row = proc.stdout.strip().splitlines()
+    assert "bagged − default" in header and "bagged − logreg" in header
+    d = acc["bagged"] - acc["default"]
+    assert f"{d.mean():+.3f} (p = " in row and f"{acc['bagged'].mean():.3f} ± {acc['bagged'].std():.3f}" in row
+    proc = run(script, "--records", tmp_path / "r.json", "--methods", "bagged,ste")
+    assert proc.returncode == 2 and "no records of ste" in proc.stderr
