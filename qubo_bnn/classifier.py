@@ -208,6 +208,11 @@ class NetworkPredictionMixin:
         return labels_from_scores(self._scores(X)[0], self.classes_)
 
 
+def _summed(infos: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, float]:
+    """Each of ``keys`` summed over the run infos of several sampler calls (missing or None: 0)."""
+    return {k: sum(info.get(k) or 0 for info in infos) for k in keys}
+
+
 @dataclass(frozen=True)
 class _Fitted:
     """One trained network: its committee (best first), the run and the dropout info."""
@@ -280,8 +285,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             the training data turn real-valued features into bits, inside fit and predict.
         n_jobs: work run through joblib (``None``: none; any joblib backend, e.g. Dask or Ray,
             scales it out): the one-vs-one pairs in parallel, the bootstrap members, or,
-            one-vs-rest, the sampler's reads in batches when the sampler takes ``n_jobs`` (the collapsed annealer on the
-            CPU; same result as one batch) and ``sampler_params`` does not set it.
+            one-vs-rest, the sampler's reads in batches when the sampler takes ``n_jobs``
+            (the collapsed annealer on the CPU; same result as one batch) and
+            ``sampler_params`` does not set it.
         refine_sweeps: with any sampler but the collapsed annealer (and unless the sample set
             says ``info["optimal"]``, as CP-SAT's does once proven), anneal the weights of
             its reads on the collapsed energy (:class:`~qubo_bnn.collapsed.CollapsedSampler`
@@ -484,7 +490,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
         size = int(self.committee_size)
         strata = np.unique(targets, axis=0, return_inverse=True)[1].ravel()
-        call_params = shared_reads(dict(params), size)
+        call_params = shared_reads(params, size)
 
         def member(b: int, child: np.random.SeedSequence) -> TrainingRun:
             rng = np.random.default_rng(child)
@@ -493,7 +499,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             self._say(f"bootstrap member {b + 1}/{size}")
             run, _ = self._train(network, Xb[rows], targets[rows], sampler,
                                  {**call_params, "seed": seed} if "seed" in call_params else call_params, h,
-                                 seed=seed if self.random_state is not None else None, calls=size)
+                                 seed=seed, calls=size)
             return run
 
         children = np.random.SeedSequence(self.random_state).spawn(size)
@@ -504,8 +510,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         members, errors, runs = members[order], errors[order], [runs[b] for b in order]
         first = {k: runs[0].info[k] for k in ("sampler", "bqm_built", "num_variables", "num_interactions",
                                               "num_reads", "num_sweeps", "penalty_A") if k in runs[0].info}
-        totals = {k: sum(r.info.get(k) or 0 for r in runs)
-                  for k in ("sample_seconds", "refine_seconds", "build_seconds")}
+        totals = _summed([r.info for r in runs], ("sample_seconds", "refine_seconds", "build_seconds"))
         # train_output_errors: each member on the whole training set; "members": each call's own info (on its
         # resample), with the index of that resample
         info = {**info, "bootstrap": True, "member_train_output_errors": [int(e) for e in errors],
@@ -537,7 +542,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         members = np.concatenate([np.resize(p.members, (size, p.members.shape[1])) for p in parts], axis=1)
         keys = ("train_output_errors", "raw_train_output_errors", "num_variables", "num_interactions",
                 "sample_seconds", "refine_seconds", "build_seconds")
-        totals = {k: sum(p.run.info.get(k) or 0 for p in parts) for k in keys}
+        totals = _summed([p.run.info for p in parts], keys)
         info = {"multi_class": "ovo", "pairs": [p.run.info for p in parts]}
         run = TrainingRun(members[0], {**totals, "num_pairs": len(parts)}, parts[0].run.sampleset)
         return _Fitted(union_network(Xb.shape[1], [p.network for p in parts]), members, run, info)

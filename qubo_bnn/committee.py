@@ -19,6 +19,9 @@ Example:
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import dimod
 import numpy as np
 
@@ -66,7 +69,7 @@ def stratified_bootstrap(strata: np.ndarray, rng: np.random.Generator) -> np.nda
     return out
 
 
-def shared_reads(params: dict, calls: int) -> dict:
+def shared_reads(params: Mapping[str, Any], calls: int) -> dict[str, Any]:
     """``params`` for one of ``calls`` sampler calls that share the fit's read budget:
     ``num_reads`` (when the sampler takes it) becomes ``⌈num_reads / calls⌉``, so bagging costs
     about what one call with every read costs.
