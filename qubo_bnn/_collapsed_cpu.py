@@ -169,7 +169,7 @@ def _all_finite(G, Wt):
     return finite
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _row_index(X, src, dst, thr, unit, fixed, G, Wt):
     """What makes a row live (module docstring), shared by every read.
 
@@ -270,7 +270,7 @@ MAX_CLASSES = 8
 its unit rows are counted by class (:func:`_delta_classes`); a neuron with more walks every row."""
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
     """Unit rows and their step classes, shared by every read.
 
@@ -685,17 +685,24 @@ def _anneal_read(rd, w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_e
     return _energy_of(w, count, G, Wt, h), visited
 
 
-@njit(cache=True, parallel=True)
-def _anneal_reads(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-                  sweep0, energies, visits, read0, step_at, row_mask, spins, pos, nz, flat, multi, unit_tau, heavy, cls,
-                  val, ncls, counted):
-    # the row index is an argument: built inside this parallel function it costs seconds of compile
-    for rd in prange(W.shape[0]):
-        energy, seen = _anneal_read(read0 + rd, W[rd], X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge,
-                                    G, Wt, h, step_at, row_mask, spins, pos, nz, flat, multi, unit_tau, heavy, cls,
-                                    val, ncls, counted, betas, key, sweep0)
-        energies[rd] = energy
-        visits[rd] = seen
+def _reads_loop(loop):
+    """``_anneal_reads`` with the reads in ``loop`` (``prange``: in parallel; ``range``: one
+    after another, without the GIL, so that callers' threads run side by side)."""
+    def reads(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
+              sweep0, energies, visits, read0, step_at, row_mask, spins, pos, nz, flat, multi, unit_tau, heavy,
+              cls, val, ncls, counted):
+        # the row index is an argument: built inside this parallel function it costs seconds of compile
+        for rd in loop(W.shape[0]):
+            energy, seen = _anneal_read(read0 + rd, W[rd], X, src, dst, thr, unit, fixed, fixed_act, out_ptr,
+                                        out_edge, G, Wt, h, step_at, row_mask, spins, pos, nz, flat, multi,
+                                        unit_tau, heavy, cls, val, ncls, counted, betas, key, sweep0)
+            energies[rd] = energy
+            visits[rd] = seen
+    return reads
+
+
+_anneal_reads = njit(cache=True, parallel=True)(_reads_loop(prange))
+_anneal_reads_serial = njit(cache=True, nogil=True)(_reads_loop(range))
 
 
 def anneal(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
@@ -721,8 +728,9 @@ def anneal_visits(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge
         raise ValueError(f"reads must be numbered within [0, 2**32), got {read0} + {len(W)}")
     index = _row_index(X, src, dst, thr, unit, fixed, G, Wt)
     classes_ = _delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, index[5], bool(classes))
-    _anneal_reads(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-                  sweep0, energies, visits, np.int64(read0), *index, *classes_)
+    run = _anneal_reads_serial if len(W) == 1 else _anneal_reads
+    run(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
+        sweep0, energies, visits, np.int64(read0), *index, *classes_)
 
 
 @njit(cache=True)

@@ -208,6 +208,25 @@ class NetworkPredictionMixin:
         return labels_from_scores(self._scores(X)[0], self.classes_)
 
 
+def member_threads(sampler: dimod.Sampler, params: Mapping[str, Any]) -> int:
+    """Threads that run the bootstrap members when ``n_jobs`` is None: one per Numba thread (a
+    CPU core) when every call is a single read of the collapsed annealer on the CPU, whose
+    one-read kernel runs without the GIL; else 1 (one call after another).
+
+    Example:
+        >>> from qubo_bnn.collapsed import CollapsedSampler
+        >>> member_threads(CollapsedSampler(), {"num_reads": 4}), member_threads(dimod.ExactSolver(), {})
+        (1, 1)
+    """
+    from .collapsed import CollapsedSampler
+
+    if isinstance(sampler, CollapsedSampler) and sampler.device == "cpu" and params.get("num_reads") == 1:
+        import numba
+
+        return int(numba.get_num_threads())
+    return 1
+
+
 def _summed(infos: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> dict[str, float]:
     """Each of ``keys`` summed over the run infos of several sampler calls (missing or None: 0)."""
     return {k: sum(info.get(k) or 0 for info in infos) for k in keys}
@@ -284,7 +303,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             (``"median"``, ``"mean"``, ``"quantile:K"``, ``"uniform:K"``): thresholds learned on
             the training data turn real-valued features into bits, inside fit and predict.
         n_jobs: work run through joblib (``None``: none; any joblib backend, e.g. Dask or Ray,
-            scales it out): the one-vs-one pairs in parallel, the bootstrap members, or,
+            scales it out): the one-vs-one pairs in parallel, the bootstrap members (``None``:
+            on threads, :func:`member_threads`), or,
             one-vs-rest, the sampler's reads in batches when the sampler takes ``n_jobs``
             (the collapsed annealer on the CPU; same result as one batch) and
             ``sampler_params`` does not set it.
@@ -503,7 +523,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             return run
 
         children = np.random.SeedSequence(self.random_state).spawn(size)
-        runs = Parallel(n_jobs=self.n_jobs)(delayed(member)(b, c) for b, c in enumerate(children))
+        jobs = (self.n_jobs, None) if self.n_jobs is not None else (member_threads(sampler, call_params), "threads")
+        runs = Parallel(n_jobs=jobs[0], prefer=jobs[1])(delayed(member)(b, c) for b, c in enumerate(children))
         members = np.stack([r.weights for r in runs]).astype(np.int8)
         errors = self.build_qubo(network, Xb, targets).output_errors(members)
         order = np.argsort(errors, kind="stable")        # best on the whole training set first (weights_)

@@ -111,6 +111,37 @@ def test_members_in_parallel_equal_members_in_turn():
     np.testing.assert_array_equal(parallel.members_, serial.members_)
 
 
+def test_one_read_members_run_on_threads_by_default(monkeypatch):
+    """n_jobs=None: one-read calls of the CPU collapsed annealer go to a thread per core (the
+    one-read kernel releases the GIL), with the members of one call after another."""
+    import joblib
+
+    from qubo_bnn import classifier
+    from qubo_bnn.collapsed import CollapsedSampler
+
+    assert classifier.member_threads(CollapsedSampler(), {"num_reads": 1}) >= 1
+    assert classifier.member_threads(CollapsedSampler(device="cuda"), {"num_reads": 1}) == 1
+    assert classifier.member_threads(CollapsedSampler(), {"num_reads": 2}) == 1
+    monkeypatch.setattr(classifier, "member_threads", lambda sampler, params: 3)
+    seen = []
+    real = joblib.Parallel
+
+    class Recording(real):
+        def __init__(self, *args, **kwargs):
+            seen.append((kwargs.get("n_jobs"), kwargs.get("prefer")))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(joblib, "Parallel", Recording)
+    Xtr, _, ytr, _ = load_digits_task(classes=(3, 8), n_train=30, n_test=5, seed=0)
+    kw = dict(hidden_layer_sizes=(2,), bootstrap=True, committee_size=4,
+              sampler_params={"num_reads": 4, "num_sweeps": 40}, random_state=3)
+    threaded = BNNClassifier(**kw).fit(Xtr, ytr)
+    assert seen == [(3, "threads")]
+    serial = BNNClassifier(n_jobs=1, **kw).fit(Xtr, ytr)
+    assert seen[-1] == (1, None)
+    np.testing.assert_array_equal(threaded.members_, serial.members_)
+
+
 def test_cli_bootstrap_flag(tmp_path):
     import json
 

@@ -238,10 +238,12 @@ def test_coarse_to_fine_reports_the_full_problem():
         sampler.sample_problem(q, c, num_reads=1, num_sweeps=5, coarse_rows=0)
 
 
-@pytest.mark.parametrize("backend,n_jobs", [("loky", 2), ("sequential", -1), ("loky", 3)])
+@pytest.mark.parametrize("backend,n_jobs", [("loky", 2), ("sequential", -1), ("loky", 3), ("threading", 5)])
 def test_reads_split_through_joblib_give_the_same_result(backend, n_jobs):
     """Random numbers are keyed by the absolute read, so batches run through joblib (any
-    backend: Dask or Ray plug in the same way) return exactly the one-call result."""
+    backend: Dask or Ray plug in the same way) return exactly the one-call result. Batches of
+    one read run the serial kernel (without the GIL: five threads side by side here), the
+    others the parallel one."""
     from joblib import parallel_config
 
     net, X, t, q = _problem("dense-2-2-1", n_rows=6, seed=4)
