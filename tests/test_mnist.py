@@ -251,6 +251,16 @@ def test_benchmark_all_good_matches_a_plain_numpy_forward_pass():
     committee = clf.weights_.copy()
     clf.members_ = np.stack([committee, -committee])   # a committee is judged by its best network
     assert bench.all_good_accuracy(clf, X, y) == 0.0
+    for trial in range(5):                             # ... or by its members' majority (odd: no ties)
+        members = rng.choice(np.array([-1, 1], dtype=np.int8), (3, net.n_weights))
+        clf.weights_, clf.members_ = members[0], members
+        fires = np.zeros((len(X), n_out), dtype=int)
+        for w in members.astype(float):
+            fires += np.stack([S @ w[net.edge_slices()[o]][:6] + w[net.edge_slices()[o]][6] >= 0
+                               for o in net.outputs], axis=1)
+        voted = fires >= 2
+        expected = np.mean([voted[i, y[i]] and voted[i].sum() == 1 for i in range(len(y))])
+        assert bench.all_good_accuracy(clf, X, y, vote=True) == pytest.approx(expected)
     del clf.members_
     assert bench.all_good_accuracy(LogisticRegression().fit(X, y), X, y) is None   # no per-class outputs
 
@@ -316,7 +326,7 @@ def test_benchmark_summary_and_tables_from_records(tmp_path):
     doc = {"command": "python benchmarks/fewshot_mnist.py ...", "versions": {"python": "3"},
            "settings": bench.settings(args), "records": records}
     md, _ = bench.write_outputs(doc, args, 12.0)
-    assert "| 10 | default | 60.0 ± 14.1 | 30.0 ± 14.1 | 100.0 ± 0.0 |" in md and "(+1 failed)" in md
-    assert "| 10 | logreg | 80.0 | n/a |" in md and "61.7 %" in md
+    assert "| 10 | default | 60.0 ± 14.1 | 30.0 ± 14.1 | n/a | 100.0 ± 0.0 |" in md and "(+1 failed)" in md
+    assert "| 10 | logreg | 80.0 | n/a | n/a |" in md and "61.7 %" in md
     saved = __import__("json").loads((tmp_path / "fs.json").read_text())
     assert saved["records"][2]["error"].startswith("killed") and (tmp_path / "fs.md").read_text() == md
