@@ -16,6 +16,8 @@ randomness), the same bits are given to:
   call on a bootstrap resample, 32 reads x 500 sweeps in all (chosen among 8, 16 and 32 members
   on MNIST 2 vs 8 and 5 vs 8 at 7x7 and 1 vs 7 at 14x14, kept apart from the default task list);
   ``bag64`` the same with 64 members and 64 reads (tried afterwards on the same kept-apart tasks);
+  ``bag32-250`` and ``bag64-125``: 32 and 64 members at the default's 16 × 500 read-sweeps (250 and
+  125 sweeps per member);
 * ``ste``       -- ``STEClassifier`` on the same net (straight-through estimator, numpy);
   ``ste-gated`` the same reading 0/1 input gates;
 * ``logreg``    -- scikit-learn's LogisticRegression on the same bits (C = 1).
@@ -59,6 +61,8 @@ METHODS = {
     "gated": {"inputs": "binary"},
     "bagged": {"bootstrap": True, "committee_size": 32, "sampler_params": {"num_reads": 32, "num_sweeps": 500}},
     "bag64": {"bootstrap": True, "committee_size": 64, "sampler_params": {"num_reads": 64, "num_sweeps": 500}},
+    "bag32-250": {"bootstrap": True, "committee_size": 32, "sampler_params": {"num_reads": 32, "num_sweeps": 250}},
+    "bag64-125": {"bootstrap": True, "committee_size": 64, "sampler_params": {"num_reads": 64, "num_sweeps": 125}},
 }
 """The BNNClassifier settings compared (one place; add a line to add a method)."""
 
