@@ -77,6 +77,8 @@ RUNGS: dict[str, dict[str, Any]] = {
                "sampler_params": {"num_reads": 32, "num_sweeps": 500}},
     "gated-bagged": {"inputs": "binary", "bootstrap": True, "committee_size": 32,
                      "sampler_params": {"num_reads": 32, "num_sweeps": 500}},
+    "bag64-125": {"bootstrap": True, "committee_size": 64,      # 64 members at the default's read-sweeps
+                  "sampler_params": {"num_reads": 64, "num_sweeps": 125}},
     "previous": {"margin": 0.0, "margin_neurons": "all", "committee_size": 1, "drop_constant_inputs": False},
 }
 """BNNClassifier parameters of every rung (on top of the net's ``hidden_layer_sizes`` and
