@@ -32,6 +32,7 @@ from .io import atomic_write_text, to_jsonable
 from .ladder import LEXICOGRAPHIC, lexicographic_margin_weight, sparsity_weights
 from .multiclass import live_inputs, union_network
 from .network import INPUT_KINDS, Network
+from .objective import Coefficients
 from .predictor import class_scores, labels_from_scores, one_vs_one_pairs
 from .samplers import accepted_parameters, make_sampler
 from .training import TrainingRun, train_problem
@@ -278,9 +279,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             ``committee_size`` members is the network chosen by its own sampler call on a
             bootstrap resample of the training rows (each target pattern keeps its count),
             the calls sharing the read budget (``num_reads`` split among them; a time limit
-            applies to each call); the members may repeat and are ordered by their errors on
-            the whole training set, so ``members_[0]`` (``weights_``) is the member that fits
-            it best.
+            applies to each call); the members may repeat and are ordered as the ladder orders
+            networks on the whole training set (fewest errors, then lowest energy: largest
+            margin, ...), so ``members_[0]`` (``weights_``) is the ladder's choice among them.
         inputs: how input bits enter the sums of the dense net the estimator builds: ``"spin"``
             (bit ``c`` as ``2c - 1``) or ``"binary"`` (as ``c``: an input that is off contributes
             0 whatever its weight, as in the exact-training papers' raw-intensity models;
@@ -504,8 +505,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
     def _fit_bagged(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
                     params: Mapping[str, Any], h: np.ndarray | None, info: dict[str, Any]) -> _Fitted:
         """``committee_size`` members, each the chosen network of one sampler call on a
-        stratified bootstrap resample of the rows (:mod:`qubo_bnn.committee`), the member with
-        the fewest errors on the whole training set first (ties: resample order)."""
+        stratified bootstrap resample of the rows (:mod:`qubo_bnn.committee`), ordered as the
+        ladder orders networks on the whole training set: fewest errors, then lowest energy
+        (largest margin, ...; ties: resample order)."""
         from joblib import Parallel, delayed
 
         size = int(self.committee_size)
@@ -526,8 +528,10 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         jobs = (self.n_jobs, None) if self.n_jobs is not None else (member_threads(sampler, call_params), "threads")
         runs = Parallel(n_jobs=jobs[0], prefer=jobs[1])(delayed(member)(b, c) for b, c in enumerate(children))
         members = np.stack([r.weights for r in runs]).astype(np.int8)
-        errors = self.build_qubo(network, Xb, targets).output_errors(members)
-        order = np.argsort(errors, kind="stable")        # best on the whole training set first (weights_)
+        whole = self.build_qubo(network, Xb, targets)
+        c = self.training_coefficients(whole, h)
+        errors, energies = whole.output_errors(members), c.combine(whole.collapsed_split(members, c.h))
+        order = np.lexsort((energies, errors))      # the ladder's choice on the whole training set first (weights_)
         members, errors, runs = members[order], errors[order], [runs[b] for b in order]
         first = {k: runs[0].info[k] for k in ("sampler", "bqm_built", "num_variables", "num_interactions",
                                               "num_reads", "num_sweeps", "penalty_A") if k in runs[0].info}
@@ -585,6 +589,16 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             return lexicographic_margin_weight(qubo, self.loss_weight)
         return float(self.margin)
 
+    def training_coefficients(self, qubo: TrainingQUBO, h: np.ndarray | None = None) -> Coefficients:
+        """The coefficients this estimator trains ``qubo`` with: ``penalty``, ``loss_weight``,
+        :meth:`margin_weight` and ``h`` (``weight_bias`` or the dropout penalties) plus, for
+        ternary neurons, the sparsity rung (:func:`~qubo_bnn.ladder.sparsity_weights`)."""
+        network = qubo.network
+        mu = self.margin_weight(qubo)
+        if self.sparsity and any(network.is_ternary(j) for j in network.neurons):
+            h = sparsity_weights(network, mu if mu > 0 else self.loss_weight) + (0.0 if h is None else h)
+        return qubo.coefficients(A=self.penalty, B=self.loss_weight, mu=mu, h=h)
+
     def _train(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
                params: Mapping[str, Any], h: np.ndarray | None, margin_neurons=None, *,
                seed: int | None = None, calls: int = 1) -> tuple[TrainingRun, TrainingQUBO]:
@@ -594,10 +608,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         counts the reads of all ``calls`` calls that share it."""
         t0 = time.perf_counter()
         qubo = self.build_qubo(network, Xb, targets, margin_neurons)
-        mu = self.margin_weight(qubo)
-        if self.sparsity and any(network.is_ternary(j) for j in network.neurons):
-            h = sparsity_weights(network, mu if mu > 0 else self.loss_weight) + (0.0 if h is None else h)
-        coefficients = qubo.coefficients(A=self.penalty, B=self.loss_weight, mu=mu, h=h)
+        coefficients = self.training_coefficients(qubo, h)
         if self.sampler_params is None and "num_sweeps" in params:      # the default budget follows the size
             params = {**params, "num_sweeps": default_num_sweeps(network.n_weights, qubo.n_rows,
                                                                  params.get("num_reads", 1) * calls)}

@@ -69,6 +69,21 @@ def test_each_member_is_an_optimal_fit_of_its_own_resample():
     assert [m["num_reads"] for m in clf.fit_info_["members"]] == [2] * 5      # ⌈10 / 5⌉ reads per call
 
 
+def test_members_are_ordered_by_the_ladder_on_the_whole_training_set():
+    """Fewest errors on the whole set first, then the largest margin (uncapped on the one output:
+    the sum of |z| by a numpy forward pass), so weights_ is the ladder's choice among them."""
+    rng = np.random.default_rng(6)
+    X = rng.integers(0, 2, (16, 5))
+    y = (X.sum(axis=1) >= 3).astype(int) ^ (rng.random(16) < 0.2)
+    clf = BNNClassifier(hidden_layer_sizes=(), bootstrap=True, committee_size=9, margin_cap=None,
+                        drop_constant_inputs=False, sampler_params={"num_reads": 9, "num_sweeps": 100},
+                        random_state=0).fit(X, y)
+    z = [numpy_output(clf.network_, X, w) for w in clf.members_]
+    keys = [(int(((zi >= 0).astype(int) != y).sum()), -int(np.abs(zi).sum())) for zi in z]
+    assert keys == sorted(keys)
+    assert len({k[1] for k in keys if k[0] == keys[0][0]}) > 1      # the margin decided among equal errors
+
+
 def test_bagged_committee_predicts_the_majority_vote_and_round_trips(tmp_path):
     Xtr, Xte, ytr, _ = load_digits_task(classes=(3, 8), n_train=40, n_test=60, seed=1)
     clf = BNNClassifier(hidden_layer_sizes=(3,), bootstrap=True, committee_size=6,
