@@ -705,8 +705,16 @@ _anneal_reads = njit(cache=True, parallel=True)(_reads_loop(prange))
 _anneal_reads_serial = njit(cache=True, nogil=True)(_reads_loop(range))
 
 
+def row_tables(X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, classes=True) -> tuple:
+    """What every read of a problem shares and no read changes: the row index
+    (:func:`_row_index`) and the unit rows' classes (:func:`_delta_classes`; ``classes=False``:
+    none). Compute it once per problem and pass it to :func:`anneal` as ``tables``."""
+    index = _row_index(X, src, dst, thr, unit, fixed, G, Wt)
+    return (*index, *_delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, index[5], bool(classes)))
+
+
 def anneal(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-           sweep0, energies, read0=0, classes=True):
+           sweep0, energies, read0=0, classes=True, tables=None):
     """Anneal the weights ``W`` (int8 ``(num_reads, n_weights)``, ±1) in place.
 
     ``betas`` are the sweeps ``sweep0, sweep0 + 1, ...`` of the schedule (the random numbers
@@ -715,22 +723,24 @@ def anneal(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt
     absolute read too, so reads split into batches give the same result).
     ``energies[r]`` receives read ``r``'s final collapsed energy. ``classes=False`` walks the
     unit rows too (no bit counts): the order of the float sums of the full walk, bit for bit.
+    ``tables``: this problem's :func:`row_tables` (then ``classes`` is theirs), so that a
+    schedule run in chunks does not rebuild them. One read runs without the GIL.
     """
     anneal_visits(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-                  sweep0, energies, np.empty(len(W), dtype=np.int64), read0, classes)
+                  sweep0, energies, np.empty(len(W), dtype=np.int64), read0, classes, tables)
 
 
 def anneal_visits(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas,
-                  key, sweep0, energies, visits, read0=0, classes=True):
+                  key, sweep0, energies, visits, read0=0, classes=True, tables=None):
     """:func:`anneal`, also counting the rows each read's proposals walked (``visits[r]``;
     walking every row would be ``num_sweeps × n_weights × n_rows``)."""
     if not (0 <= read0 and read0 + len(W) <= 2**32):
         raise ValueError(f"reads must be numbered within [0, 2**32), got {read0} + {len(W)}")
-    index = _row_index(X, src, dst, thr, unit, fixed, G, Wt)
-    classes_ = _delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, index[5], bool(classes))
+    if tables is None:
+        tables = row_tables(X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, classes)
     run = _anneal_reads_serial if len(W) == 1 else _anneal_reads
     run(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-        sweep0, energies, visits, np.int64(read0), *index, *classes_)
+        sweep0, energies, visits, np.int64(read0), *tables)
 
 
 @njit(cache=True)

@@ -336,13 +336,14 @@ class CollapsedSampler(TrainingProblemSampler):
             if self.device == "cuda":
                 warnings.warn(f"device='cuda' requested but {problem}; falling back to the CPU "
                               "collapsed annealer", RuntimeWarning, stacklevel=4)
-        from ._collapsed_cpu import anneal
+        from ._collapsed_cpu import anneal, row_tables
 
         self._last_device = "cpu"
+        tables = row_tables(*model.kernel_args)        # once: every chunk of the schedule shares them
 
         def run(W, betas, key, sweep0):
             out = np.empty(len(W))
-            anneal(W, *model.kernel_args, betas, key, sweep0, out)
+            anneal(W, *model.kernel_args, betas, key, sweep0, out, tables=tables)
             return out
 
         return run

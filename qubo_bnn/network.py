@@ -273,23 +273,27 @@ class Network:
         """
         from .validation import check_weights
 
-        S = self.input_values(X)
+        S = self.input_values(X).astype(np.float64)     # shared by every weight vector: not copied k times
         single = np.ndim(weights) == 1
         W = check_weights(np.atleast_2d(weights), self.n_weights, batch=True)
-        k, n = W.shape[0], S.shape[0]
-        act = np.empty((k, n, self.n_inputs + self.n_neurons), dtype=np.int64)
-        act[:, :, : self.n_inputs] = S
+        k, n, n_in = W.shape[0], S.shape[0], self.n_inputs
+        act = np.empty((k, n, self.n_neurons), dtype=np.int64)          # the neurons' activations
         Z = np.empty((k, n, self.n_neurons), dtype=np.int64)
         for j, sl in self.edge_slices().items():
-            srcs = self.edge_sources(j)
-            wj = W[:, sl]
-            z = np.einsum("kns,ks->kn", act[:, :, srcs], wj[:, : len(srcs)])
+            srcs = np.asarray(self.edge_sources(j), dtype=np.int64)
+            wj = W[:, sl].astype(np.int64)
+            w_src, from_input = wj[:, : len(srcs)], srcs < n_in
+            # inputs: one matrix product for all k (float64 sums of at most n_in terms of size 1: exact)
+            z = np.rint(w_src[:, from_input] @ S[:, srcs[from_input]].T).astype(np.int64) \
+                if from_input.any() else np.zeros((k, n), dtype=np.int64)
+            if not from_input.all():
+                z += np.einsum("kns,ks->kn", act[:, :, srcs[~from_input] - n_in], w_src[:, ~from_input])
             if self.has_bias(j):
-                z = z + wj[:, -1:]
-            Z[:, :, j - self.n_inputs] = z
-            act[:, :, j] = (np.where(z >= 0, 1, -1) if not clamp or j not in clamp
-                            else 2 * clamp[j].astype(np.int64) - 1)
-        A = act[:, :, self.n_inputs:].astype(np.int8)
+                z += wj[:, -1:]
+            Z[:, :, j - n_in] = z
+            act[:, :, j - n_in] = (np.where(z >= 0, 1, -1) if not clamp or j not in clamp
+                                   else 2 * clamp[j].astype(np.int64) - 1)
+        A = act.astype(np.int8)
         return (Z[0], A[0]) if single else (Z, A)
 
     def ternary_values(self, weights) -> dict[int, tuple[np.ndarray, int | None]]:

@@ -71,7 +71,7 @@ def test_example_parses_and_validates(path, no_work):
     assert "token =" not in text.replace("# ", "")
 
 
-@pytest.mark.parametrize("name", ["neal", "tabu", "gpu", "regularised"])
+@pytest.mark.parametrize("name", ["neal", "tabu", "gpu", "regularised", "bagged"])
 def test_offline_example_samplers_resolve_with_their_parameters(name, no_work):
     cfg = C.load_config(ROOT / "examples" / "configs" / f"{name}.toml")
     sampler, params = J.resolve_sampler(cfg)
