@@ -1,0 +1,92 @@
+"""Wall time of a bagged fit against the default fit, and of its members on threads against in turn.
+
+    python benchmarks/bench_bagging.py [--repeats 3] [--tasks digits4-3v8,mnist7-3v5,mnist14-3v5] [--n 200]
+
+One process, one input per task (a stratified split of ``--n`` training rows, seed 0; the default
+task ``digits4-3v8`` always uses its own 100). Times, after an untimed warm-up fit of each setting
+(Numba compiles or loads its kernels once), the median of ``--repeats`` fits of:
+
+* ``default``    -- ``BNNClassifier(hidden_layer_sizes=(4,), random_state=0)``: 16 reads x 500
+  sweeps, the reads in parallel over the CPU's cores (the reference);
+* ``bag64-125``  -- ``bootstrap=True, committee_size=64, sampler_params={"num_reads": 64,
+  "num_sweeps": 125}``: the same read-sweeps as 64 one-read calls on bootstrap resamples, run on
+  one thread per core (``n_jobs=None``, :func:`qubo_bnn.classifier.member_threads`);
+* ``in turn``    -- the same with ``n_jobs=1``: the members one after another.
+
+Prints each time, the ratios bag64-125 / default and in turn / bag64-125, and the test accuracies
+(the same for both bagged runs: the members do not depend on how they are run).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from binary_tasks import load_task  # noqa: E402
+
+BAG = {"bootstrap": True, "committee_size": 64, "sampler_params": {"num_reads": 64, "num_sweeps": 125}}
+SETTINGS = {"default": {}, "bag64-125": BAG, "in turn": {**BAG, "n_jobs": 1}}
+
+
+def split(X, y, binarise: bool, n: int):
+    """``(Xtr, Xte, ytr, yte)``: a stratified split (seed 0), at most 2,000 test rows, median bits
+    learnt on the training rows where the task needs them."""
+    from sklearn.model_selection import train_test_split
+
+    from qubo_bnn.binarize import ThresholdBinarizer
+
+    Xtr, Xte, ytr, yte = train_test_split(X, y, train_size=n, test_size=min(2000, len(y) - n), random_state=0,
+                                          stratify=y)
+    if binarise:
+        b = ThresholdBinarizer("median").fit(Xtr)
+        Xtr, Xte = b.transform(Xtr), b.transform(Xte)
+    return Xtr, Xte, ytr, yte
+
+
+def timed(params: dict, data) -> tuple[float, float]:
+    from qubo_bnn import BNNClassifier
+
+    Xtr, Xte, ytr, yte = data
+    clf = BNNClassifier(hidden_layer_sizes=(4,), random_state=0, **params)
+    t0 = time.perf_counter()
+    clf.fit(Xtr, ytr)
+    return time.perf_counter() - t0, float((clf.predict(Xte) == yte).mean())
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--tasks", default="digits4-3v8,mnist7-3v5,mnist14-3v5")
+    p.add_argument("--n", type=int, default=200)
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args(argv)
+    if args.repeats < 1 or args.n < 4:
+        p.error("--repeats must be >= 1 and --n >= 4")
+    print(f"{os.cpu_count()} CPU cores; median of {args.repeats} fits after a warm-up fit of each setting")
+    for task in args.tasks.split(","):
+        try:
+            X, y, binarise = load_task(task)
+        except (ImportError, ValueError, KeyError) as exc:
+            print(f"{task}: skipped ({exc})")
+            continue
+        n = 100 if task.startswith("digits4") else args.n
+        data = split(X, y, binarise, n)
+        warm = (data[0][: max(4, n // 5)], data[1], data[2][: max(4, n // 5)], data[3])
+        times, acc = {}, {}
+        for name, params in SETTINGS.items():
+            timed(params, warm)
+            runs = [timed(params, data) for _ in range(args.repeats)]
+            times[name], acc[name] = statistics.median(t for t, _ in runs), runs[0][1]
+        print(f"{task}, n = {n}: default {times['default']:.2f} s (test {acc['default']:.3f}); "
+              f"bag64-125 {times['bag64-125']:.2f} s (test {acc['bag64-125']:.3f}), "
+              f"{times['bag64-125'] / times['default']:.2f}x the default; members in turn "
+              f"{times['in turn']:.2f} s, {times['in turn'] / times['bag64-125']:.2f}x the threaded run")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
