@@ -58,8 +58,14 @@ def timed(params: dict, data) -> tuple[float, float]:
     return time.perf_counter() - t0, float((clf.predict(Xte) == yte).mean())
 
 
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str):          # one line, exit status 2
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = Parser(description=__doc__.splitlines()[0])
     p.add_argument("--tasks", default="digits4-3v8,mnist7-3v5,mnist14-3v5")
     p.add_argument("--n", type=int, default=200)
     p.add_argument("--repeats", type=int, default=3)

@@ -1,4 +1,4 @@
-"""Smoke tests of benchmarks/mnist_full.py and benchmarks/time_vs_error.py: ``--quick`` in a
+"""Smoke tests of benchmarks/mnist_full.py, time_vs_error.py, bench_bagging.py and binary_tasks.py: ``--quick`` in a
 subprocess on tiny inputs (outputs exist and parse), and bad arguments (exit 2, one line)."""
 import importlib.util
 import json
@@ -12,6 +12,7 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST_FULL = os.path.join(ROOT, "benchmarks", "mnist_full.py")
 TIME_VS_ERROR = os.path.join(ROOT, "benchmarks", "time_vs_error.py")
+BENCH_BAGGING = os.path.join(ROOT, "benchmarks", "bench_bagging.py")
 
 
 def run(script, *args, env=None, timeout=180):
@@ -99,6 +100,15 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path, script, args, pattern):
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and pattern in lines[0], proc.stderr
     assert not list(tmp_path.glob("x.*"))
+
+
+def test_bench_bagging_times_both_and_prints_the_ratios():
+    proc = run(BENCH_BAGGING, "--tasks", "digits4-3v8", "--repeats", "1", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    line = proc.stdout.splitlines()[-1]
+    assert line.startswith("digits4-3v8, n = 100: default ") and "x the default" in line and "x the threaded run" in line
+    bad = run(BENCH_BAGGING, "--repeats", "0")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and len(bad.stderr.splitlines()) == 1
 
 
 def test_binary_tasks_retabulates_records_with_any_method_first(tmp_path):
