@@ -54,8 +54,21 @@ CHUNK_SECONDS = 0.2
 """Target wall time of one kernel call (the sampler answers Ctrl-C between calls)."""
 BOUND_CHECKS = 64
 """How often a schedule checks for a read at the proven lower bound (``stop_at_bound``): at
-``BOUND_CHECKS`` evenly spaced sweeps, the same whatever the chunking, so results stay
-reproducible."""
+most ``BOUND_CHECKS`` evenly spaced sweeps, at least :data:`MIN_CHECK_PERIOD` apart
+(:func:`check_period`), the same whatever the chunking, so results stay reproducible."""
+MIN_CHECK_PERIOD = 16
+"""Fewest sweeps between two bound checks: every check ends a kernel call, whose fixed cost
+(each read's state rebuilt, the threads woken) short schedules would otherwise pay dozens of times."""
+
+
+def check_period(num_sweeps: int) -> int:
+    """Sweeps between the bound checks of a ``num_sweeps`` schedule (:data:`BOUND_CHECKS`).
+
+    Example:
+        >>> check_period(125), check_period(500), check_period(5000)
+        (16, 16, 79)
+    """
+    return max(-(-int(num_sweeps) // BOUND_CHECKS), MIN_CHECK_PERIOD)
 
 
 @dataclass(frozen=True)
@@ -193,7 +206,7 @@ class CollapsedSampler(TrainingProblemSampler):
     ``initial_states_generator``, ``progress`` (a progress bar on stderr when it is a
     terminal) and ``stop_at_bound`` (default True: stop the schedule once a read reaches the
     proven lower bound :meth:`CollapsedModel.lower_bound`, e.g. 0 training errors with mu = 0
-    and h = 0; checked at :data:`BOUND_CHECKS` evenly spaced sweeps, so results do not depend on
+    and h = 0; checked at evenly spaced sweeps, :func:`check_period`, so results do not depend on
     timing; the other reads stop where they are), ``n_jobs`` (None: the reads run in one call,
     Numba threads over reads; an int: they are split into ``|n_jobs|`` batches (-1: one per CPU)
     run through ``joblib.Parallel`` under the active joblib backend, so
@@ -291,7 +304,7 @@ class CollapsedSampler(TrainingProblemSampler):
                 progress: bool = False, stop_below: float | None = None,
                 n_jobs: int | None = None) -> tuple[np.ndarray, int]:
         """Run the schedule on ``W`` in place; ``(energies, sweeps run)``. With ``stop_below``,
-        stop at the first of :data:`BOUND_CHECKS` evenly spaced sweeps where a read's energy is
+        stop at the first of the evenly spaced check sweeps (:func:`check_period`) where a read's energy is
         at most ``stop_below``."""
         from tqdm.auto import tqdm
 
@@ -305,7 +318,7 @@ class CollapsedSampler(TrainingProblemSampler):
         # Run the schedule in chunks of about CHUNK_SECONDS, so Ctrl-C is answered between
         # chunks; the result does not depend on the chunking (random numbers are keyed by sweep).
         # With stop_below, chunks end at the check sweeps, so where it stops does not depend on timing.
-        period = len(betas) if stop_below is None else -(-len(betas) // BOUND_CHECKS)
+        period = len(betas) if stop_below is None else check_period(len(betas))
         done, chunk = 0, 1
         try:
             while done < len(betas):

@@ -209,7 +209,7 @@ def test_stops_at_the_proven_bound_whatever_the_chunking(monkeypatch):
     first, second = runs
     assert np.array_equal(first.weights, second.weights) and first.info["num_sweeps_run"] == second.info["num_sweeps_run"]
     assert first.info["optimal"] is True and first.info["lower_bound"] == 0.0
-    assert first.info["num_sweeps_run"] < 128 and first.info["num_sweeps_run"] % (128 // collapsed.BOUND_CHECKS) == 0
+    assert first.info["num_sweeps_run"] < 128 and first.info["num_sweeps_run"] % collapsed.check_period(128) == 0
     best = first.weights[np.argmin(first.energies)]
     oracle = forward_numpy(8, [(net.edge_sources(j), net.has_bias(j)) for j in net.neurons], X, best)
     assert ((oracle[:, -1:] >= 0) == t.astype(bool)).all()                      # 0 errors, by a numpy pass
