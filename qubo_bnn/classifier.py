@@ -52,6 +52,9 @@ SWEEP_WORK_BUDGET = 5 * 10**10
 above which the default ``num_sweeps`` shrinks: about 400 CPU seconds of the collapsed
 annealer at the ~8 ns per visit measured on MNIST 7×7 (benchmarks/bench_fit.py)."""
 MIN_DEFAULT_SWEEPS = 50
+PREDICT_BLOCK_CELLS = 1 << 22
+"""Bound on ``members * rows * (neurons + 1)``, the int64 cells of each array a prediction's
+forward pass holds at once (32 MiB): the rows go through in blocks."""
 
 
 def default_num_sweeps(n_weights: int, n_rows: int, num_reads: int = DEFAULT_SAMPLE_PARAMS["num_reads"]) -> int:
@@ -182,8 +185,11 @@ class NetworkPredictionMixin:
         net = self.network_
         members = getattr(self, "members_", None)
         members = self.weights_[None] if members is None else members
-        Z, _ = net.forward(Xb, members)                                   # (M, n, neurons)
-        Zo = Z[:, :, [o - net.n_inputs for o in net.outputs]]
+        outputs = [o - net.n_inputs for o in net.outputs]
+        # in blocks of rows, so the members' activations held at once stay bounded
+        block = max(1, PREDICT_BLOCK_CELLS // (len(members) * (net.n_neurons + 1)))
+        Zo = np.concatenate([net.forward(Xb[lo:lo + block], members)[0][:, :, outputs]
+                             for lo in range(0, max(len(Xb), 1), block)], axis=1)   # (M, n, outputs)
         pairs = getattr(self, "pairs_", None)
         if len(members) == 1 and pairs is None:
             return Zo[0].astype(np.float64), 1.0

@@ -180,3 +180,17 @@ def test_bagged_committee_exports_like_any_committee(tmp_path):
     clf.save(tmp_path / "m.json")
     export_model(BNNClassifier.load(tmp_path / "m.json"), tmp_path / "m.npz")
     np.testing.assert_array_equal(predictor.load(tmp_path / "m.npz").predict(Xte), clf.predict(Xte))
+
+
+def test_committee_scores_in_row_blocks_equal_the_whole_batch(monkeypatch):
+    """Prediction runs the members' forward pass in blocks of rows (bounded memory); one row
+    at a time gives the same scores."""
+    from qubo_bnn import classifier
+
+    Xtr, Xte, ytr, _ = load_digits_task(classes=(3, 8), n_train=30, n_test=40, seed=2)
+    clf = BNNClassifier(hidden_layer_sizes=(2,), bootstrap=True, committee_size=5,
+                        sampler_params={"num_reads": 5, "num_sweeps": 40}, random_state=0).fit(Xtr, ytr)
+    whole = clf.decision_function(Xte)
+    monkeypatch.setattr(classifier, "PREDICT_BLOCK_CELLS", 1)
+    np.testing.assert_array_equal(clf.decision_function(Xte), whole)
+    np.testing.assert_array_equal(clf.predict(Xte), np.where(whole > 0, 8, 3))
