@@ -6,7 +6,8 @@ One process, one input per task (a stratified split of ``--n`` training rows, se
 task ``digits4-3v8`` always uses its own 100). Times, after an untimed warm-up fit of each setting
 (Numba compiles or loads its kernels once), the median of ``--repeats`` fits of:
 
-* ``default``    -- ``BNNClassifier(hidden_layer_sizes=(4,), random_state=0)``: 16 reads x 500
+* ``default``    -- ``BNNClassifier(hidden_layer_sizes=(4,), random_state=0)`` (binary_tasks' hidden
+  width and settings, ``METHODS``): 16 reads x 500
   sweeps, the reads in parallel over the CPU's cores (the reference);
 * ``bag64-125``  -- ``bootstrap=True, committee_size=64, sampler_params={"num_reads": 64,
   "num_sweeps": 125}``: the same read-sweeps as 64 one-read calls on bootstrap resamples, run on
@@ -27,32 +28,18 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from binary_tasks import load_task  # noqa: E402
+from binary_tasks import HIDDEN, METHODS, load_task, split  # noqa: E402
 
-BAG = {"bootstrap": True, "committee_size": 64, "sampler_params": {"num_reads": 64, "num_sweeps": 125}}
-SETTINGS = {"default": {}, "bag64-125": BAG, "in turn": {**BAG, "n_jobs": 1}}
-
-
-def split(X, y, binarise: bool, n: int):
-    """``(Xtr, Xte, ytr, yte)``: a stratified split (seed 0), at most 2,000 test rows, median bits
-    learnt on the training rows where the task needs them."""
-    from sklearn.model_selection import train_test_split
-
-    from qubo_bnn.binarize import ThresholdBinarizer
-
-    Xtr, Xte, ytr, yte = train_test_split(X, y, train_size=n, test_size=min(2000, len(y) - n), random_state=0,
-                                          stratify=y)
-    if binarise:
-        b = ThresholdBinarizer("median").fit(Xtr)
-        Xtr, Xte = b.transform(Xtr), b.transform(Xte)
-    return Xtr, Xte, ytr, yte
+SETTINGS = {"default": METHODS["default"], "bag64-125": METHODS["bag64-125"],
+            "in turn": {**METHODS["bag64-125"], "n_jobs": 1}}
+"""binary_tasks' settings, so both benchmarks time and score the same estimators."""
 
 
-def timed(params: dict, data) -> tuple[float, float]:
+def timed(params: dict, data, hidden: int) -> tuple[float, float]:
     from qubo_bnn import BNNClassifier
 
     Xtr, Xte, ytr, yte = data
-    clf = BNNClassifier(hidden_layer_sizes=(4,), random_state=0, **params)
+    clf = BNNClassifier(hidden_layer_sizes=(hidden,), random_state=0, **params)
     t0 = time.perf_counter()
     clf.fit(Xtr, ytr)
     return time.perf_counter() - t0, float((clf.predict(Xte) == yte).mean())
@@ -80,12 +67,12 @@ def main(argv=None) -> int:
             print(f"{task}: skipped ({exc})")
             continue
         n = 100 if task.startswith("digits4") else args.n
-        data = split(X, y, binarise, n)
+        data, hidden = split(X, y, binarise, n, 0, 2000), HIDDEN[task.split("-")[0]]
         warm = (data[0][: max(4, n // 5)], data[1], data[2][: max(4, n // 5)], data[3])
         times, acc = {}, {}
         for name, params in SETTINGS.items():
-            timed(params, warm)
-            runs = [timed(params, data) for _ in range(args.repeats)]
+            timed(params, warm, hidden)
+            runs = [timed(params, data, hidden) for _ in range(args.repeats)]
             times[name], acc[name] = statistics.median(t for t, _ in runs), runs[0][1]
         print(f"{task}, n = {n}: default {times['default']:.2f} s (test {acc['default']:.3f}); "
               f"bag64-125 {times['bag64-125']:.2f} s (test {acc['bag64-125']:.3f}), "

@@ -103,12 +103,11 @@ def load_task(name: str):
     return X, y, False
 
 
-def run_cell(name: str, X, y, binarise: bool, n: int, seed: int, n_test: int, methods) -> list[dict]:
-    from sklearn.linear_model import LogisticRegression
+def split(X, y, binarise: bool, n: int, seed: int, n_test: int):
+    """``(Xtr, Xte, ytr, yte)``: a stratified split of ``n`` training rows (``seed``), at most
+    ``n_test`` test rows, median bits learnt on the training rows where the task needs them."""
     from sklearn.model_selection import train_test_split
 
-    from qubo_bnn import BNNClassifier
-    from qubo_bnn.baselines import STEClassifier
     from qubo_bnn.binarize import ThresholdBinarizer
 
     Xtr, Xte, ytr, yte = train_test_split(X, y, train_size=n, test_size=min(n_test, len(y) - n),
@@ -116,6 +115,16 @@ def run_cell(name: str, X, y, binarise: bool, n: int, seed: int, n_test: int, me
     if binarise:
         b = ThresholdBinarizer("median").fit(Xtr)
         Xtr, Xte = b.transform(Xtr), b.transform(Xte)
+    return Xtr, Xte, ytr, yte
+
+
+def run_cell(name: str, X, y, binarise: bool, n: int, seed: int, n_test: int, methods) -> list[dict]:
+    from sklearn.linear_model import LogisticRegression
+
+    from qubo_bnn import BNNClassifier
+    from qubo_bnn.baselines import STEClassifier
+
+    Xtr, Xte, ytr, yte = split(X, y, binarise, n, seed, n_test)
     hidden = (HIDDEN[name.split("-")[0]],)
     out = []
     models = {m: BNNClassifier(**{"hidden_layer_sizes": hidden, "random_state": seed, **kw}) for m, kw in METHODS.items()}
