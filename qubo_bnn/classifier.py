@@ -5,7 +5,7 @@ Example:
     >>> X, y = bars_and_stripes(3)
     >>> clf = BNNClassifier(hidden_layer_sizes=(2,), sampler_params={"num_reads": 4, "num_sweeps": 200},
     ...                     random_state=0).fit(X, y)
-    >>> clf.predict(X).shape, clf.members_.shape[0] <= clf.committee_size
+    >>> clf.predict(X).shape, clf.members_.shape[0] <= 8      # a committee of the 8 best distinct reads
     ((12,), True)
 """
 from __future__ import annotations
@@ -45,8 +45,15 @@ MAX_MODEL_BYTES = 256 << 20
 """Largest model file :meth:`BNNClassifier.load` reads."""
 
 DEFAULT_SAMPLE_PARAMS = {"num_reads": 16, "num_sweeps": 500}
-"""``sample()`` parameters used with a registry sampler name when ``sampler_params`` is None
-(``num_sweeps`` then shrinks on large problems: :func:`default_num_sweeps`)."""
+"""``sample()`` parameters of one call, used with a registry sampler name when ``sampler_params``
+is None and the fit is not bagged (``num_sweeps`` then shrinks on large problems:
+:func:`default_num_sweeps`)."""
+DEFAULT_BAG_PARAMS = {"num_reads": 64, "num_sweeps": 125}
+"""The default budget of a bagged fit, shared among its members (:func:`~qubo_bnn.committee.shared_reads`):
+64 one-read calls of 125 sweeps, the read-sweeps of :data:`DEFAULT_SAMPLE_PARAMS` (chosen on
+binary tasks kept apart from the evaluation ones; README, "Bagging")."""
+DEFAULT_COMMITTEE_SIZE = 8
+"""Members kept from one call's reads when ``committee_size`` is None and the fit is not bagged."""
 SWEEP_WORK_BUDGET = 5 * 10**10
 """Row visits (reads × sweeps × weights × distinct rows, as if every proposal walked every row)
 above which the default ``num_sweeps`` shrinks: about 400 CPU seconds of the collapsed
@@ -57,9 +64,16 @@ PREDICT_BLOCK_CELLS = 1 << 22
 forward pass holds at once (32 MiB): the rows go through in blocks."""
 
 
-def default_num_sweeps(n_weights: int, n_rows: int, num_reads: int = DEFAULT_SAMPLE_PARAMS["num_reads"]) -> int:
+def sweep_work(n_weights: int, n_rows: int, num_reads: int, num_sweeps: int) -> int:
+    """Row visits of a fit (reads × sweeps × weights × distinct rows), the measure of
+    :data:`SWEEP_WORK_BUDGET`."""
+    return max(1, int(num_reads) * int(num_sweeps) * int(n_weights) * int(n_rows))
+
+
+def default_num_sweeps(n_weights: int, n_rows: int, num_reads: int = DEFAULT_SAMPLE_PARAMS["num_reads"],
+                       base: int = DEFAULT_SAMPLE_PARAMS["num_sweeps"]) -> int:
     """The default sweep count for a problem of ``n_weights`` weights and ``n_rows`` distinct
-    rows: :data:`DEFAULT_SAMPLE_PARAMS`' 500 while the work stays within
+    rows: ``base`` (the default budget's sweeps) while the work stays within
     :data:`SWEEP_WORK_BUDGET`, else as many as fit in it, at least :data:`MIN_DEFAULT_SWEEPS`.
 
     Example:
@@ -68,9 +82,28 @@ def default_num_sweeps(n_weights: int, n_rows: int, num_reads: int = DEFAULT_SAM
         >>> default_num_sweeps(12_970, 2_000), default_num_sweeps(12_970, 5_000)
         (120, 50)
     """
-    base = DEFAULT_SAMPLE_PARAMS["num_sweeps"]
-    work = max(1, int(num_reads) * base * int(n_weights) * int(n_rows))
-    return base if work <= SWEEP_WORK_BUDGET else max(MIN_DEFAULT_SWEEPS, base * SWEEP_WORK_BUDGET // work)
+    work = sweep_work(n_weights, n_rows, num_reads, base)
+    return int(base) if work <= SWEEP_WORK_BUDGET else max(MIN_DEFAULT_SWEEPS, int(base) * SWEEP_WORK_BUDGET // work)
+
+
+def bags_by_default(sampler: dimod.Sampler, n_weights: int, n_rows: int) -> bool:
+    """Whether ``bootstrap="auto"`` bags a fit that runs on the estimator's default budget: when
+    the sampler is the collapsed annealer on the CPU, whose one-read calls are cheap and run
+    side by side (:func:`member_threads`), and the bag's work (:data:`DEFAULT_BAG_PARAMS`) fits
+    :data:`SWEEP_WORK_BUDGET` at its full sweep count. Otherwise one call of
+    :data:`DEFAULT_SAMPLE_PARAMS`: another sampler would pay a job (a QPU call) per member, a GPU
+    anneals many reads at once, and where the budget would cut the sweeps, too few of them
+    settle no member.
+
+    Example:
+        >>> from qubo_bnn.collapsed import CollapsedSampler
+        >>> bags_by_default(CollapsedSampler(), 45, 42), bags_by_default(CollapsedSampler(), 12_970, 2_000)
+        (True, False)
+    """
+    from .collapsed import CollapsedSampler
+
+    return isinstance(sampler, CollapsedSampler) and sampler.device == "cpu" \
+        and sweep_work(n_weights, n_rows, **DEFAULT_BAG_PARAMS) <= SWEEP_WORK_BUDGET
 
 
 PARAMETER_CONSTRAINTS: dict[str, list] = {
@@ -89,8 +122,8 @@ PARAMETER_CONSTRAINTS: dict[str, list] = {
     "dropout_rounds": [Interval(Integral, 0, None, closed="left")],
     "dropout_rate": [Interval(Real, 0, 1, closed="left")],
     "dropout_strength": [Interval(Real, 0, None, closed="left")],
-    "committee_size": [Interval(Integral, 1, None, closed="left")],
-    "bootstrap": ["boolean"],
+    "committee_size": [Interval(Integral, 1, None, closed="left"), None],
+    "bootstrap": ["boolean", StrOptions({"auto"})],
     "multi_class": [StrOptions({"ovr", "ovo"})],
     "weights": [StrOptions({"binary", "ternary"})],
     "inputs": [StrOptions(set(INPUT_KINDS))],
@@ -258,9 +291,11 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             net ``inputs -> hidden_layer_sizes -> outputs`` sized at fit time.
         hidden_layer_sizes: hidden widths used when ``network`` is None.
         sampler: a ``dimod.Sampler`` instance or a registry name (:mod:`qubo_bnn.samplers`).
-        sampler_params: keyword arguments of ``sampler.sample`` (default
-            :data:`DEFAULT_SAMPLE_PARAMS` for a registry name, with fewer sweeps on problems
-            above :data:`SWEEP_WORK_BUDGET` (:func:`default_num_sweeps`); none for an instance).
+        sampler_params: keyword arguments of ``sampler.sample`` (default for a registry name:
+            :data:`DEFAULT_SAMPLE_PARAMS`, or :data:`DEFAULT_BAG_PARAMS` shared among the
+            members of a bagged fit, with fewer sweeps on problems above
+            :data:`SWEEP_WORK_BUDGET` (:func:`default_num_sweeps`); each where the sampler
+            takes it, for a registry name or an instance alike).
         penalty: ``A``; ``None`` computes the exact-safe value (docs/FORMULATION.md, Exactness).
         loss_weight: ``B``, weight of the 0-1 training loss.
         margin: ``mu``, weight of the margin reward (0 disables it), or ``"lexicographic"``
@@ -277,17 +312,23 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         weight_bias: fixed linear penalties ``h`` on the weights (one per edge).
         dropout_rounds, dropout_rate, dropout_strength: the dropout-inspired scheme
             (:mod:`qubo_bnn.dropout`); ``dropout_rounds=0`` disables it.
-        committee_size: keep the best ``committee_size`` distinct reads of the sampler (fewest
-            training errors, then lowest energy) and predict by their vote
-            (:func:`qubo_bnn.predictor.vote_scores`); 1 keeps the single best network.
-            Prediction costs one forward pass per member.
-        bootstrap: bag the committee instead (:mod:`qubo_bnn.committee`): each of the
+        committee_size: the members that vote (:func:`qubo_bnn.predictor.vote_scores`;
+            prediction costs one forward pass per member). Unbagged, the best
+            ``committee_size`` distinct reads of the sampler (fewest training errors, then lowest
+            energy); 1 keeps the single best network. ``None`` (the default): one member per
+            read when bagged (64 on the default budget), else :data:`DEFAULT_COMMITTEE_SIZE` (8).
+        bootstrap: bag the committee (:mod:`qubo_bnn.committee`): each of the
             ``committee_size`` members is the network chosen by its own sampler call on a
             bootstrap resample of the training rows (each target pattern keeps its count),
-            the calls sharing the read budget (``num_reads`` split among them; a time limit
+            the calls sharing the read budget (``num_reads`` split among them, on the default
+            budget :data:`DEFAULT_BAG_PARAMS`, 64 one-read calls of 125 sweeps; a time limit
             applies to each call); the members may repeat and are ordered as the ladder orders
             networks on the whole training set (fewest errors, then lowest energy: largest
             margin, ...), so ``members_[0]`` (``weights_``) is the ladder's choice among them.
+            ``"auto"`` (the default): bagged when the estimator chooses the budget
+            (``sampler_params=None``), ``committee_size`` is not 1 and :func:`bags_by_default` says so (the
+            collapsed annealer on the CPU, a problem within :data:`SWEEP_WORK_BUDGET`); with
+            ``sampler_params`` of your own, one call unless ``bootstrap=True``.
         inputs: how input bits enter the sums of the dense net the estimator builds: ``"spin"``
             (bit ``c`` as ``2c - 1``) or ``"binary"`` (as ``c``: an input that is off contributes
             0 whatever its weight, as in the exact-training papers' raw-intensity models;
@@ -344,7 +385,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                  margin_neurons: str | Iterable[int] = "all", margin_cap: int | str | None = SQRT_CAP,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
-                 committee_size: int = 8, bootstrap: bool = False, weights: str = "binary", inputs: str = "spin",
+                 committee_size: int | None = None, bootstrap: bool | str = "auto", weights: str = "binary", inputs: str = "spin",
                  sparsity: bool = True,
                  multi_class: str = "ovr",
                  drop_constant_inputs: bool = True,
@@ -455,23 +496,54 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         return self._network(Xb, targets.shape[1]), Xb, classes, targets
 
     def _sampler_and_params(self) -> tuple[dimod.Sampler, dict[str, Any]]:
+        """The sampler and the ``sample()`` parameters of one unbagged call (a bagged fit on the
+        default budget takes :meth:`_sample_params` of :data:`DEFAULT_BAG_PARAMS` instead)."""
         if isinstance(self.sampler, str):
             sampler = make_sampler(self.sampler)
-            params = dict(DEFAULT_SAMPLE_PARAMS if self.sampler_params is None else self.sampler_params)
         elif isinstance(self.sampler, dimod.Sampler):
-            sampler, params = self.sampler, dict(self.sampler_params or {})
+            sampler = self.sampler
         else:
             raise TypeError("sampler must be a dimod.Sampler instance or a registry name such as 'neal', "
                             f"got {type(self.sampler).__name__}")
-        accepted = accepted_parameters(sampler)
-        if self.sampler_params is None:  # defaults only where this sampler takes them
-            params = {k: v for k, v in params.items() if k in accepted}
-        if self.random_state is not None and "seed" in accepted and "seed" not in params:
-            params["seed"] = int(self.random_state)
-        if self.n_jobs is not None and self.multi_class == "ovr" and not self.bootstrap and "n_jobs" in accepted \
-                and "n_jobs" not in params and getattr(sampler, "device", "cpu") == "cpu":
+        params = self._sample_params(sampler, DEFAULT_SAMPLE_PARAMS)
+        if self.n_jobs is not None and self.multi_class == "ovr" and self.bootstrap is not True \
+                and "n_jobs" in accepted_parameters(sampler) and "n_jobs" not in params \
+                and getattr(sampler, "device", "cpu") == "cpu":
             params["n_jobs"] = int(self.n_jobs)      # one-vs-one: the pairs take the workers; bagging: the members
         return sampler, params
+
+    def _default_budget(self) -> bool:
+        """Whether the estimator chooses the sampling budget (``sampler_params=None``)."""
+        return self.sampler_params is None
+
+    def _sample_params(self, sampler: dimod.Sampler, defaults: Mapping[str, Any]) -> dict[str, Any]:
+        """``sampler_params``, or ``defaults`` where the sampler takes them, plus ``seed`` from
+        ``random_state`` when the sampler takes one."""
+        accepted = accepted_parameters(sampler)
+        if self.sampler_params is not None:
+            params = dict(self.sampler_params)
+        else:
+            params = {k: v for k, v in defaults.items() if k in accepted}
+        if self.random_state is not None and "seed" in accepted and "seed" not in params:
+            params["seed"] = int(self.random_state)
+        return params
+
+    def _bagged(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler) -> bool:
+        """Whether this fit is bagged: ``bootstrap`` itself, or for ``"auto"``
+        :func:`bags_by_default` when the estimator chooses the budget (:meth:`_default_budget`) and
+        ``committee_size`` is not 1."""
+        if isinstance(self.bootstrap, str):            # "auto"; a committee of one is the single best network
+            return self._default_budget() and self.committee_size != 1 and bags_by_default(
+                sampler, network.n_weights, self.build_qubo(network, Xb, targets).n_rows)
+        return bool(self.bootstrap)
+
+    def _committee_size(self, bagged: bool, params: Mapping[str, Any]) -> int:
+        """``committee_size``, or for None: one member per read when bagged (64 on the default
+        budget), else :data:`DEFAULT_COMMITTEE_SIZE`."""
+        if self.committee_size is not None:
+            return int(self.committee_size)
+        reads = params.get("num_reads")
+        return int(reads) if bagged and isinstance(reads, Integral) else DEFAULT_COMMITTEE_SIZE
 
     def _weight_bias(self, network: Network) -> np.ndarray | None:
         if self.weight_bias is None:
@@ -497,7 +569,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 train_subnetwork, network, sampler, params, h,
                 rounds=self.dropout_rounds, rate=self.dropout_rate, strength=self.dropout_strength,
                 seed=self.random_state, verbose=self.verbose)
-        if self.bootstrap:
+        if self._bagged(network, Xb, targets, sampler):
+            if self._default_budget():
+                params = self._sample_params(sampler, DEFAULT_BAG_PARAMS)
             return self._fit_bagged(network, Xb, targets, sampler, params, h, info)
         run, qubo = self._train(network, Xb, targets, sampler, params, h)
         reads = run.refined_sampleset if run.info.get("refined") else run.sampleset
@@ -505,7 +579,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         # the chosen network first, then the other reads of the set it came from, best first
         members = best_distinct(np.vstack([run.weights[None], W]),
                                 np.concatenate([[-1], qubo.output_errors(W)]),
-                                np.concatenate([[-np.inf], reads.record.energy]), self.committee_size)
+                                np.concatenate([[-np.inf], reads.record.energy]), self._committee_size(False, params))
         return _Fitted(network, members, run, info)
 
     def _fit_bagged(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
@@ -516,23 +590,31 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         (largest margin, ...; ties: resample order)."""
         from joblib import Parallel, delayed
 
-        size = int(self.committee_size)
+        size = self._committee_size(True, params)
         strata = np.unique(targets, axis=0, return_inverse=True)[1].ravel()
         call_params = shared_reads(params, size)
+
+        t0 = time.perf_counter()
+        self._say(f"bagging: {size} members, each one sampler call on a bootstrap resample "
+                  f"{ {k: v for k, v in call_params.items() if k != 'seed'} }")
 
         def member(b: int, child: np.random.SeedSequence) -> TrainingRun:
             rng = np.random.default_rng(child)
             rows = stratified_bootstrap(strata, rng)
             seed = int(rng.integers(2**32 - 1))
-            self._say(f"bootstrap member {b + 1}/{size}")
             run, _ = self._train(network, Xb[rows], targets[rows], sampler,
                                  {**call_params, "seed": seed} if "seed" in call_params else call_params, h,
-                                 seed=seed, calls=size)
+                                 seed=seed, calls=size, quiet=True)
             return run
 
         children = np.random.SeedSequence(self.random_state).spawn(size)
         jobs = (self.n_jobs, None) if self.n_jobs is not None else (member_threads(sampler, call_params), "threads")
-        runs = Parallel(n_jobs=jobs[0], prefer=jobs[1])(delayed(member)(b, c) for b, c in enumerate(children))
+        runs = []
+        for run in Parallel(n_jobs=jobs[0], prefer=jobs[1], return_as="generator")(
+                delayed(member)(b, c) for b, c in enumerate(children)):
+            runs.append(run)                # about eight progress lines, whatever the size
+            if len(runs) == size or len(runs) % max(1, size // 8) == 0:
+                self._say(f"bagging: {len(runs)}/{size} members fitted ({time.perf_counter() - t0:.1f} s)")
         members = np.stack([r.weights for r in runs]).astype(np.int8)
         whole = self.build_qubo(network, Xb, targets)
         c = self.training_coefficients(whole, h)
@@ -540,14 +622,18 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         order = np.lexsort((energies, errors))      # the ladder's choice on the whole training set first (weights_)
         members, errors, runs = members[order], errors[order], [runs[b] for b in order]
         first = {k: runs[0].info[k] for k in ("sampler", "bqm_built", "num_variables", "num_interactions",
-                                              "num_reads", "num_sweeps", "penalty_A") if k in runs[0].info}
+                                              "num_reads", "num_sweeps") if k in runs[0].info}
         totals = _summed([r.info for r in runs], ("sample_seconds", "refine_seconds", "build_seconds"))
         # train_output_errors: each member on the whole training set; "members": each call's own info (on its
         # resample), with the index of that resample
         info = {**info, "bootstrap": True, "member_train_output_errors": [int(e) for e in errors],
                 "members": [{**r.info, "resample": int(b)} for r, b in zip(runs, order)]}
-        run = TrainingRun(members[0], {**first, **totals, "train_output_errors": int(errors[0])},
-                          runs[0].sampleset, runs[0].refined_sampleset)
+        broken = whole.consistent_broken_constraints(members[0])
+        chosen = {"num_samples": whole.n_samples, "num_rows": whole.n_rows, "penalty_A": c.A, "energy": float(energies[order][0]),
+                  "energy_split": {k: float(v[0]) for k, v in whole.collapsed_split(members[:1], c.h).items()},
+                  "broken_constraints": len(broken), "broken_examples": [list(b) for b in broken[:10]],
+                  "train_output_errors": int(errors[0])}     # the chosen member on the whole training set
+        run = TrainingRun(members[0], {**first, **totals, **chosen}, runs[0].sampleset, runs[0].refined_sampleset)
         return _Fitted(network, members, run, info)
 
     def _fit_one_vs_one(self, Xb: np.ndarray, y: np.ndarray, classes: np.ndarray, sampler: dimod.Sampler,
@@ -607,26 +693,29 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     def _train(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
                params: Mapping[str, Any], h: np.ndarray | None, margin_neurons=None, *,
-               seed: int | None = None, calls: int = 1) -> tuple[TrainingRun, TrainingQUBO]:
+               seed: int | None = None, calls: int = 1, quiet: bool = False) -> tuple[TrainingRun, TrainingQUBO]:
         """Build this estimator's training problem for ``network`` and run
         :func:`~qubo_bnn.training.train_problem` (a BQM only for samplers that read one);
         ``seed`` (default ``random_state``) seeds the refinement, and the default sweep budget
-        counts the reads of all ``calls`` calls that share it."""
+        counts the reads of all ``calls`` calls that share it; ``quiet``: no progress of its own
+        (a bagged member's)."""
+        say = (lambda msg: None) if quiet else self._say
         t0 = time.perf_counter()
         qubo = self.build_qubo(network, Xb, targets, margin_neurons)
         coefficients = self.training_coefficients(qubo, h)
         if self.sampler_params is None and "num_sweeps" in params:      # the default budget follows the size
             params = {**params, "num_sweeps": default_num_sweeps(network.n_weights, qubo.n_rows,
-                                                                 params.get("num_reads", 1) * calls)}
+                                                                 params.get("num_reads", 1) * calls,
+                                                                 base=params["num_sweeps"])}
         t1 = time.perf_counter()
-        self._say(f"training problem: {network.n_weights} weights, {qubo.n_samples} samples in {qubo.n_rows} "
-                  f"distinct rows ({t1 - t0:.2f} s); sampling with {type(sampler).__name__} {dict(params)}")
-        if self.verbose and getattr(sampler, "parameters", {}).get("progress") is not None \
+        say(f"training problem: {network.n_weights} weights, {qubo.n_samples} samples in {qubo.n_rows} "
+            f"distinct rows ({t1 - t0:.2f} s); sampling with {type(sampler).__name__} {dict(params)}")
+        if self.verbose and not quiet and getattr(sampler, "parameters", {}).get("progress") is not None \
                 and "progress" not in params:
             params = {**params, "progress": True}       # e.g. the collapsed annealer's bar
         run = train_problem(qubo, coefficients, sampler, params, refine_sweeps=self.refine_sweeps,
-                            seed=self.random_state if seed is None else seed, say=self._say,
-                            progress=bool(self.verbose))
+                            seed=self.random_state if seed is None else seed, say=say,
+                            progress=bool(self.verbose) and not quiet)
         run.info["build_seconds"] = t1 - t0 + run.info.get("build_seconds", 0.0)
         if "num_sweeps" in params:
             run.info["num_sweeps"] = int(params["num_sweeps"])

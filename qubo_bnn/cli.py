@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = problem.add_argument_group("run file and overrides (command-line values win over the file)")
     g.add_argument("--config", metavar="FILE",
                    help="TOML run file (default: the packaged default.toml: digits 3 vs 8, "
-                        "100 training images, hidden layer of 4, collapsed annealer 16 reads x 500 sweeps)")
+                        "100 training images, hidden layer of 4, collapsed annealer on the default budget: "
+                        "a bag of 64 one-read members x 125 sweeps)")
     g.add_argument("--n-train", type=int, metavar="N", help="training set size ([data] n_train)")
     g.add_argument("--classes", type=_classes, metavar="C1,C2,...|all",
                    help="classes to keep, e.g. 3,8 ([data] classes)")
@@ -140,10 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--multi-class", choices=("ovr", "ovo"),
                    help="several classes: one output per class, or one network per pair ([formulation] multi_class)")
     g.add_argument("--committee-size", type=int, metavar="K",
-                   help="predict by the vote of the K best distinct reads ([decoding] committee_size)")
+                   help="predict by the vote of K members ([decoding] committee_size)")
     g.add_argument("--bootstrap", action="store_const", const=True, default=None,
                    help="bag the committee: each of its K members fitted to a bootstrap resample of the "
-                        "training set, the reads shared among them ([decoding] bootstrap)")
+                        "training set, the reads shared among them ([decoding] bootstrap; default "
+                        "\"auto\": bagged on the default budget with the collapsed annealer on the CPU)")
+    g.add_argument("--no-bootstrap", dest="bootstrap", action="store_const", const=False,
+                   help="one sampler call, its best distinct reads as the committee ([decoding] bootstrap = false)")
     g.add_argument("--dropout-rounds", type=int, metavar="N",
                    help="dropout-inspired rounds, 0 disables ([regularisers] dropout_rounds)")
     g.add_argument("--seed", type=int, metavar="N", help="run seed (top-level seed)")
@@ -259,8 +263,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     t = res["timings"]
     out = sys.stderr if to_stdout else sys.stdout   # stdout holds the one document
     print(f"train accuracy: {res['train_accuracy']:.3f}  test accuracy: {res['test_accuracy']:.3f}", file=out)
-    print(f"QUBO: {res['num_variables']} variables, {res['num_interactions']} couplings; "
-          f"build {t['build_seconds']:.2f} s, sampling {t['sample_seconds']:.2f} s, "
+    members = res["fit_info"].get("committee_size") if res["fit_info"].get("bootstrap") else None
+    each = "" if members is None else f"bagged, {members} members; first member's "
+    summed = "" if members is None else " summed over the members"
+    print(f"{each}QUBO: {res['num_variables']} variables, {res['num_interactions']} couplings; "
+          f"build {t['build_seconds']:.2f} s, sampling {t['sample_seconds']:.2f} s{summed}, "
           f"total {t['total_seconds']:.2f} s", file=out)
     return 0
 

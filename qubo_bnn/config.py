@@ -2,7 +2,7 @@
 
 Every section and key is optional; an empty file is the packaged default run
 (``qubo_bnn/configs/default.toml``: digits 3 vs 8 pooled to 4x4, 100 training images, one
-hidden layer of 4, the collapsed annealer with 16 reads of 500 sweeps, seed 0)::
+hidden layer of 4, the collapsed annealer on the estimator's default budget, seed 0)::
 
     seed = 0
 
@@ -24,9 +24,7 @@ hidden layer of 4, the collapsed annealer with 16 reads of 500 sweeps, seed 0)::
     refine_sweeps = 1000    # other samplers: collapsed annealing from their reads
 
     [sampler]               # passed as-is to qubo_bnn.samplers.split_sampler_config
-    name = "collapsed"
-    num_reads = 16
-    num_sweeps = 500
+    name = "collapsed"      # no sample() parameters: the estimator's default budget
 
     [output]
     model = "model.json"    # optional
@@ -172,8 +170,8 @@ class DecodingConfig:
     ``committee_size`` and ``bootstrap``, the committee that votes (:mod:`qubo_bnn.committee`)."""
 
     refine_sweeps: int = _estimator_default("refine_sweeps")
-    committee_size: int = _estimator_default("committee_size")
-    bootstrap: bool = _estimator_default("bootstrap")
+    committee_size: int | None = _estimator_default("committee_size")
+    bootstrap: bool | str = _estimator_default("bootstrap")
 
 
 @dataclass(frozen=True)
@@ -184,9 +182,12 @@ class OutputConfig:
     results: str | None = None
 
 
-DEFAULT_SAMPLER: dict[str, Any] = {"name": "collapsed", **DEFAULT_SAMPLE_PARAMS}
-"""The ``[sampler]`` table used when a config has none; a given table with a ``name`` replaces it
-whole, one without adjusts it (``--num-reads 2`` on an empty file keeps the default sampler)."""
+DEFAULT_SAMPLER: dict[str, Any] = {"name": "collapsed"}
+"""The ``[sampler]`` table used when a config has none: the collapsed annealer on the estimator's
+default budget (no ``sample()`` parameters: ``DEFAULT_SAMPLE_PARAMS``, or ``DEFAULT_BAG_PARAMS``
+shared by the members of a bagged fit). A given table with a ``name`` replaces it whole; one
+without adjusts one call of ``DEFAULT_SAMPLE_PARAMS`` (``--num-reads 2`` on an empty file: the
+collapsed annealer, 2 reads of 500 sweeps)."""
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,8 @@ class RunConfig:
         sections["formulation"]["penalty"] = "auto" if self.formulation.penalty is None else self.formulation.penalty
         if self.regularisers.margin_cap is None:
             sections["regularisers"]["margin_cap"] = "none"  # TOML has no null
+        if self.decoding.committee_size is None:
+            sections["decoding"]["committee_size"] = "auto"
         return {"seed": self.seed, "data": data, "network": network, **sections,
                 "sampler": _copy_tables(self.sampler), "output": output}
 
@@ -391,7 +394,9 @@ _REGULARISER_KEYS = {k: _estimator(k) for k in ("margin", "min_output_margin", "
                                                 "dropout_rate", "dropout_strength")}
 _REGULARISER_KEYS["margin_cap"] = _estimator("margin_cap", lambda v: None if v == "none" else v, none='"none"')
 _REGULARISER_KEYS["margin_neurons"] = _estimator("margin_neurons", _neuron_ids)
-_DECODING_KEYS = {k: _estimator(k) for k in ("refine_sweeps", "committee_size", "bootstrap")}
+_DECODING_KEYS = {"refine_sweeps": _estimator("refine_sweeps"),
+                  "committee_size": _estimator("committee_size", _auto_none, none='"auto"'),
+                  "bootstrap": _estimator("bootstrap")}
 _OUTPUT_KEYS = {"model": _string, "results": _string}
 
 
@@ -528,7 +533,7 @@ class _Validator:
             return dict(DEFAULT_SAMPLER)
         table = self.table(raw, "sampler")
         if "name" not in table and table:   # no name: adjusts the default sampler's parameters
-            table = {**DEFAULT_SAMPLER, **table}
+            table = {**DEFAULT_SAMPLER, **DEFAULT_SAMPLE_PARAMS, **table}
         try:
             _samplers.split_sampler_config(table)  # the registry's own checks (name, init, tokens)
         except ValueError as exc:

@@ -30,7 +30,7 @@ import numpy as np
 
 from . import datasets
 from . import samplers as _samplers
-from .classifier import DEFAULT_SAMPLE_PARAMS, BNNClassifier
+from .classifier import BNNClassifier
 from .config import RunConfig
 from .io import atomic_write_bytes, atomic_write_text, check_output_path, to_jsonable
 
@@ -45,11 +45,12 @@ MAX_PREDICTION_BYTES = 64 << 20
 :func:`read_prediction_data` reads: 64 MiB, checked before anything is parsed."""
 
 
-def resolve_sampler(cfg: RunConfig) -> tuple[dimod.Sampler, dict[str, Any]]:
+def resolve_sampler(cfg: RunConfig) -> tuple[dimod.Sampler, dict[str, Any] | None]:
     """Construct the configured sampler and check its ``sample()`` parameters, before any data work.
 
-    A ``[sampler]`` table with only a name (and ``init``) gets the classifier's
-    ``DEFAULT_SAMPLE_PARAMS`` (num_reads, num_sweeps) for those parameters the sampler accepts.
+    A ``[sampler]`` table with only a name (and ``init``) gives ``None`` for the parameters: the
+    classifier's default budget (``DEFAULT_SAMPLE_PARAMS``, or ``DEFAULT_BAG_PARAMS`` when it
+    bags; :class:`~qubo_bnn.classifier.BNNClassifier`, ``sampler_params``).
 
     Raises:
         ConfigError: unknown sampler, missing package, Leap credential problems
@@ -65,10 +66,10 @@ def resolve_sampler(cfg: RunConfig) -> tuple[dimod.Sampler, dict[str, Any]]:
         raise cfg.error("sampler.init" if spec.init_params else "sampler.name", str(exc)) from None
     except (ValueError, ImportError) as exc:
         raise cfg.error("sampler.name", str(exc)) from None
+    if not spec.sample_params:
+        return sampler, None
     accepted = _samplers.accepted_parameters(sampler)
     params = dict(spec.sample_params)
-    if not params:
-        params = {k: v for k, v in DEFAULT_SAMPLE_PARAMS.items() if k in accepted}
     for key in params:
         if key not in accepted:
             raise cfg.error(f"sampler.{key}",
@@ -120,13 +121,15 @@ def estimator_from_config(cfg: RunConfig, sampler: dimod.Sampler | None = None,
 
     Args:
         cfg: a validated config.
-        sampler, sample_params: an already resolved sampler (from :func:`resolve_sampler`);
-            resolved here when None.
+        sampler, sample_params: an already resolved sampler and its parameters (from
+            :func:`resolve_sampler`; None: the estimator's default budget); resolved here when
+            ``sampler`` is None.
         verbose: the classifier prints its progress.
     """
     if sampler is None:
         sampler, sample_params = resolve_sampler(cfg)
-    return BNNClassifier(sampler=sampler, sampler_params=dict(sample_params or {}), verbose=verbose,
+    return BNNClassifier(sampler=sampler, verbose=verbose,
+                         sampler_params=None if sample_params is None else dict(sample_params),
                          **_estimator_settings(cfg))
 
 
@@ -190,7 +193,8 @@ def train(cfg: RunConfig, *, say: Callable[[str], None] | None = None,
     t1 = time.perf_counter()
     device = (getattr(sampler, "properties", None) or {}).get("device")
     where = "" if device is None else f" on {device}"   # a GPU sampler's CPU fallback shows here
-    say(f"config {cfg.source}; sampler {cfg.sampler_name!r} ({type(sampler).__name__}{where}) {params}")
+    budget = "the default budget" if params is None else params
+    say(f"config {cfg.source}; sampler {cfg.sampler_name!r} ({type(sampler).__name__}{where}) {budget}")
     X_train, X_test, y_train, y_test = load_data(cfg)
     t2 = time.perf_counter()
     say(f"data loaded: {cfg.data.task}, {len(y_train)} training / {len(y_test)} test samples, "

@@ -168,6 +168,12 @@ def test_cli_bootstrap_flag(tmp_path):
     res = json.loads(out.read_text())
     assert res["config"]["decoding"]["bootstrap"] is True and res["fit_info"]["bootstrap"] is True
     assert res["fit_info"]["committee_size"] == 3 and len(res["fit_info"]["members"]) == 3
+    # the default run bags on its default budget; --no-bootstrap makes it one call
+    for flags, bagged, size in (([], True, 64), (["--no-bootstrap"], False, 8)):
+        assert cli.main(["train", *flags, "--n-train", "30", "--results-out", str(out), "--quiet"]) == 0
+        res = json.loads(out.read_text())
+        assert res["fit_info"].get("bootstrap", False) is bagged and res["fit_info"]["committee_size"] <= size
+        assert res["config"]["sampler"] == {"name": "collapsed"}
 
 
 def test_bagged_committee_exports_like_any_committee(tmp_path):
@@ -194,3 +200,41 @@ def test_committee_scores_in_row_blocks_equal_the_whole_batch(monkeypatch):
     monkeypatch.setattr(classifier, "PREDICT_BLOCK_CELLS", 1)
     np.testing.assert_array_equal(clf.decision_function(Xte), whole)
     np.testing.assert_array_equal(clf.predict(Xte), np.where(whole > 0, 8, 3))
+
+
+def test_the_default_bags_on_the_default_budget_and_only_there(monkeypatch):
+    """``bootstrap="auto"`` (the default): with the estimator's budget and the collapsed annealer on
+    the CPU, a bag of DEFAULT_BAG_PARAMS' one-read members (the same members as asking for it);
+    one call of the best distinct reads otherwise. The chosen member's figures are on the whole
+    training set (numpy forward pass)."""
+    import qubo_bnn.classifier as C
+
+    X, _, y, _ = load_digits_task(classes=(3, 8), n_train=40, n_test=10)
+    kw = dict(hidden_layer_sizes=(), random_state=1)
+    default = BNNClassifier(**kw).fit(X, y)
+    asked = BNNClassifier(bootstrap=True, committee_size=64,
+                          sampler_params={"num_reads": 64, "num_sweeps": 125}, **kw).fit(X, y)
+    assert C.DEFAULT_BAG_PARAMS == {"num_reads": 64, "num_sweeps": 125}
+    assert default.fit_info_["bootstrap"] is True and default.members_.shape[0] == 64
+    assert np.array_equal(default.members_, asked.members_)
+    assert [m["num_reads"] for m in default.fit_info_["members"]] == [1] * 64
+    info, net = default.fit_info_, default.network_
+    errors = int(((numpy_output(net, X, default.weights_) >= 0).astype(int) != (y == 8)).sum())
+    assert info["train_output_errors"] == errors and info["broken_constraints"] == 0
+    assert (info["num_samples"], info["energy_split"]["loss"]) == (40, errors)
+    # one call: parameters of your own, another sampler, a single network, bootstrap=False
+    for extra in ({"sampler_params": {"num_reads": 4, "num_sweeps": 50}}, {"sampler": "tabu"},
+                  {"committee_size": 1}, {"bootstrap": False}):
+        clf = BNNClassifier(**{**kw, **extra}).fit(X, y)
+        assert "bootstrap" not in clf.fit_info_ and clf.members_.shape[0] <= C.DEFAULT_COMMITTEE_SIZE, extra
+    assert BNNClassifier(bootstrap=False, **kw).fit(X, y).fit_info_["num_reads"] == 16
+    # a problem whose bag would exceed the work budget: one call, its sweeps shrunk
+    monkeypatch.setattr(C, "SWEEP_WORK_BUDGET", 64 * 125 * net.n_weights * info["num_rows"] - 1)
+    assert "bootstrap" not in BNNClassifier(**kw).fit(X, y).fit_info_
+
+
+def test_committee_size_none_is_one_member_per_read_when_bagged():
+    X, _, y, _ = load_digits_task(classes=(3, 8), n_train=30, n_test=10)
+    clf = BNNClassifier(hidden_layer_sizes=(), bootstrap=True, sampler_params={"num_reads": 6, "num_sweeps": 40},
+                        random_state=0).fit(X, y)
+    assert clf.members_.shape[0] == 6 and [m["num_reads"] for m in clf.fit_info_["members"]] == [1] * 6

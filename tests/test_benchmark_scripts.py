@@ -106,7 +106,8 @@ def test_bench_bagging_times_both_and_prints_the_ratios():
     proc = run(BENCH_BAGGING, "--tasks", "digits4-3v8", "--repeats", "1", timeout=300)
     assert proc.returncode == 0, proc.stderr
     line = proc.stdout.splitlines()[-1]
-    assert line.startswith("digits4-3v8, n = 100: default ") and "x the default" in line and "x the threaded run" in line
+    assert line.startswith("digits4-3v8, n = 100: unbagged ") and "x the unbagged fit" in line \
+        and "x the threaded run" in line
     bad = run(BENCH_BAGGING, "--repeats", "0")
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and len(bad.stderr.splitlines()) == 1
 

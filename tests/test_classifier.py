@@ -274,7 +274,7 @@ def test_n_jobs_splits_the_reads_with_the_same_result(monkeypatch):
     real = collapsed._batched
     monkeypatch.setattr(collapsed, "_batched", lambda model, n_jobs: batched.append(n_jobs) or real(model, n_jobs))
     X, y = bars_and_stripes(3)
-    params = dict(hidden_layer_sizes=(2,), sampler_params=None, random_state=3)
+    params = dict(hidden_layer_sizes=(2,), sampler_params=None, bootstrap=False, random_state=3)
     one = BNNClassifier(**params).fit(X, y)
     assert batched == []
     split = BNNClassifier(n_jobs=2, **params).fit(X, y)

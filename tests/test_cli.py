@@ -104,7 +104,7 @@ def test_train_overrides_and_outputs(small, tmp_path, capsys):
     assert res["config"]["sampler"] == {"name": "tabu", "num_reads": 3, "timeout": 5}  # file's num_sweeps dropped
     assert res["config"]["network"] == {"hidden_layers": [3]} and res["config"]["seed"] == 4
     assert res["config"]["formulation"]["penalty"] == 9.0 and res["config"]["regularisers"]["margin"] == 0.5
-    assert res["config"]["decoding"] == {"refine_sweeps": 5, "committee_size": 8, "bootstrap": False} and res["fit_info"]["refine_sweeps_run"] <= 5
+    assert res["config"]["decoding"] == {"refine_sweeps": 5, "committee_size": "auto", "bootstrap": "auto"} and res["fit_info"]["refine_sweeps_run"] <= 5
     assert res["fit_info"]["sampler"] == "TabuSampler" and res["fit_info"]["penalty_A"] == 9.0
     assert res["num_variables"] == res["fit_info"]["num_variables"] > 0
     clf = BNNClassifier.load(model)

@@ -9,7 +9,7 @@ import pytest
 
 from qubo_bnn import config as C
 from qubo_bnn import jobs as J
-from qubo_bnn.classifier import BNNClassifier
+from qubo_bnn.classifier import DEFAULT_SAMPLE_PARAMS, BNNClassifier
 from qubo_bnn.network import Network
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -54,7 +54,8 @@ def test_packaged_default_is_the_empty_config(tmp_path):
     d = packaged.data
     assert (d.task, d.classes, d.pool, d.n_train) == ("digits", (3, 8), True, 100)
     assert packaged.network.hidden_layers == (4,) and packaged.seed == 0
-    assert packaged.sampler == {"name": "collapsed", "num_reads": 16, "num_sweeps": 500}
+    assert packaged.sampler == {"name": "collapsed"}       # the estimator's default budget
+    assert (packaged.decoding.committee_size, packaged.decoding.bootstrap) == (None, "auto")
 
 
 def test_all_examples_present():
@@ -127,12 +128,15 @@ def test_switching_only_the_sampler_name_trains_the_same_topology(mock_qpu, fake
     assert len(mock_qpu) == 1
 
 
-def test_sampler_table_with_only_a_name_gets_default_reads():
+def test_sampler_table_with_only_a_name_gets_the_estimators_default_budget():
     cfg = C.config_from_dict({"sampler": {"name": "tabu"}})
-    _, params = J.resolve_sampler(cfg)
-    assert params == {"num_reads": 16}  # tabu takes num_reads but not num_sweeps
-    _, params = J.resolve_sampler(C.config_from_dict({"sampler": {"name": "neal"}}))
-    assert params == {"num_reads": 16, "num_sweeps": 500}
+    sampler, params = J.resolve_sampler(cfg)
+    assert params is None and J.estimator_from_config(cfg).sampler_params is None
+    clf = BNNClassifier(sampler=sampler, sampler_params=params)
+    assert clf._sample_params(sampler, DEFAULT_SAMPLE_PARAMS) == {"num_reads": 16}   # tabu takes no num_sweeps
+    # a table without a name adjusts one call of the default sampler
+    assert C.config_from_dict({"sampler": {"num_reads": 2}}).sampler == {"name": "collapsed", "num_reads": 2,
+                                                                          "num_sweeps": 500}
 
 
 def test_estimator_carries_every_setting():
@@ -144,8 +148,13 @@ def test_estimator_carries_every_setting():
     assert (p["penalty"], p["loss_weight"], p["hard_fit"], p["builder"]) == (7.5, 2.0, True, "pyqubo")
     assert (p["margin"], p["margin_neurons"], p["margin_cap"], p["min_output_margin"]) == (0.5, "output", 2, 1)
     assert p["refine_sweeps"] == 7 and p["random_state"] == 5 and tuple(p["hidden_layer_sizes"]) == (3, 2)
-    assert p["sampler_params"] == {"num_reads": 16, "num_sweeps": 500}
+    assert p["sampler_params"] is None and (p["committee_size"], p["bootstrap"]) == (None, "auto")
     assert J.estimator_from_config(C.config_from_dict({})).penalty is None  # "auto"
+    cfg = C.config_from_dict({"decoding": {"committee_size": "auto", "bootstrap": False}})
+    assert (cfg.decoding.committee_size, cfg.decoding.bootstrap) == (None, False)
+    assert cfg.to_dict()["decoding"]["committee_size"] == "auto"          # TOML has no null
+    with pytest.raises(C.ConfigError, match=r'decoding.committee_size.*or "auto"'):
+        C.config_from_dict({"decoding": {"committee_size": 0}})
 
 
 # ------------------------------------------------------------------ data
