@@ -193,6 +193,13 @@ def main(argv=None) -> int:
             p.error(f"--records {args.records} has no records of {', '.join(sorted(missing))}")
         print(summarise(records, methods))
         return 0
+    from qubo_bnn.io import check_output_path
+
+    for suffix in (".json", ".md"):          # before any fit: a bad --out loses no work
+        try:
+            check_output_path(args.out + suffix)
+        except (OSError, ValueError) as exc:
+            p.error(f"--out: {exc}")
     records = []
     t0 = time.perf_counter()
     for name in args.tasks.split(","):
