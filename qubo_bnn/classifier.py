@@ -633,6 +633,9 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                   "energy_split": {k: float(v[0]) for k, v in whole.collapsed_split(members[:1], c.h).items()},
                   "broken_constraints": len(broken), "broken_examples": [list(b) for b in broken[:10]],
                   "train_output_errors": int(errors[0])}     # the chosen member on the whole training set
+        self._say(f"bagging: {len(np.unique(members, axis=0))} distinct members; the best on the whole training "
+                  f"set: {chosen['train_output_errors']} output errors, energy {chosen['energy']:.3f}, "
+                  f"{chosen['broken_constraints']} broken constraints")
         run = TrainingRun(members[0], {**first, **totals, **chosen}, runs[0].sampleset, runs[0].refined_sampleset)
         return _Fitted(network, members, run, info)
 

@@ -52,6 +52,10 @@ __all__ = ["CollapsedSampler", "CollapsedModel"]
 DEVICES = ("cpu", "auto", "cuda")
 CHUNK_SECONDS = 0.2
 """Target wall time of one kernel call (the sampler answers Ctrl-C between calls)."""
+VISIT_SECONDS = 8e-9
+"""A generous CPU time of one row visit (a proposal walking one row; benchmarks/bench_fit.py),
+which sizes the first kernel call: ``CHUNK_SECONDS`` of sweeps if every proposal walked every
+row, so a short schedule runs in a few calls and a long one still answers Ctrl-C at once."""
 BOUND_CHECKS = 64
 """How often a schedule checks for a read at the proven lower bound (``stop_at_bound``): at
 most ``BOUND_CHECKS`` evenly spaced sweeps, at least :data:`MIN_CHECK_PERIOD` apart
@@ -319,7 +323,8 @@ class CollapsedSampler(TrainingProblemSampler):
         # chunks; the result does not depend on the chunking (random numbers are keyed by sweep).
         # With stop_below, chunks end at the check sweeps, so where it stops does not depend on timing.
         period = len(betas) if stop_below is None else check_period(len(betas))
-        done, chunk = 0, 1
+        visits = max(1, W.shape[0] * W.shape[1] * model.X.shape[0])          # per sweep, at most
+        done, chunk = 0, max(1, int(CHUNK_SECONDS / (visits * VISIT_SECONDS)))
         try:
             while done < len(betas):
                 t = time.perf_counter()
