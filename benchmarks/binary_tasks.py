@@ -206,6 +206,7 @@ def main(argv=None) -> int:
         X, y, binarise = load_task(name)
         for n in (int(v) for v in args.n.split(",")):
             if n >= len(y):
+                print(f"[binary_tasks] {name}: n = {n} skipped, the task has only {len(y)} samples", file=sys.stderr)
                 continue
             for seed in range(args.seeds):
                 records.extend(run_cell(name, X, y, binarise, n, seed, args.n_test, methods))
