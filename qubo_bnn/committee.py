@@ -5,7 +5,8 @@ estimator can keep the ``size`` best *distinct* reads (fewest training errors, t
 energy) and let them vote (:func:`qubo_bnn.predictor.vote_scores` states the vote rule). The
 first member is the single best network, so ``size = 1`` is plain training.
 
-Or bag them (``bootstrap=True``, as in Breiman's bagging): each member is trained by its own
+Or bag them (as in Breiman's bagging; the estimator's default on its own budget,
+``bootstrap="auto"``, or ``bootstrap=True``): each member is trained by its own
 sampler call on a bootstrap resample of the training rows (:func:`stratified_bootstrap`), the
 fit's read budget shared among the calls (:func:`shared_reads`). Networks fitted to slightly
 different data disagree where the data are thin, and their vote is steadier there than any
