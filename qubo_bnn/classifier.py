@@ -248,19 +248,30 @@ class NetworkPredictionMixin:
         return labels_from_scores(self._scores(X)[0], self.classes_)
 
 
-def member_threads(sampler: dimod.Sampler, params: Mapping[str, Any]) -> int:
+CALL_SECONDS = 5e-3
+"""About the Python time of one bagged member's sampler call around its kernel (its resample's
+problem, beta range, judging; 5-10 ms on the 2-core CPU here), which threads cannot overlap."""
+
+
+def member_threads(sampler: dimod.Sampler, params: Mapping[str, Any], visits: int | None = None) -> int:
     """Threads that run the bootstrap members when ``n_jobs`` is None: one per Numba thread (a
     CPU core) when every call is a single read of the collapsed annealer on the CPU, whose
-    one-read kernel runs without the GIL; else 1 (one call after another).
+    one-read kernel runs without the GIL, and its kernel work (``visits``, row visits of one
+    call, at :data:`~qubo_bnn.collapsed.VISIT_SECONDS` each) outweighs the Python around it
+    (:data:`CALL_SECONDS`); else 1 (one call after another: on a tiny problem threads only
+    contend for the GIL).
 
     Example:
         >>> from qubo_bnn.collapsed import CollapsedSampler
         >>> member_threads(CollapsedSampler(), {"num_reads": 4}), member_threads(dimod.ExactSolver(), {})
         (1, 1)
+        >>> member_threads(CollapsedSampler(), {"num_reads": 1}, visits=10_000)     # tiny: in turn
+        1
     """
-    from .collapsed import CollapsedSampler
+    from .collapsed import VISIT_SECONDS, CollapsedSampler
 
-    if isinstance(sampler, CollapsedSampler) and sampler.device == "cpu" and params.get("num_reads") == 1:
+    if isinstance(sampler, CollapsedSampler) and sampler.device == "cpu" and params.get("num_reads") == 1 \
+            and (visits is None or visits * VISIT_SECONDS >= CALL_SECONDS):
         import numba
 
         return int(numba.get_num_threads())
@@ -608,7 +619,11 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             return run
 
         children = np.random.SeedSequence(self.random_state).spawn(size)
-        jobs = (self.n_jobs, None) if self.n_jobs is not None else (member_threads(sampler, call_params), "threads")
+        whole = self.build_qubo(network, Xb, targets)
+        visits = sweep_work(network.n_weights, whole.n_rows, call_params.get("num_reads", 1),
+                            call_params.get("num_sweeps", DEFAULT_BAG_PARAMS["num_sweeps"]))
+        jobs = (self.n_jobs, None) if self.n_jobs is not None else \
+            (member_threads(sampler, call_params, visits), "threads")
         runs = []
         for run in Parallel(n_jobs=jobs[0], prefer=jobs[1], return_as="generator")(
                 delayed(member)(b, c) for b, c in enumerate(children)):
@@ -616,7 +631,6 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             if len(runs) == size or len(runs) % max(1, size // 8) == 0:
                 self._say(f"bagging: {len(runs)}/{size} members fitted ({time.perf_counter() - t0:.1f} s)")
         members = np.stack([r.weights for r in runs]).astype(np.int8)
-        whole = self.build_qubo(network, Xb, targets)
         c = self.training_coefficients(whole, h)
         errors, energies = whole.output_errors(members), c.combine(whole.collapsed_split(members, c.h))
         order = np.lexsort((energies, errors))      # the ladder's choice on the whole training set first (weights_)

@@ -163,7 +163,7 @@ class CollapsedModel:
         fan_in = np.bincount(self.dst, minlength=self.G.shape[0]) * self.unit
         bound, scale = 0.0, 1.0 + float(np.abs(self.h).sum())
         for k, F in enumerate(fan_in):
-            pairs, counts = np.unique(self.Wt[:, k, :], axis=0, return_counts=True)   # few distinct weights
+            pairs, counts = _distinct_pairs(self.Wt[:, k, :])       # few distinct weights
             cost = pairs[:, 0, None] * self.G[k, 0, : F + 1] + pairs[:, 1, None] * self.G[k, 1, : F + 1]
             bound += float(counts @ cost.min(axis=1))
             scale += float(counts @ np.abs(cost).max(axis=1))
@@ -192,6 +192,16 @@ class CollapsedModel:
         hot = math.log(2.0) / max(hot_step, cold_step)
         cold = math.log(100.0) / cold_step
         return hot, max(cold, hot)
+
+
+def _distinct_pairs(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(P, axis=0, return_counts=True)`` for rows of two sample counts (whole,
+    non-negative floats), sorted the same way, through one 1-D key (no structured sort)."""
+    if not (np.isfinite(P).all() and (P >= 0).all() and (P == np.round(P)).all()):
+        return np.unique(P, axis=0, return_counts=True)
+    m = float(P[:, 1].max(initial=0.0)) + 1.0
+    keys, first, counts = np.unique(P[:, 0] * m + P[:, 1], return_index=True, return_counts=True)
+    return P[first], counts
 
 
 class CollapsedSampler(TrainingProblemSampler):

@@ -533,6 +533,8 @@ class TrainingQUBO:
         """
         W = check_weights(np.atleast_2d(weights), self.n_weights, batch=True)[:1]
         out = []
+        if not (self.hard_fit or self.min_output_margin):      # nothing is hard: nothing can break
+            return out
         for j, enc, u, x, e, t, ta in self._settled(W):
             r = u[0] - enc.threshold * x[0] - t[0] - e[0]
             out += [("sign", j, int(k)) for k in np.flatnonzero(r != 0)]

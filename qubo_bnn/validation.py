@@ -119,6 +119,12 @@ def as_bits(X, n_features: int | None = None, name: str = "X") -> np.ndarray:
     arr = _as_2d_numeric(X, name)
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features but the network expects {n_features}")
+    if arr.dtype.kind in "biu" and arr.size:            # integers: the range tells (no sort)
+        lo, hi = arr.min(), arr.max()
+        if 0 <= lo and hi <= 1:
+            return arr.astype(np.uint8)
+        if lo == -1 and hi <= 1 and not (arr == 0).any():
+            return (arr > 0).astype(np.uint8)
     vals = np.unique(arr)
     if np.isin(vals, (0, 1)).all():
         return arr.astype(np.uint8)
@@ -141,9 +147,9 @@ def check_weights(weights, n_weights: int, batch: bool = False) -> np.ndarray:
         raise ValueError(f"weights must have shape (n, {n_weights}), got {w.shape}")
     if not batch and w.shape != (n_weights,):
         raise ValueError(f"weights must have shape ({n_weights},), got {w.shape}")
-    if np.isin(w, (-1, 1)).all():
+    if ((w == 1) | (w == -1)).all():
         return w.astype(np.int64)
-    if np.isin(w, (0, 1)).all():
+    if ((w == 0) | (w == 1)).all():
         return 2 * w.astype(np.int64) - 1
     raise ValueError("weights must be in {-1, +1} (or bits {0, 1})")
 

@@ -137,7 +137,8 @@ def test_one_read_members_run_on_threads_by_default(monkeypatch):
     assert classifier.member_threads(CollapsedSampler(), {"num_reads": 1}) >= 1
     assert classifier.member_threads(CollapsedSampler(device="cuda"), {"num_reads": 1}) == 1
     assert classifier.member_threads(CollapsedSampler(), {"num_reads": 2}) == 1
-    monkeypatch.setattr(classifier, "member_threads", lambda sampler, params: 3)
+    assert classifier.member_threads(CollapsedSampler(), {"num_reads": 1}, visits=1000) == 1   # tiny
+    monkeypatch.setattr(classifier, "member_threads", lambda sampler, params, visits=None: 3)
     seen = []
     real = joblib.Parallel
 
