@@ -257,7 +257,7 @@ def c_header(clf) -> str:
     byte_start = np.r_[0, np.cumsum((fan_in + 7) // 8)]
     src = model.edges[:, 0].copy()
     src[src < 0] = n_nodes                          # the bias: the extra node whose bit is 1
-    weights = np.concatenate(model.neuron_weights, axis=1)    # (M, bytes), byte-aligned per neuron
+    weights = np.concatenate([np.packbits(w > 0, axis=1) for w in model.neuron_spins], axis=1)  # byte-aligned
     binarized = model.binarizer_features is not None
     gates = model.inputs == "binary"
     input_doc = ("raw features; input bit i is x[qubo_bnn_features[i]] > qubo_bnn_thresholds[i]"

@@ -28,7 +28,8 @@ i.e. ``sum(w * s)`` over spins. It fires (bit 1, spin +1) when ``z >= 0``. With 
 input edge whose bit is 0 contributes 0 whatever its weight, so only the *active* edges count:
 with ``m`` the mask of every edge from a neuron or the bias and of the input edges whose bit is 1,
 ``z = popcount(m) - 2 * popcount((a XOR w) AND m)``, i.e. ``sum(w * v)`` over the values ``v``
-(input bits 0/1, neuron spins ±1, bias 1).
+(input bits 0/1, neuron spins ±1, bias 1). The C header computes the popcounts; this module the
+sums, by matrix products (the same integers).
 
 Example:
     >>> import numpy as np
@@ -69,10 +70,9 @@ MAX_CLASSES = 1 << 16
 MAX_MODEL_CELLS = 1 << 30
 """Bound on ``members * max(n_weights, n_nodes + 1)``: the unpacked weights and one sample's
 activations of every member (checked before anything is unpacked)."""
-MAX_ROWS_PER_BLOCK = 1 << 24
-"""Bound on ``members * rows * nodes`` activation bits held at once during a forward pass."""
-
-_POPCOUNT = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
+MAX_ROWS_PER_BLOCK = 1 << 22
+"""Bound on ``members * rows * (nodes + 1)``, the float64 values (32 MiB) a forward pass holds at
+once: the rows go through in blocks."""
 _CLASS_KINDS = "biufU"
 
 
@@ -317,17 +317,11 @@ class PackedModel:
         self.edges, self.outputs, self.packed_weights, self.classes = edges, outputs, packed, classes
         self.binarizer_features, self.binarizer_thresholds, self.ovo_pairs = features, thresholds, pairs
         self.inputs = str(inputs)
-        # per neuron: its edge slice and its weights re-packed byte-aligned, for XNOR-popcount
+        # per neuron: its edge slice and its members' weights as ±1 floats (M, F)
         starts = np.flatnonzero(np.r_[True, np.diff(dst) != 0])
         self.edge_starts = np.r_[starts, len(edges)].astype(np.int64)
-        bits = unpack_weights(packed, len(edges)) > 0
-        self.neuron_weights = [np.packbits(bits[:, a:b], axis=1)
-                               for a, b in zip(self.edge_starts[:-1], self.edge_starts[1:])]
-        # binary inputs: per neuron reading an input, the packed bits of its edges that are always
-        # active (from a neuron or the bias); None where every edge always counts
-        self.neuron_fixed = [np.packbits((src[a:b] < 0) | (src[a:b] >= n_inputs))
-                             if self.inputs == "binary" and np.any((src[a:b] >= 0) & (src[a:b] < n_inputs))
-                             else None
+        spins = unpack_weights(packed, len(edges)).astype(np.float64)
+        self.neuron_spins = [np.ascontiguousarray(spins[:, a:b])
                              for a, b in zip(self.edge_starts[:-1], self.edge_starts[1:])]
         fan_in = np.diff(self.edge_starts)
         self.f_max = int(fan_in[self.outputs - n_inputs].max())
@@ -361,31 +355,32 @@ class PackedModel:
         raise ValueError("X must be binary, {0, 1} or {-1, +1} (this model has no binarizer)")
 
     def output_preactivations(self, X) -> np.ndarray:
-        """``(M, n_samples, n_outputs)`` int64 pre-activations of the output neurons."""
+        """``(M, n_samples, n_outputs)`` int64 pre-activations of the output neurons.
+
+        ``z = sum(w * v)`` per neuron (module docstring: the same integers as the XNOR-popcount
+        the C header computes), the input edges of every member through one matrix product
+        with the shared input values, the edges from neurons and the bias member by member."""
         bits = self.input_bits(X)
         n, n_nodes = len(bits), self.n_inputs + self.n_neurons
-        M = self.n_members
+        M, n_in = self.n_members, self.n_inputs
         out = np.empty((M, n, len(self.outputs)), dtype=np.int64)
         block = max(1, MAX_ROWS_PER_BLOCK // (M * (n_nodes + 1)))
         src = self.edges[:, 0].copy()
-        src[src < 0] = n_nodes                      # the bias: a node whose bit is always 1
-        out_cols = self.outputs - self.n_inputs
+        src[src < 0] = n_nodes                      # the bias: a node whose value is always 1
+        out_cols = self.outputs - n_in
         for lo in range(0, n, block):
-            rows = bits[lo:lo + block]
-            act = np.empty((M, len(rows), n_nodes + 1), dtype=np.uint8)
-            act[:, :, : self.n_inputs] = rows
-            act[:, :, n_nodes] = 1
+            rows = bits[lo:lo + block].astype(np.float64)
+            inputs = rows if self.inputs == "binary" else 2.0 * rows - 1.0     # (rows, n_inputs)
+            val = np.ones((M, len(rows), n_nodes + 1))                          # neuron spins, bias 1
             Z = np.empty((M, len(rows), self.n_neurons), dtype=np.int64)
             for k, (a, b) in enumerate(zip(self.edge_starts[:-1], self.edge_starts[1:])):
-                a_packed = np.packbits(act[:, :, src[a:b]], axis=2)
-                diff = a_packed ^ self.neuron_weights[k][:, None, :]
-                fixed = self.neuron_fixed[k]
-                if fixed is None:
-                    Z[:, :, k] = (b - a) - 2 * _POPCOUNT[diff].sum(axis=2)
-                else:       # binary inputs: only the active edges count (padding bits are 0)
-                    mask = a_packed | fixed
-                    Z[:, :, k] = _POPCOUNT[mask].sum(axis=2) - 2 * _POPCOUNT[diff & mask].sum(axis=2)
-                act[:, :, self.n_inputs + k] = Z[:, :, k] >= 0
+                w, s = self.neuron_spins[k], src[a:b]
+                from_input = s < n_in
+                z = np.einsum("mnf,mf->mn", val[:, :, s[~from_input]], w[:, ~from_input])
+                if from_input.any():
+                    z += (inputs[:, s[from_input]] @ w[:, from_input].T).T
+                Z[:, :, k] = np.rint(z).astype(np.int64)
+                val[:, :, n_in + k] = np.where(Z[:, :, k] >= 0, 1.0, -1.0)
             out[:, lo:lo + len(rows)] = Z[:, :, out_cols]
         return out
 
