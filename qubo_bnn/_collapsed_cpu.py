@@ -26,16 +26,18 @@ other rows only shift counts, which :func:`_accept` applies. Per read and neuron
 and the rows one below and at the threshold, are bitsets over rows (64 per word), kept up to date
 as counts change. (With non-finite ``G`` or ``Wt`` every row is live.)
 
-Class counting (``classes=True``, the default; :func:`_delta_classes`): a row holding exactly one
-sample of a neuron (a *unit* row) adds exactly the cost table's step, so a proposal does not walk
-it for that: per read, neuron, target and direction, bitsets of the unit rows by the class of
-their step (the distinct nonzero steps of the table, equal up to :data:`STEP_RTOL`) give the
-neuron's own terms as ``Σ step × popcount(class & rows stepping that way)``. The same holds for an
-output fed by the flipped neuron through one edge and by nothing the flipped neuron reaches (a
-``counted`` edge): among the rows where the flipped neuron's activation changes, the output's unit
-rows are counted by class. What is walked is the rest: rows with several samples (*heavy* rows)
-live for their step, and the rows where a hidden neuron's activation changes and a neuron it feeds
-is live. The sum is the full walk's terms in another order: bit for bit when the sums are exact
+Class counting (``classes=True``, the default; :func:`_delta_classes`): a row holding ``m``
+samples of a neuron, all of one target (a *pure* row; a *unit* row when ``m = 1``), adds exactly
+``m`` times the cost table's step, so a proposal does not walk it for that: per read, neuron,
+target and direction, bitsets of the pure rows by the class of their step (the distinct nonzero
+steps of the table, equal up to :data:`STEP_RTOL`) give the neuron's own terms as
+``Σ step × Σ_b 2^b popcount(class & rows stepping that way & plane b)``, the planes holding the
+bits of each row's ``m`` (:data:`MULT_BITS`; one plane when every row is a unit row). The same
+holds for an output fed by the flipped neuron through one edge and by nothing the flipped neuron
+reaches (a ``counted`` edge): among the rows where the flipped neuron's activation changes, the
+output's pure rows are counted by class. What is walked is the rest: rows with samples of both
+targets or more than ``2**MULT_BITS - 1`` samples (*heavy* rows) live for their step, and the rows
+where a hidden neuron's activation changes and a neuron it feeds is live. The sum is the full walk's terms in another order: bit for bit when the sums are exact
 (dyadic cost tables and h), equal to rounding otherwise; ``classes=False`` keeps the walk's order.
 """
 from __future__ import annotations
@@ -265,29 +267,34 @@ def _same_step(a, b):
     return abs(a - b) <= STEP_RTOL * max(abs(a), abs(b))
 
 
+MULT_BITS = 4
+"""Bit planes of a pure row's multiplicity: rows of up to ``2**MULT_BITS - 1`` samples, all of one
+target, are counted by class (:func:`_delta_classes`); heavier ones are walked."""
+
 MAX_CLASSES = 8
 """Most distinct nonzero steps of one neuron's cost table (per target and direction) for which
-its unit rows are counted by class (:func:`_delta_classes`); a neuron with more walks every row."""
+its pure rows are counted by class (:func:`_delta_classes`); a neuron with more walks every row."""
 
 
 @njit(cache=True, nogil=True)
 def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
     """Unit rows and their step classes, shared by every read.
 
-    A row is a *unit* row of neuron ``k`` when it holds exactly one sample (``Wt[r, k]`` is
-    ``(1, 0)`` or ``(0, 1)``): its own term for a step of ``k``'s count is then the cost table's
-    step itself. The distinct nonzero steps ``G[k, τ, u ± unit[k]] - G[k, τ, u]`` of target ``τ`` and
+    A row is a *pure* row of neuron ``k`` when all its ``m`` samples have one target (``Wt[r, k]``
+    is ``(m, 0)`` or ``(0, m)``, ``1 <= m < 2**MULT_BITS``): its own term for a step of ``k``'s count
+    is then ``m`` times the cost table's step. The distinct nonzero steps ``G[k, τ, u ± unit[k]] - G[k, τ, u]`` of target ``τ`` and
     direction ``d`` (0 up, 1 down) are ``val[k, τ, d, :ncls[k, τ, d]]`` (each the first of the
     steps equal to it up to :data:`STEP_RTOL`); ``cls[k, τ, d, u]`` is the
-    class of count ``u`` (-1: the step is 0). ``unit_tau[k, r]`` is the unit row's target (-1 for
-    other rows: their *heavy* bits ``heavy[k, r // 64]``, walked row by row). Nothing is a unit
+    class of count ``u`` (-1: the step is 0). ``unit_tau[k, r]`` is the pure row's target (-1 for
+    other rows: their *heavy* bits ``rowsets[k, 0, r // 64]``, walked row by row);
+    ``rowsets[k, 1 + b]`` holds the pure rows whose ``m`` has bit ``b`` set. Nothing is a pure
     row when ``enabled`` is False, for a flat neuron, for one with more than :data:`MAX_CLASSES`
     classes, or when a cost table or weight is not finite.
 
     ``counted[e]`` (edge ``e`` from neuron ``k`` to ``t``): a flip of ``k``'s activation changes
     ``t``'s count by exactly one step ``unit[t]·w[e]·a`` in every row, and nothing else follows — ``t`` has
     classes, feeds no neuron, and has no other edge from ``k`` or from a neuron ``k`` reaches —
-    so ``t``'s unit rows are counted by class there too.
+    so ``t``'s pure rows are counted by class there too.
     """
     R, J, _ = Wt.shape
     U = G.shape[2]
@@ -327,18 +334,24 @@ def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
             ncls[k] = 0
             continue
         for r in range(R):
-            if Wt[r, k, 0] == 1.0 and Wt[r, k, 1] == 0.0:
-                unit_tau[k, r] = 0
-            elif Wt[r, k, 0] == 0.0 and Wt[r, k, 1] == 1.0:
-                unit_tau[k, r] = 1
-    heavy = np.zeros((J, (R + 63) // 64), dtype=np.uint64)
+            for tau in range(2):
+                m = Wt[r, k, tau]
+                if Wt[r, k, 1 - tau] == 0.0 and m >= 1.0 and m < 2.0 ** MULT_BITS and m == np.floor(m):
+                    unit_tau[k, r] = tau
+    rowsets = np.zeros((J, 1 + MULT_BITS, (R + 63) // 64), dtype=np.uint64)
     for k in range(J):
         used = np.zeros(2, dtype=np.bool_)
         for r in range(R):
-            if unit_tau[k, r] < 0:
-                heavy[k, r >> 6] |= uint64(1) << uint64(r & 63)
+            bit = uint64(1) << uint64(r & 63)
+            tau = unit_tau[k, r]
+            if tau < 0:
+                rowsets[k, 0, r >> 6] |= bit
             else:
-                used[unit_tau[k, r]] = True
+                used[tau] = True
+                m = np.int64(Wt[r, k, tau])
+                for b in range(MULT_BITS):
+                    if (m >> b) & 1:
+                        rowsets[k, 1 + b, r >> 6] |= bit
         for tau in range(2):
             if not used[tau]:
                 ncls[k, tau] = 0          # no unit row of this target: nothing to count
@@ -369,7 +382,19 @@ def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
                     others += 1
             if mine >= 0 and others == 0:
                 counted[mine] = True
-    return unit_tau, heavy, cls, val, ncls, counted
+    return unit_tau, rowsets, cls, val, ncls, counted
+
+
+@njit(cache=True, inline="always")
+def _pure_count(bits, rowsets, k, wi):
+    """Samples in the pure rows of ``bits`` (word ``wi`` of neuron ``k``'s rows): their
+    multiplicities summed through the bit planes of :func:`_delta_classes`' ``rowsets``."""
+    n = popcount(bits & rowsets[k, 1, wi])
+    for b in range(1, MULT_BITS):
+        plane = rowsets[k, 1 + b, wi]
+        if plane != 0:
+            n += popcount(bits & plane) << uint64(b)
+    return n
 
 
 @njit(cache=True, inline="always")
@@ -412,7 +437,7 @@ def _read_state(w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, 
     """One read's state for weights ``w``: ``count[k, r]`` (``u`` transposed), ``act`` and
     ``pos`` (the templates of :func:`_row_index` with the neurons' activations filled in), the
     bitsets ``live[plane, k, r // 64]`` of the rows live for a +1 / -1 step, one below and at
-    the threshold, ``by_class[k, τ, d, c, r // 64]`` of the unit rows whose step of direction
+    the threshold, ``by_class[k, τ, d, c, r // 64]`` of the pure rows whose step of direction
     ``d`` is in class ``c`` (:func:`_delta_classes`), and the scratch of :func:`_propose`."""
     R, J = X.shape[0], thr.shape[0]
     n_in = X.shape[1]
@@ -458,14 +483,14 @@ def _rise_fall(pos, nz, s, wi, w_new):
 
 
 @njit(cache=True, inline="always")
-def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt, unit_tau, heavy, val,
+def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt, unit_tau, rowsets, val,
              ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du, chg_r, chg_k, chg_u):
-    """Energy change of flipping weight ``e``: first its neuron ``k0``'s own terms in its unit
-    rows, class by class (step × number of unit rows in the class that take that step: bit
-    counts); then, in increasing row order, the rows where a term can still be nonzero: the
+    """Energy change of flipping weight ``e``: first its neuron ``k0``'s own terms in its pure
+    rows, class by class (step × number of samples in the class's rows that take that step: bit
+    counts over the multiplicity planes); then, in increasing row order, the rows where a term can still be nonzero: the
     heavy rows live for their step of ``k0`` (unless ``k0``'s terms are flat), and the rows where
     ``k0``'s activation flips and a neuron it feeds is live for the resulting step — but for a
-    neuron fed through a ``counted`` edge, only its heavy rows: its unit rows are counted by
+    neuron fed through a ``counted`` edge, only its heavy rows: its pure rows are counted by
     class, word by word. The descendants' changed counts in the rows walked go to ``chg_*``; ``flips`` receives the rows where
     ``k0`` starts / stops firing and the rows walked, for :func:`_accept`. Returns
     ``(dE, n_chg, rows walked)``."""
@@ -491,12 +516,12 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
                     n = uint64(0)
                     for wi in range(live.shape[2]):
                         rise, fall = _rise_fall(pos, nz, s, wi, w_new)
-                        n += popcount(by_class[k0, tau, d, c, wi] & (rise if d == 0 else fall))
+                        n += _pure_count(by_class[k0, tau, d, c, wi] & (rise if d == 0 else fall), rowsets, k0, wi)
                     if n != 0:
                         de += val[k0, tau, d, c] * np.float64(n)
     for wi in range(live.shape[2]):
         rise, fall = _rise_fall(pos, nz, s, wi, w_new)
-        word = uint64(0) if flat0 else ((live[P_UP, k0, wi] & rise) | (live[P_DOWN, k0, wi] & fall)) & heavy[k0, wi]
+        word = uint64(0) if flat0 else ((live[P_UP, k0, wi] & rise) | (live[P_DOWN, k0, wi] & fall)) & rowsets[k0, 0, wi]
         own = word
         starts = live[P_BELOW, k0, wi] & rise
         stops = live[P_AT, k0, wi] & fall
@@ -513,14 +538,14 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
                 elif counted[e2]:
                     for tau in range(2):
                         for c in range(ncls[t, tau, 0]):
-                            n = popcount(by_class[t, tau, 0, c, wi] & t_up)
+                            n = _pure_count(by_class[t, tau, 0, c, wi] & t_up, rowsets, t, wi)
                             if n != 0:
                                 de += val[t, tau, 0, c] * np.float64(n)
                         for c in range(ncls[t, tau, 1]):
-                            n = popcount(by_class[t, tau, 1, c, wi] & t_down)
+                            n = _pure_count(by_class[t, tau, 1, c, wi] & t_down, rowsets, t, wi)
                             if n != 0:
                                 de += val[t, tau, 1, c] * np.float64(n)
-                    live_t &= heavy[t, wi]
+                    live_t &= rowsets[t, 0, wi]
                 word |= live_t
         flips[F_SEEN, wi] = word
         while word != 0:
@@ -643,7 +668,7 @@ def _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_m
                     step = step_at[t, row_mask[t, r], un]
                     _set_live(live, t, r, step)
                     _move_classes(unit_tau, cls, by_class, t, r, uo, un)
-                    if not fixed[t]:     # changes only where t's unit rows were counted by class
+                    if not fixed[t]:     # changes only where t's pure rows were counted by class
                         act[n_in + t, r] = 1 if step & FIRES else -1
                         _set_bit(pos, n_in + t, r, step & FIRES)
     for c in range(n_chg):
@@ -661,7 +686,7 @@ def _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_m
 
 @njit(cache=True)
 def _anneal_read(rd, w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h,
-                 step_at, row_mask, spins, pos, nz, flat, multi, unit_tau, heavy, cls, val, ncls, counted, betas, key,
+                 step_at, row_mask, spins, pos, nz, flat, multi, unit_tau, rowsets, cls, val, ncls, counted, betas, key,
                  sweep0):
     """Anneal one read's weights ``w`` in place; returns ``(final energy, rows walked)``."""
     n_in = X.shape[1]
@@ -672,7 +697,7 @@ def _anneal_read(rd, w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_e
         beta = betas[b]
         for e in range(w.shape[0]):
             de, n_chg, seen = _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt,
-                                       unit_tau, heavy, val, ncls, counted, count, act, pos, nz, live, by_class, mark,
+                                       unit_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, mark,
                                        flips, du, chg_r, chg_k, chg_u)
             visited += seen
             de += -2.0 * h[e] * w[e]          # h·w with w -> -w
@@ -689,13 +714,13 @@ def _reads_loop(loop):
     """``_anneal_reads`` with the reads in ``loop`` (``prange``: in parallel; ``range``: one
     after another, without the GIL, so that callers' threads run side by side)."""
     def reads(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-              sweep0, energies, visits, read0, step_at, row_mask, spins, pos, nz, flat, multi, unit_tau, heavy,
+              sweep0, energies, visits, read0, step_at, row_mask, spins, pos, nz, flat, multi, unit_tau, rowsets,
               cls, val, ncls, counted):
         # the row index is an argument: built inside this parallel function it costs seconds of compile
         for rd in loop(W.shape[0]):
             energy, seen = _anneal_read(read0 + rd, W[rd], X, src, dst, thr, unit, fixed, fixed_act, out_ptr,
                                         out_edge, G, Wt, h, step_at, row_mask, spins, pos, nz, flat, multi,
-                                        unit_tau, heavy, cls, val, ncls, counted, betas, key, sweep0)
+                                        unit_tau, rowsets, cls, val, ncls, counted, betas, key, sweep0)
             energies[rd] = energy
             visits[rd] = seen
     return reads
@@ -707,7 +732,7 @@ _anneal_reads_serial = njit(cache=True, nogil=True)(_reads_loop(range))
 
 def row_tables(X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, classes=True) -> tuple:
     """What every read of a problem shares and no read changes: the row index
-    (:func:`_row_index`) and the unit rows' classes (:func:`_delta_classes`; ``classes=False``:
+    (:func:`_row_index`) and the pure rows' classes (:func:`_delta_classes`; ``classes=False``:
     none). Compute it once per problem and pass it to :func:`anneal` as ``tables``."""
     index = _row_index(X, src, dst, thr, unit, fixed, G, Wt)
     return (*index, *_delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, index[5], bool(classes)))
@@ -722,7 +747,7 @@ def anneal(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt
     ``W``'s rows are the reads ``read0, read0 + 1, ...`` (the random numbers are keyed by the
     absolute read too, so reads split into batches give the same result).
     ``energies[r]`` receives read ``r``'s final collapsed energy. ``classes=False`` walks the
-    unit rows too (no bit counts): the order of the float sums of the full walk, bit for bit.
+    pure rows too (no bit counts): the order of the float sums of the full walk, bit for bit.
     ``tables``: this problem's :func:`row_tables` (then ``classes`` is theirs), so that a
     schedule run in chunks does not rebuild them. One read runs without the GIL.
     """
@@ -747,13 +772,13 @@ def anneal_visits(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge
 def flip_deltas(w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h):
     """Energy change of each single weight flip from ``w`` (used to size the beta range)."""
     step_at, row_mask, spins, pos, nz, flat, multi = _row_index(X, src, dst, thr, unit, fixed, G, Wt)
-    unit_tau, heavy, cls, val, ncls, counted = _delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, flat, True)
+    unit_tau, rowsets, cls, val, ncls, counted = _delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, flat, True)
     count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u = _read_state(
         w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls)
     out = np.empty(w.shape[0])
     for e in range(w.shape[0]):
         de, _, _ = _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt,
-                            unit_tau, heavy, val, ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du,
+                            unit_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du,
                             chg_r, chg_k, chg_u)
         out[e] = de - 2.0 * h[e] * w[e]
     return out

@@ -201,3 +201,48 @@ def test_non_finite_cost_tables_visit_every_row():
     _assert_bitwise_equal(out[1][1], out[0][1])
     w = W0[0]
     _assert_bitwise_equal(kernel.flip_deltas(w, *args), reference.flip_deltas(w, *args))
+
+
+def test_pure_rows_of_several_samples_are_counted_by_class():
+    """A row whose samples all have one target (a pure row, e.g. a bootstrap resample's repeated
+    rows) is counted by class with its multiplicity's bit planes, up to 2**MULT_BITS - 1 samples;
+    rows with both targets or more samples stay heavy (walked). The chain is the full walk's
+    bit for bit (dyadic), and where every row holds 2-5 samples of one target (none a unit row)
+    class counting still skips most rows."""
+    net = Network(7).dense(3).dense(1)
+    rng = np.random.default_rng(11)
+    base = rng.integers(0, 2, (90, 7))
+    base = base[np.sort(np.unique(base, axis=0, return_index=True)[1])]   # distinct rows
+    reps = rng.integers(2, 6, len(base))
+    reps[:3] = (16, 20, 15)                                              # two beyond the planes, one at the top
+    X = np.repeat(base, reps, axis=0)
+    t = np.repeat(rng.integers(0, 2, len(base)), reps)
+    t[np.cumsum(reps)[5] - 1] ^= 1                                       # row 6 gets both targets
+    q = TrainingQUBO(net, X, t[:, None], margin_neurons="all")
+    model = CollapsedModel.from_problem(q, B=1.5, mu=0.25)
+    flat = kernel._row_index(*model.kernel_args[:6], model.G, model.Wt)[5]
+    unit_tau, rowsets, *_ = kernel._delta_classes(model.src, model.dst, model.unit, model.out_ptr, 7, model.G,
+                                                  model.Wt, flat, True)
+    out = model.Wt.shape[1] - 1
+
+    def bit(plane, r):
+        return int(rowsets[out, plane, r >> 6] >> np.uint64(r & 63)) & 1
+
+    for r in range(q.n_rows):
+        m0, m1 = model.Wt[r, out]
+        pure = (m0 == 0) != (m1 == 0) and max(m0, m1) < 2 ** kernel.MULT_BITS
+        assert (unit_tau[out, r] >= 0) == pure and bit(0, r) == (not pure)
+        if pure:
+            assert sum(bit(1 + b, r) << b for b in range(kernel.MULT_BITS)) == max(m0, m1)
+    assert [unit_tau[out, r] >= 0 for r in (0, 1, 2, 5)] == [False, False, True, False]
+    W0, betas = _schedule(model, rng, reads=2, sweeps=20)
+    W_ref, e_ref = _run(reference.anneal, model, W0, betas, key=9)
+    W_new, e_new = _run(kernel.anneal, model, W0, betas, key=9)
+    _assert_bitwise_equal(W_new, W_ref)
+    _assert_bitwise_equal(e_new, e_ref)
+    visits = {}
+    for classes in (False, True):
+        W_v, e_v = W0.copy(), np.empty(2)
+        visits[classes] = np.zeros(2, dtype=np.int64)
+        kernel.anneal_visits(W_v, *model.kernel_args, betas, 9, 0, e_v, visits[classes], classes=classes)
+    assert (visits[True] < visits[False] // 2).all(), visits
