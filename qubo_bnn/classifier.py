@@ -337,9 +337,10 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             networks on the whole training set (fewest errors, then lowest energy: largest
             margin, ...), so ``members_[0]`` (``weights_``) is the ladder's choice among them.
             ``"auto"`` (the default): bagged when the estimator chooses the budget
-            (``sampler_params=None``), ``committee_size`` is not 1 and :func:`bags_by_default` says so (the
-            collapsed annealer on the CPU, a problem within :data:`SWEEP_WORK_BUDGET`); with
-            ``sampler_params`` of your own, one call unless ``bootstrap=True``.
+            (``sampler_params=None``), ``committee_size`` is not 1 and :func:`bags_by_default`
+            says so (the collapsed annealer on the CPU, a problem within
+            :data:`SWEEP_WORK_BUDGET`); with ``sampler_params`` of your own, one call unless
+            ``bootstrap=True``.
         inputs: how input bits enter the sums of the dense net the estimator builds: ``"spin"``
             (bit ``c`` as ``2c - 1``) or ``"binary"`` (as ``c``: an input that is off contributes
             0 whatever its weight, as in the exact-training papers' raw-intensity models;
@@ -396,8 +397,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                  margin_neurons: str | Iterable[int] = "all", margin_cap: int | str | None = SQRT_CAP,
                  min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
-                 committee_size: int | None = None, bootstrap: bool | str = "auto", weights: str = "binary", inputs: str = "spin",
-                 sparsity: bool = True,
+                 committee_size: int | None = None, bootstrap: bool | str = "auto", weights: str = "binary",
+                 inputs: str = "spin", sparsity: bool = True,
                  multi_class: str = "ovr",
                  drop_constant_inputs: bool = True,
                  binarize: str | None = None, n_jobs: int | None = None,
@@ -517,7 +518,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             raise TypeError("sampler must be a dimod.Sampler instance or a registry name such as 'neal', "
                             f"got {type(self.sampler).__name__}")
         params = self._sample_params(sampler, DEFAULT_SAMPLE_PARAMS)
-        if self.n_jobs is not None and self.multi_class == "ovr" and self.bootstrap is not True \
+        asked_to_bag = isinstance(self.bootstrap, (bool, np.bool_)) and bool(self.bootstrap)
+        if self.n_jobs is not None and self.multi_class == "ovr" and not asked_to_bag \
                 and "n_jobs" in accepted_parameters(sampler) and "n_jobs" not in params \
                 and getattr(sampler, "device", "cpu") == "cpu":
             params["n_jobs"] = int(self.n_jobs)      # one-vs-one: the pairs take the workers; bagging: the members
@@ -643,7 +645,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         info = {**info, "bootstrap": True, "member_train_output_errors": [int(e) for e in errors],
                 "members": [{**r.info, "resample": int(b)} for r, b in zip(runs, order)]}
         broken = whole.consistent_broken_constraints(members[0])
-        chosen = {"num_samples": whole.n_samples, "num_rows": whole.n_rows, "penalty_A": c.A, "energy": float(energies[order][0]),
+        chosen = {"num_samples": whole.n_samples, "num_rows": whole.n_rows, "penalty_A": c.A,
+                  "energy": float(energies[order][0]),
                   "energy_split": {k: float(v[0]) for k, v in whole.collapsed_split(members[:1], c.h).items()},
                   "broken_constraints": len(broken), "broken_examples": [list(b) for b in broken[:10]],
                   "train_output_errors": int(errors[0])}     # the chosen member on the whole training set
