@@ -285,7 +285,7 @@ def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
     is then ``m`` times the cost table's step. The distinct nonzero steps ``G[k, τ, u ± unit[k]] - G[k, τ, u]`` of target ``τ`` and
     direction ``d`` (0 up, 1 down) are ``val[k, τ, d, :ncls[k, τ, d]]`` (each the first of the
     steps equal to it up to :data:`STEP_RTOL`); ``cls[k, τ, d, u]`` is the
-    class of count ``u`` (-1: the step is 0). ``unit_tau[k, r]`` is the pure row's target (-1 for
+    class of count ``u`` (-1: the step is 0). ``pure_tau[k, r]`` is the pure row's target (-1 for
     other rows: their *heavy* bits ``rowsets[k, 0, r // 64]``, walked row by row);
     ``rowsets[k, 1 + b]`` holds the pure rows whose ``m`` has bit ``b`` set. Nothing is a pure
     row when ``enabled`` is False, for a flat neuron, for one with more than :data:`MAX_CLASSES`
@@ -300,7 +300,7 @@ def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
     U = G.shape[2]
     fan_in = _fan_in(dst, J)
     finite = _all_finite(G, Wt)
-    unit_tau = np.full((J, R), -1, dtype=np.int8)
+    pure_tau = np.full((J, R), -1, dtype=np.int8)
     cls = np.full((J, 2, 2, U), -1, dtype=np.int8)
     val = np.zeros((J, 2, 2, MAX_CLASSES))
     ncls = np.zeros((J, 2, 2), dtype=np.int32)
@@ -337,13 +337,13 @@ def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
             for tau in range(2):
                 m = Wt[r, k, tau]
                 if Wt[r, k, 1 - tau] == 0.0 and m >= 1.0 and m < 2.0 ** MULT_BITS and m == np.floor(m):
-                    unit_tau[k, r] = tau
+                    pure_tau[k, r] = tau
     rowsets = np.zeros((J, 1 + MULT_BITS, (R + 63) // 64), dtype=np.uint64)
     for k in range(J):
         used = np.zeros(2, dtype=np.bool_)
         for r in range(R):
             bit = uint64(1) << uint64(r & 63)
-            tau = unit_tau[k, r]
+            tau = pure_tau[k, r]
             if tau < 0:
                 rowsets[k, 0, r >> 6] |= bit
             else:
@@ -382,7 +382,7 @@ def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
                     others += 1
             if mine >= 0 and others == 0:
                 counted[mine] = True
-    return unit_tau, rowsets, cls, val, ncls, counted
+    return pure_tau, rowsets, cls, val, ncls, counted
 
 
 @njit(cache=True, inline="always")
@@ -398,9 +398,9 @@ def _pure_count(bits, rowsets, k, wi):
 
 
 @njit(cache=True, inline="always")
-def _move_classes(unit_tau, cls, by_class, k, r, uo, un):
+def _move_classes(pure_tau, cls, by_class, k, r, uo, un):
     """Row ``r``'s count of neuron ``k`` went from ``uo`` to ``un``: its class bits follow."""
-    tau = unit_tau[k, r]
+    tau = pure_tau[k, r]
     if tau < 0:
         return
     i = r >> 6
@@ -433,7 +433,7 @@ def _set_live(live, k, r, step):
 
 
 @njit(cache=True)
-def _read_state(w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls):
+def _read_state(w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, pure_tau, cls, ncls):
     """One read's state for weights ``w``: ``count[k, r]`` (``u`` transposed), ``act`` and
     ``pos`` (the templates of :func:`_row_index` with the neurons' activations filled in), the
     bitsets ``live[plane, k, r // 64]`` of the rows live for a +1 / -1 step, one below and at
@@ -456,7 +456,7 @@ def _read_state(w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, 
     by_class = np.zeros((J, 2, 2, max(1, ncls.max()), pos.shape[1]), dtype=np.uint64)
     for k in range(J):
         for r in range(R):
-            tau = unit_tau[k, r]
+            tau = pure_tau[k, r]
             if tau >= 0:
                 for d in range(2):
                     c = cls[k, tau, d, count[k, r]]
@@ -483,7 +483,7 @@ def _rise_fall(pos, nz, s, wi, w_new):
 
 
 @njit(cache=True, inline="always")
-def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt, unit_tau, rowsets, val,
+def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt, pure_tau, rowsets, val,
              ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du, chg_r, chg_k, chg_u):
     """Energy change of flipping weight ``e``: first its neuron ``k0``'s own terms in its pure
     rows, class by class (step × number of samples in the class's rows that take that step: bit
@@ -585,7 +585,7 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
                     if quiet:
                         k += 1
                         continue
-                    if not flat[k] and not (mark[k] and unit_tau[k, r] >= 0):
+                    if not flat[k] and not (mark[k] and pure_tau[k, r] >= 0):
                         de += Wt[r, k, 0] * (G[k, 0, un] - G[k, 0, uo]) + Wt[r, k, 1] * (G[k, 1, un] - G[k, 1, uo])
                     if not fixed[k]:
                         an = 1 if un >= thr[k] else -1
@@ -598,7 +598,7 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
 
 
 @njit(cache=True, inline="always")
-def _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_mask, unit_tau, cls, ncls, count,
+def _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_mask, pure_tau, cls, ncls, count,
             act, pos, live, by_class, flips, n_chg, chg_r, chg_k, chg_u):
     """Flip weight ``e``: its neuron's counts and bits (live and class) in every row, its
     activation where :func:`_propose` saw it flip; one step of each neuron it feeds in the rows
@@ -614,7 +614,7 @@ def _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_m
     masks = row_mask[k0]
     steps = step_at[k0]
     fires = act[n_in + k0]
-    units = unit_tau[k0]
+    units = pure_tau[k0]
     classes = ncls[k0, 0, 0] + ncls[k0, 0, 1] + ncls[k0, 1, 0] + ncls[k0, 1, 1] > 0
     for wi in range(live.shape[2]):
         w_up = uint64(0)
@@ -667,7 +667,7 @@ def _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_m
                     count[t, r] = un
                     step = step_at[t, row_mask[t, r], un]
                     _set_live(live, t, r, step)
-                    _move_classes(unit_tau, cls, by_class, t, r, uo, un)
+                    _move_classes(pure_tau, cls, by_class, t, r, uo, un)
                     if not fixed[t]:     # changes only where t's pure rows were counted by class
                         act[n_in + t, r] = 1 if step & FIRES else -1
                         _set_bit(pos, n_in + t, r, step & FIRES)
@@ -675,7 +675,7 @@ def _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_m
         r = chg_r[c]
         k = chg_k[c]
         un = chg_u[c]
-        _move_classes(unit_tau, cls, by_class, k, r, count[k, r], un)
+        _move_classes(pure_tau, cls, by_class, k, r, count[k, r], un)
         count[k, r] = un
         step = step_at[k, row_mask[k, r], un]
         _set_live(live, k, r, step)
@@ -686,18 +686,18 @@ def _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_m
 
 @njit(cache=True)
 def _anneal_read(rd, w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h,
-                 step_at, row_mask, spins, pos, nz, flat, multi, unit_tau, rowsets, cls, val, ncls, counted, betas, key,
+                 step_at, row_mask, spins, pos, nz, flat, multi, pure_tau, rowsets, cls, val, ncls, counted, betas, key,
                  sweep0):
     """Anneal one read's weights ``w`` in place; returns ``(final energy, rows walked)``."""
     n_in = X.shape[1]
     count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u = _read_state(
-        w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls)
+        w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, pure_tau, cls, ncls)
     visited = 0
     for b in range(betas.shape[0]):
         beta = betas[b]
         for e in range(w.shape[0]):
             de, n_chg, seen = _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt,
-                                       unit_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, mark,
+                                       pure_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, mark,
                                        flips, du, chg_r, chg_k, chg_u)
             visited += seen
             de += -2.0 * h[e] * w[e]          # h·w with w -> -w
@@ -705,7 +705,7 @@ def _anneal_read(rd, w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_e
             if not accept and beta * de < MAX_BETA_DE:
                 accept = uniform(key, rd, sweep0 + b, e) < np.exp(-beta * de)
             if accept:
-                _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_mask, unit_tau, cls, ncls,
+                _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_mask, pure_tau, cls, ncls,
                         count, act, pos, live, by_class, flips, n_chg, chg_r, chg_k, chg_u)
     return _energy_of(w, count, G, Wt, h), visited
 
@@ -714,13 +714,13 @@ def _reads_loop(loop):
     """``_anneal_reads`` with the reads in ``loop`` (``prange``: in parallel; ``range``: one
     after another, without the GIL, so that callers' threads run side by side)."""
     def reads(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-              sweep0, energies, visits, read0, step_at, row_mask, spins, pos, nz, flat, multi, unit_tau, rowsets,
+              sweep0, energies, visits, read0, step_at, row_mask, spins, pos, nz, flat, multi, pure_tau, rowsets,
               cls, val, ncls, counted):
         # the row index is an argument: built inside this parallel function it costs seconds of compile
         for rd in loop(W.shape[0]):
             energy, seen = _anneal_read(read0 + rd, W[rd], X, src, dst, thr, unit, fixed, fixed_act, out_ptr,
                                         out_edge, G, Wt, h, step_at, row_mask, spins, pos, nz, flat, multi,
-                                        unit_tau, rowsets, cls, val, ncls, counted, betas, key, sweep0)
+                                        pure_tau, rowsets, cls, val, ncls, counted, betas, key, sweep0)
             energies[rd] = energy
             visits[rd] = seen
     return reads
@@ -772,13 +772,13 @@ def anneal_visits(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge
 def flip_deltas(w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h):
     """Energy change of each single weight flip from ``w`` (used to size the beta range)."""
     step_at, row_mask, spins, pos, nz, flat, multi = _row_index(X, src, dst, thr, unit, fixed, G, Wt)
-    unit_tau, rowsets, cls, val, ncls, counted = _delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, flat, True)
+    pure_tau, rowsets, cls, val, ncls, counted = _delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, flat, True)
     count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u = _read_state(
-        w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, unit_tau, cls, ncls)
+        w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, pure_tau, cls, ncls)
     out = np.empty(w.shape[0])
     for e in range(w.shape[0]):
         de, _, _ = _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt,
-                            unit_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du,
+                            pure_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du,
                             chg_r, chg_k, chg_u)
         out[e] = de - 2.0 * h[e] * w[e]
     return out

@@ -541,13 +541,13 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             params["seed"] = int(self.random_state)
         return params
 
-    def _bagged(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler) -> bool:
-        """Whether this fit is bagged: ``bootstrap`` itself, or for ``"auto"``
-        :func:`bags_by_default` when the estimator chooses the budget (:meth:`_default_budget`) and
-        ``committee_size`` is not 1."""
+    def _bagged(self, whole: TrainingQUBO, sampler: dimod.Sampler) -> bool:
+        """Whether the fit of ``whole`` (the training problem of every row) is bagged:
+        ``bootstrap`` itself, or for ``"auto"`` :func:`bags_by_default` when the estimator chooses
+        the budget (:meth:`_default_budget`) and ``committee_size`` is not 1."""
         if isinstance(self.bootstrap, str):            # "auto"; a committee of one is the single best network
             return self._default_budget() and self.committee_size != 1 and bags_by_default(
-                sampler, network.n_weights, self.build_qubo(network, Xb, targets).n_rows)
+                sampler, whole.network.n_weights, whole.n_rows)
         return bool(self.bootstrap)
 
     def _committee_size(self, bagged: bool, params: Mapping[str, Any]) -> int:
@@ -582,11 +582,15 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 train_subnetwork, network, sampler, params, h,
                 rounds=self.dropout_rounds, rate=self.dropout_rate, strength=self.dropout_strength,
                 seed=self.random_state, verbose=self.verbose)
-        if self._bagged(network, Xb, targets, sampler):
+        t0 = time.perf_counter()
+        whole = self.build_qubo(network, Xb, targets)      # once: the bagging rule, then the fit, read it
+        built = time.perf_counter() - t0
+        if self._bagged(whole, sampler):
             if self._default_budget():
                 params = self._sample_params(sampler, DEFAULT_BAG_PARAMS)
-            return self._fit_bagged(network, Xb, targets, sampler, params, h, info)
-        run, qubo = self._train(network, Xb, targets, sampler, params, h)
+            return self._fit_bagged(network, Xb, targets, whole, sampler, params, h, info)
+        run, qubo = self._train(network, Xb, targets, sampler, params, h, qubo=whole)
+        run.info["build_seconds"] += built
         reads = run.refined_sampleset if run.info.get("refined") else run.sampleset
         W = read_weights(reads, network.n_weights)
         # the chosen network first, then the other reads of the set it came from, best first
@@ -595,12 +599,13 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                                 np.concatenate([[-np.inf], reads.record.energy]), self._committee_size(False, params))
         return _Fitted(network, members, run, info)
 
-    def _fit_bagged(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
-                    params: Mapping[str, Any], h: np.ndarray | None, info: dict[str, Any]) -> _Fitted:
+    def _fit_bagged(self, network: Network, Xb: np.ndarray, targets: np.ndarray, whole: TrainingQUBO,
+                    sampler: dimod.Sampler, params: Mapping[str, Any], h: np.ndarray | None,
+                    info: dict[str, Any]) -> _Fitted:
         """``committee_size`` members, each the chosen network of one sampler call on a
         stratified bootstrap resample of the rows (:mod:`qubo_bnn.committee`), ordered as the
-        ladder orders networks on the whole training set: fewest errors, then lowest energy
-        (largest margin, ...; ties: resample order)."""
+        ladder orders networks on the whole training set (``whole``, the problem of every row):
+        fewest errors, then lowest energy (largest margin, ...; ties: resample order)."""
         from joblib import Parallel, delayed
 
         size = self._committee_size(True, params)
@@ -621,7 +626,6 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             return run
 
         children = np.random.SeedSequence(self.random_state).spawn(size)
-        whole = self.build_qubo(network, Xb, targets)
         visits = sweep_work(network.n_weights, whole.n_rows, call_params.get("num_reads", 1),
                             call_params.get("num_sweeps", DEFAULT_BAG_PARAMS["num_sweeps"]))
         jobs = (self.n_jobs, None) if self.n_jobs is not None else \
@@ -634,7 +638,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 self._say(f"bagging: {len(runs)}/{size} members fitted ({time.perf_counter() - t0:.1f} s)")
         members = np.stack([r.weights for r in runs]).astype(np.int8)
         c = self.training_coefficients(whole, h)
-        errors, energies = whole.output_errors(members), c.combine(whole.collapsed_split(members, c.h))
+        split = whole.collapsed_split(members, c.h)
+        errors, energies = whole.output_errors(members), c.combine(split)
         order = np.lexsort((energies, errors))      # the ladder's choice on the whole training set first (weights_)
         members, errors, runs = members[order], errors[order], [runs[b] for b in order]
         first = {k: runs[0].info[k] for k in ("sampler", "bqm_built", "num_variables", "num_interactions",
@@ -646,8 +651,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                 "members": [{**r.info, "resample": int(b)} for r, b in zip(runs, order)]}
         broken = whole.consistent_broken_constraints(members[0])
         chosen = {"num_samples": whole.n_samples, "num_rows": whole.n_rows, "penalty_A": c.A,
-                  "energy": float(energies[order][0]),
-                  "energy_split": {k: float(v[0]) for k, v in whole.collapsed_split(members[:1], c.h).items()},
+                  "energy": float(energies[order[0]]),
+                  "energy_split": {k: float(v[order[0]]) for k, v in split.items()},
                   "broken_constraints": len(broken), "broken_examples": [list(b) for b in broken[:10]],
                   "train_output_errors": int(errors[0])}     # the chosen member on the whole training set
         self._say(f"bagging: {len(np.unique(members, axis=0))} distinct members; the best on the whole training "
@@ -713,15 +718,17 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
 
     def _train(self, network: Network, Xb: np.ndarray, targets: np.ndarray, sampler: dimod.Sampler,
                params: Mapping[str, Any], h: np.ndarray | None, margin_neurons=None, *,
-               seed: int | None = None, calls: int = 1, quiet: bool = False) -> tuple[TrainingRun, TrainingQUBO]:
+               seed: int | None = None, calls: int = 1, quiet: bool = False,
+               qubo: TrainingQUBO | None = None) -> tuple[TrainingRun, TrainingQUBO]:
         """Build this estimator's training problem for ``network`` and run
         :func:`~qubo_bnn.training.train_problem` (a BQM only for samplers that read one);
         ``seed`` (default ``random_state``) seeds the refinement, and the default sweep budget
         counts the reads of all ``calls`` calls that share it; ``quiet``: no progress of its own
-        (a bagged member's)."""
+        (a bagged member's); ``qubo``: the problem, when already built."""
         say = (lambda msg: None) if quiet else self._say
         t0 = time.perf_counter()
-        qubo = self.build_qubo(network, Xb, targets, margin_neurons)
+        if qubo is None:
+            qubo = self.build_qubo(network, Xb, targets, margin_neurons)
         coefficients = self.training_coefficients(qubo, h)
         if self.sampler_params is None and "num_sweeps" in params:      # the default budget follows the size
             params = {**params, "num_sweeps": default_num_sweeps(network.n_weights, qubo.n_rows,

@@ -200,7 +200,7 @@ def _distinct_pairs(P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not (np.isfinite(P).all() and (P >= 0).all() and (P == np.round(P)).all()):
         return np.unique(P, axis=0, return_counts=True)
     m = float(P[:, 1].max(initial=0.0)) + 1.0
-    keys, first, counts = np.unique(P[:, 0] * m + P[:, 1], return_index=True, return_counts=True)
+    _, first, counts = np.unique(P[:, 0] * m + P[:, 1], return_index=True, return_counts=True)
     return P[first], counts
 
 

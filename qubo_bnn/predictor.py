@@ -365,22 +365,22 @@ class PackedModel:
         M, n_in = self.n_members, self.n_inputs
         out = np.empty((M, n, len(self.outputs)), dtype=np.int64)
         block = max(1, MAX_ROWS_PER_BLOCK // (M * (n_nodes + 1)))
-        src = self.edges[:, 0].copy()
-        src[src < 0] = n_nodes                      # the bias: a node whose value is always 1
+        src = self.edges[:, 0] - n_in
+        src[self.edges[:, 0] < 0] = self.n_neurons  # the bias: a value that is always 1
         out_cols = self.outputs - n_in
         for lo in range(0, n, block):
             rows = bits[lo:lo + block].astype(np.float64)
             inputs = rows if self.inputs == "binary" else 2.0 * rows - 1.0     # (rows, n_inputs)
-            val = np.ones((M, len(rows), n_nodes + 1))                          # neuron spins, bias 1
+            val = np.ones((M, len(rows), self.n_neurons + 1))                   # neuron spins, bias 1
             Z = np.empty((M, len(rows), self.n_neurons), dtype=np.int64)
             for k, (a, b) in enumerate(zip(self.edge_starts[:-1], self.edge_starts[1:])):
-                w, s = self.neuron_spins[k], src[a:b]
-                from_input = s < n_in
+                w, s = self.neuron_spins[k], src[a:b]               # s < 0: an input, s + n_in
+                from_input = s < 0
                 z = np.einsum("mnf,mf->mn", val[:, :, s[~from_input]], w[:, ~from_input])
                 if from_input.any():
-                    z += (inputs[:, s[from_input]] @ w[:, from_input].T).T
+                    z += (inputs[:, s[from_input] + n_in] @ w[:, from_input].T).T
                 Z[:, :, k] = np.rint(z).astype(np.int64)
-                val[:, :, n_in + k] = np.where(Z[:, :, k] >= 0, 1.0, -1.0)
+                val[:, :, k] = np.where(Z[:, :, k] >= 0, 1.0, -1.0)
             out[:, lo:lo + len(rows)] = Z[:, :, out_cols]
         return out
 

@@ -221,7 +221,7 @@ def test_pure_rows_of_several_samples_are_counted_by_class():
     q = TrainingQUBO(net, X, t[:, None], margin_neurons="all")
     model = CollapsedModel.from_problem(q, B=1.5, mu=0.25)
     flat = kernel._row_index(*model.kernel_args[:6], model.G, model.Wt)[5]
-    unit_tau, rowsets, *_ = kernel._delta_classes(model.src, model.dst, model.unit, model.out_ptr, 7, model.G,
+    pure_tau, rowsets, *_ = kernel._delta_classes(model.src, model.dst, model.unit, model.out_ptr, 7, model.G,
                                                   model.Wt, flat, True)
     out = model.Wt.shape[1] - 1
 
@@ -231,10 +231,10 @@ def test_pure_rows_of_several_samples_are_counted_by_class():
     for r in range(q.n_rows):
         m0, m1 = model.Wt[r, out]
         pure = (m0 == 0) != (m1 == 0) and max(m0, m1) < 2 ** kernel.MULT_BITS
-        assert (unit_tau[out, r] >= 0) == pure and bit(0, r) == (not pure)
+        assert (pure_tau[out, r] >= 0) == pure and bit(0, r) == (not pure)
         if pure:
             assert sum(bit(1 + b, r) << b for b in range(kernel.MULT_BITS)) == max(m0, m1)
-    assert [unit_tau[out, r] >= 0 for r in (0, 1, 2, 5)] == [False, False, True, False]
+    assert [pure_tau[out, r] >= 0 for r in (0, 1, 2, 5)] == [False, False, True, False]
     W0, betas = _schedule(model, rng, reads=2, sweeps=20)
     W_ref, e_ref = _run(reference.anneal, model, W0, betas, key=9)
     W_new, e_new = _run(kernel.anneal, model, W0, betas, key=9)
