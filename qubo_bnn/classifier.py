@@ -622,7 +622,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             seed = int(rng.integers(2**32 - 1))
             run, _ = self._train(network, Xb[rows], targets[rows], sampler,
                                  {**call_params, "seed": seed} if "seed" in call_params else call_params, h,
-                                 seed=seed, calls=size, quiet=True)
+                                 seed=seed, calls=size, quiet=True, qubo=whole.resample(rows))
             return run
 
         children = np.random.SeedSequence(self.random_state).spawn(size)

@@ -154,6 +154,39 @@ class TrainingQUBO:
             [np.bincount(inverse, weights=tau[:, k], minlength=R) for k in range(tau.shape[1])],
             axis=1).astype(np.int64)
         self.targets = (2 * self.positive_counts >= self.row_counts[:, None]).astype(np.int8)
+        self._sample_targets = tau
+
+    def resample(self, samples) -> "TrainingQUBO":
+        """The same problem on the training samples ``samples`` (indices, repeats allowed), e.g.
+        a bootstrap resample: equal to ``TrainingQUBO(network, X[samples], targets[samples])``
+        with this problem's options (the same rows in the same order, the same counts), built
+        from this problem's rows; the neuron encodings and unit cost tables, which do not depend
+        on the rows, are shared.
+
+        Example:
+            >>> q = TrainingQUBO(Network(2).dense(1), np.array([[0, 1], [1, 1], [0, 1]]), np.array([1, 0, 1]))
+            >>> r = q.resample([2, 2, 1])
+            >>> r.X.tolist(), r.row_counts.tolist(), r.positive_counts.ravel().tolist()
+            ([[0, 1], [1, 1]], [2, 1], [2, 0])
+        """
+        samples = np.asarray(samples)
+        if samples.ndim != 1 or samples.size == 0 or samples.dtype.kind not in "iu" \
+                or samples.min() < 0 or samples.max() >= self.n_samples:
+            raise ValueError(f"samples must be a non-empty 1-D array of sample indices in [0, {self.n_samples})")
+        new = object.__new__(TrainingQUBO)
+        new.__dict__.update({k: getattr(self, k) for k in (
+            "network", "hard_fit", "merge_duplicates", "margin_neurons", "margin_cap", "min_output_margin",
+            "builder", "max_bytes")})
+        new.n_samples = len(samples)
+        parent_rows = self.row_of_sample[samples]
+        # this problem's rows are distinct by the same key, so merging their ids merges the samples
+        new._merge_rows(parent_rows[:, None], self._sample_targets[samples])
+        new.X = self.X[parent_rows[np.unique(new.row_of_sample, return_index=True)[1]]] \
+            if self.merge_duplicates else self.X[parent_rows]
+        new._layout(self.encodings)
+        new._model, new._expanded = None, None
+        new._cost_tables = (self.cost_tables()[0], new._row_weights())
+        return new
 
     def _margin_set(self, which) -> frozenset[int]:
         net = self.network
@@ -168,8 +201,9 @@ class TrainingQUBO:
             raise ValueError(f"margin_neurons: {sorted(bad)} are not neurons of the network")
         return ids
 
-    def _layout(self) -> None:
-        """Assign integer ids to every binary variable (weights first); labels on first use."""
+    def _layout(self, encodings: dict[int, NeuronEncoding] | None = None) -> None:
+        """Assign integer ids to every binary variable (weights first); labels on first use.
+        ``encodings``: the neurons' encodings when known (they depend on the network and options only)."""
         net, n = self.network, self.X.shape[0]
         self.n_rows = n
         self.n_weights = net.n_weights
@@ -190,9 +224,9 @@ class TrainingQUBO:
         self.ta_ids, self.tb_ids, self.e_ids = {}, {}, {}
         for j in net.neurons:
             is_out = j in out_col
-            enc = neuron_encoding(j, net.fan_in(j), self.min_output_margin if is_out else 0,
-                                  margin_cap_for(net.fan_in(j), self.margin_cap), j in self.margin_neurons,
-                                  unit=net.count_unit(j))
+            enc = encodings[j] if encodings is not None else neuron_encoding(
+                j, net.fan_in(j), self.min_output_margin if is_out else 0,
+                margin_cap_for(net.fan_in(j), self.margin_cap), j in self.margin_neurons, unit=net.count_unit(j))
             self.encodings[j] = enc
             if self.hard_fit and is_out:
                 self.x_ids[j] = None
@@ -619,7 +653,6 @@ class TrainingQUBO:
         J, Fmax = net.n_neurons, max(enc.fan_in for enc in self.encodings.values())
         out_col = {o: k for k, o in enumerate(net.outputs)}
         tables = {name: np.zeros((J, 2, Fmax + 1)) for name in COMPONENTS}
-        Wt = np.zeros((self.n_rows, J, 2))
         for j in net.neurons:
             k, enc = j - net.n_inputs, self.encodings[j]
             u = np.arange(enc.fan_in + 1)
@@ -634,12 +667,20 @@ class TrainingQUBO:
                 tables["penalty"][k, tau, : enc.fan_in + 1] = pen
                 tables["loss"][k, tau, : enc.fan_in + 1] = loss
                 tables["margin"][k, tau, : enc.fan_in + 1] = -reward
-            if j in out_col:
-                pos = self.positive_counts[:, out_col[j]]
-                Wt[:, k, 0], Wt[:, k, 1] = self.row_counts - pos, pos
-            else:
-                Wt[:, k, 0] = self.row_counts
-        return tables, Wt
+        for G in tables.values():
+            G.setflags(write=False)         # shared with resamples (:meth:`resample`)
+        return tables, self._row_weights()
+
+    def _row_weights(self) -> np.ndarray:
+        """``Wt[r, k, τ]``: the samples of row ``r`` with target ``τ`` for neuron ``k`` (hidden: all on 0)."""
+        net = self.network
+        Wt = np.zeros((self.n_rows, net.n_neurons, 2))
+        for k, o in enumerate(net.outputs):
+            pos = self.positive_counts[:, k]
+            Wt[:, o - net.n_inputs, 0], Wt[:, o - net.n_inputs, 1] = self.row_counts - pos, pos
+        hidden = [j - net.n_inputs for j in net.neurons if j not in set(net.outputs)]
+        Wt[:, hidden, 0] = self.row_counts[:, None]
+        return Wt
 
     def broken_constraints(self, sample) -> list[tuple[str, int, int]]:
         """Constraints one sample breaks: ``(kind, neuron or edge, sample index)``.

@@ -193,6 +193,29 @@ def test_merged_rows_keep_every_minimum_over_the_auxiliaries(kw):
             assert got == pytest.approx(_expected(net, X, t, w, 1.0, 0.5, kw.get("margin_cap"), net.neurons))
 
 
+@pytest.mark.parametrize("kw", [{}, {"hard_fit": True}, {"merge_duplicates": False}, {"margin_cap": "sqrt"}])
+def test_resample_is_the_problem_of_the_resampled_samples(kw):
+    """A bootstrap resample built from the problem's rows equals the problem built from scratch on
+    the resampled samples: rows, order, counts, cost tables, BQM."""
+    net = Network(3).dense(2).dense(2)
+    rng = np.random.default_rng(4)
+    X = rng.integers(0, 2, (14, 3))                      # at most 8 distinct rows
+    t = np.stack([X[:, 0] ^ X[:, 1], X[:, 2]], axis=1) if kw.get("hard_fit") else rng.integers(0, 2, (14, 2))
+    whole = TrainingQUBO(net, X, t, **kw)
+    for _ in range(4):
+        samples = rng.integers(0, 14, 14)
+        got, want = whole.resample(samples), TrainingQUBO(net, X[samples], t[samples], **kw)
+        for name in ("X", "row_counts", "positive_counts", "targets", "row_of_sample"):
+            np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=name)
+        assert (got.n_samples, got.n_rows, got.n_variables) == (want.n_samples, want.n_rows, want.n_variables)
+        (gt, gw), (wt, ww) = got.cost_tables(), want.cost_tables()
+        np.testing.assert_array_equal(gw, ww)
+        assert all(np.array_equal(gt[k], wt[k]) for k in wt)
+        assert got.to_bqm(mu=0.25) == want.to_bqm(mu=0.25)
+    with pytest.raises(ValueError, match="sample indices"):
+        whole.resample([0, 14])
+
+
 @pytest.mark.parametrize("name", sorted(NETWORKS))
 @pytest.mark.parametrize("kw", [{}, {"margin_cap": 2}, {"hard_fit": True}, {"min_output_margin": 1}])
 def test_size_estimate_bounds_the_built_qubo(name, kw):
