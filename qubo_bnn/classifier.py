@@ -46,8 +46,8 @@ MAX_MODEL_BYTES = 256 << 20
 
 DEFAULT_SAMPLE_PARAMS = {"num_reads": 16, "num_sweeps": 500}
 """``sample()`` parameters of one call, used with a registry sampler name when ``sampler_params``
-is None and the fit is not bagged (``num_sweeps`` then shrinks on large problems:
-:func:`default_num_sweeps`)."""
+is None and the fit is not bagged (on large problems fewer reads, then fewer sweeps:
+:func:`default_budget`)."""
 DEFAULT_BAG_PARAMS = {"num_reads": 64, "num_sweeps": 125}
 """The default budget of a bagged fit, shared among its members (:func:`~qubo_bnn.committee.shared_reads`):
 64 one-read calls of 125 sweeps, the read-sweeps of :data:`DEFAULT_SAMPLE_PARAMS` (chosen on
@@ -59,6 +59,10 @@ SWEEP_WORK_BUDGET = 5 * 10**10
 above which the default ``num_sweeps`` shrinks: about 400 CPU seconds of the collapsed
 annealer at the ~8 ns per visit measured on MNIST 7×7 (benchmarks/bench_fit.py)."""
 MIN_DEFAULT_SWEEPS = 50
+MIN_DEFAULT_READS = 4
+"""Reads a call on the default budget keeps when the budget cuts it: above :data:`SWEEP_WORK_BUDGET`
+the reads go first (down to this), then the sweeps (down to :data:`MIN_DEFAULT_SWEEPS`) --
+a few longer anneals settle a large problem better than many short ones (README, "Scale")."""
 PREDICT_BLOCK_CELLS = 1 << 22
 """Bound on ``members * rows * (neurons + 1)``, the int64 cells of each array a prediction's
 forward pass holds at once (32 MiB): the rows go through in blocks."""
@@ -70,20 +74,26 @@ def sweep_work(n_weights: int, n_rows: int, num_reads: int, num_sweeps: int) -> 
     return max(1, int(num_reads) * int(num_sweeps) * int(n_weights) * int(n_rows))
 
 
-def default_num_sweeps(n_weights: int, n_rows: int, num_reads: int = DEFAULT_SAMPLE_PARAMS["num_reads"],
-                       base: int = DEFAULT_SAMPLE_PARAMS["num_sweeps"]) -> int:
-    """The default sweep count for a problem of ``n_weights`` weights and ``n_rows`` distinct
-    rows: ``base`` (the default budget's sweeps) while the work stays within
-    :data:`SWEEP_WORK_BUDGET`, else as many as fit in it, at least :data:`MIN_DEFAULT_SWEEPS`.
+def default_budget(n_weights: int, n_rows: int, num_reads: int = DEFAULT_SAMPLE_PARAMS["num_reads"],
+                   base: int = DEFAULT_SAMPLE_PARAMS["num_sweeps"]) -> tuple[int, int]:
+    """``(num_reads, num_sweeps)`` of a call on the default budget for a problem of ``n_weights``
+    weights and ``n_rows`` distinct rows: ``(num_reads, base)`` while the work stays within
+    :data:`SWEEP_WORK_BUDGET`; above it, first fewer reads (as many as fit at ``base`` sweeps,
+    at least :data:`MIN_DEFAULT_READS`), then fewer sweeps (as many as fit, at least
+    :data:`MIN_DEFAULT_SWEEPS`).
 
     Example:
-        >>> default_num_sweeps(45, 42), default_num_sweeps(12_970, 400)      # default task; 784-16-16-10, k = 40
-        (500, 500)
-        >>> default_num_sweeps(12_970, 2_000), default_num_sweeps(12_970, 5_000)
-        (120, 50)
+        >>> default_budget(45, 42), default_budget(12_970, 400)      # default task; 784-16-16-10, k = 40
+        ((16, 500), (16, 500))
+        >>> default_budget(12_970, 2_000), default_budget(10_538, 5_000)      # ... on 5,000 MNIST images
+        ((4, 481), (4, 237))
     """
-    work = sweep_work(n_weights, n_rows, num_reads, base)
-    return int(base) if work <= SWEEP_WORK_BUDGET else max(MIN_DEFAULT_SWEEPS, int(base) * SWEEP_WORK_BUDGET // work)
+    per_read_sweep = max(1, int(n_weights) * int(n_rows))
+    if sweep_work(n_weights, n_rows, num_reads, base) <= SWEEP_WORK_BUDGET:
+        return int(num_reads), int(base)
+    reads = min(int(num_reads), max(MIN_DEFAULT_READS, SWEEP_WORK_BUDGET // (int(base) * per_read_sweep)))
+    sweeps = min(int(base), max(MIN_DEFAULT_SWEEPS, SWEEP_WORK_BUDGET // (reads * per_read_sweep)))
+    return reads, sweeps
 
 
 def bags_by_default(sampler: dimod.Sampler, n_weights: int, n_rows: int) -> bool:
@@ -304,8 +314,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         sampler: a ``dimod.Sampler`` instance or a registry name (:mod:`qubo_bnn.samplers`).
         sampler_params: keyword arguments of ``sampler.sample`` (default for a registry name:
             :data:`DEFAULT_SAMPLE_PARAMS`, or :data:`DEFAULT_BAG_PARAMS` shared among the
-            members of a bagged fit, with fewer sweeps on problems above
-            :data:`SWEEP_WORK_BUDGET` (:func:`default_num_sweeps`); each where the sampler
+            members of a bagged fit; on problems above :data:`SWEEP_WORK_BUDGET` one call of
+            fewer reads, then fewer sweeps (:func:`default_budget`); each where the sampler
             takes it, for a registry name or an instance alike).
         penalty: ``A``; ``None`` computes the exact-safe value (docs/FORMULATION.md, Exactness).
         loss_weight: ``B``, weight of the 0-1 training loss.
@@ -327,7 +337,8 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             prediction costs one forward pass per member). Unbagged, the best
             ``committee_size`` distinct reads of the sampler (fewest training errors, then lowest
             energy); 1 keeps the single best network. ``None`` (the default): one member per
-            read when bagged (64 on the default budget), else :data:`DEFAULT_COMMITTEE_SIZE` (8).
+            read when bagged (64 on the default budget), else :data:`DEFAULT_COMMITTEE_SIZE` (8;
+            fewer when the call has fewer distinct reads, e.g. 4 on a problem above the budget).
         bootstrap: bag the committee (:mod:`qubo_bnn.committee`): each of the
             ``committee_size`` members is the network chosen by its own sampler call on a
             bootstrap resample of the training rows (each target pattern keeps its count),
@@ -731,9 +742,11 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             qubo = self.build_qubo(network, Xb, targets, margin_neurons)
         coefficients = self.training_coefficients(qubo, h)
         if self.sampler_params is None and "num_sweeps" in params:      # the default budget follows the size
-            params = {**params, "num_sweeps": default_num_sweeps(network.n_weights, qubo.n_rows,
-                                                                 params.get("num_reads", 1) * calls,
-                                                                 base=params["num_sweeps"])}
+            reads, sweeps = default_budget(network.n_weights, qubo.n_rows, params.get("num_reads", 1) * calls,
+                                           base=params["num_sweeps"])
+            params = {**params, "num_sweeps": sweeps}
+            if "num_reads" in params and calls == 1:     # a bag's calls share the reads: only sweeps shrink
+                params["num_reads"] = reads
         t1 = time.perf_counter()
         say(f"training problem: {network.n_weights} weights, {qubo.n_samples} samples in {qubo.n_rows} "
             f"distinct rows ({t1 - t0:.2f} s); sampling with {type(sampler).__name__} {dict(params)}")

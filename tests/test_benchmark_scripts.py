@@ -1,4 +1,4 @@
-"""Smoke tests of benchmarks/mnist_full.py, time_vs_error.py, bench_bagging.py and binary_tasks.py: ``--quick`` in a
+"""Smoke tests of benchmarks/mnist_full.py, time_vs_error.py, bench_bagging.py, binary_tasks.py and reads_vs_sweeps.py: ``--quick`` in a
 subprocess on tiny inputs (outputs exist and parse), and bad arguments (exit 2, one line)."""
 import importlib.util
 import json
@@ -13,6 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MNIST_FULL = os.path.join(ROOT, "benchmarks", "mnist_full.py")
 TIME_VS_ERROR = os.path.join(ROOT, "benchmarks", "time_vs_error.py")
 BENCH_BAGGING = os.path.join(ROOT, "benchmarks", "bench_bagging.py")
+READS_VS_SWEEPS = os.path.join(ROOT, "benchmarks", "reads_vs_sweeps.py")
 
 
 def run(script, *args, env=None, timeout=180):
@@ -91,6 +92,8 @@ def test_time_vs_error_quick(tmp_path):
     (MNIST_FULL, ["--mnist-dir", "{tmp}", "--methods", "bnn,xyz"], "unknown method 'xyz'"),
     (TIME_VS_ERROR, ["--sweeps", "10,0"], "--sweeps"),
     (TIME_VS_ERROR, ["--time-limits", "-1"], "--time-limits"),
+    (READS_VS_SWEEPS, ["--reads", "4,0"], "--reads"),
+    (READS_VS_SWEEPS, ["--n-train", "5000"], "--n-train"),
 ])
 def test_bad_arguments_exit_2_with_one_line(tmp_path, script, args, pattern):
     env = {k: v for k, v in os.environ.items() if k != "MNIST_DIR"}
@@ -100,6 +103,16 @@ def test_bad_arguments_exit_2_with_one_line(tmp_path, script, args, pattern):
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and pattern in lines[0], proc.stderr
     assert not list(tmp_path.glob("x.*"))
+
+
+def test_reads_vs_sweeps_quick_spends_the_same_read_sweeps(tmp_path):
+    proc = run(READS_VS_SWEEPS, "--quick", "--out-prefix", tmp_path / "rvs")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((tmp_path / "rvs.json").read_text())
+    assert [r["reads"] for r in doc["records"]] == [4, 2] and doc["read_sweeps"] == 40
+    assert all(r["reads"] * r["sweeps"] == 40 and r["committee"] <= r["reads"] for r in doc["records"])
+    assert all(0 <= r["heldout_acc"] <= 1 for r in doc["records"])
+    assert (tmp_path / "rvs.md").read_text().startswith("# Reads against sweeps")
 
 
 def test_bench_bagging_times_both_and_prints_the_ratios():

@@ -243,28 +243,34 @@ def test_load_restores_the_saved_parameters(tmp_path):
         BNNClassifier.load(tmp_path / "bad.json")
 
 
-def test_default_sweeps_shrink_above_the_work_budget(monkeypatch):
-    """With sampler_params=None the sweep count follows default_num_sweeps (checked here with a
-    budget small enough for a tiny problem); explicit sampler_params are used as given."""
+def test_default_budget_cuts_reads_then_sweeps_above_the_work_budget(monkeypatch):
+    """With sampler_params=None the call follows default_budget (checked here with budgets small
+    enough for a tiny problem): above the budget first fewer reads (down to MIN_DEFAULT_READS),
+    then fewer sweeps; explicit sampler_params are used as given."""
     import qubo_bnn.classifier as C
 
     X, y = bars_and_stripes(3)
     seen = []
 
     def record(qubo, coefficients, sampler, params, **kw):
-        seen.append(dict(params))
+        seen.append((params["num_reads"], params["num_sweeps"]))
         return real(qubo, coefficients, sampler, params, **kw)
 
     real = C.train_problem
     monkeypatch.setattr(C, "train_problem", record)
-    BNNClassifier(hidden_layer_sizes=(), committee_size=1, random_state=0).fit(X, y)
-    monkeypatch.setattr(C, "SWEEP_WORK_BUDGET", 16 * 500 * 10 * 3)     # reads x sweeps x weights x rows
-    clf = BNNClassifier(hidden_layer_sizes=(), committee_size=1, random_state=0).fit(X, y)
-    n_weights, n_rows = clf.network_.n_weights, clf.fit_info_["num_rows"]
-    expect = max(C.MIN_DEFAULT_SWEEPS, 500 * C.SWEEP_WORK_BUDGET // (16 * 500 * n_weights * n_rows))
-    BNNClassifier(hidden_layer_sizes=(), sampler_params={"num_reads": 2, "num_sweeps": 300}).fit(X, y)
-    assert [p["num_sweeps"] for p in seen] == [500, expect, 300]
-    assert C.MIN_DEFAULT_SWEEPS <= expect < 500 and clf.fit_info_["num_sweeps"] == expect
+    fit = lambda **kw: BNNClassifier(hidden_layer_sizes=(), committee_size=1, random_state=0, **kw).fit(X, y)
+    clf = fit()
+    size = clf.network_.n_weights * clf.fit_info_["num_rows"]             # row visits of one read-sweep
+    monkeypatch.setattr(C, "SWEEP_WORK_BUDGET", 8 * 500 * size)          # room for 8 reads of 500 sweeps
+    fit()
+    monkeypatch.setattr(C, "SWEEP_WORK_BUDGET", 4 * 120 * size + size)   # 4 reads (the least) of 120 sweeps
+    fit()
+    monkeypatch.setattr(C, "SWEEP_WORK_BUDGET", size)                    # the floors
+    clf = fit()
+    fit(sampler_params={"num_reads": 2, "num_sweeps": 300})
+    assert C.MIN_DEFAULT_READS == 4 and C.MIN_DEFAULT_SWEEPS == 50
+    assert seen == [(16, 500), (8, 500), (4, 120), (4, 50), (2, 300)]
+    assert clf.fit_info_["num_sweeps"] == 50 and clf.fit_info_["num_reads"] == 4
 
 
 def test_n_jobs_splits_the_reads_with_the_same_result(monkeypatch):
