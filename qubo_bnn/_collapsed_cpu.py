@@ -278,7 +278,7 @@ its pure rows are counted by class (:func:`_delta_classes`); a neuron with more 
 
 @njit(cache=True, nogil=True)
 def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
-    """Unit rows and their step classes, shared by every read.
+    """Pure rows and their step classes, shared by every read.
 
     A row is a *pure* row of neuron ``k`` when all its ``m`` samples have one target (``Wt[r, k]``
     is ``(m, 0)`` or ``(0, m)``, ``1 <= m < 2**MULT_BITS``): its own term for a step of ``k``'s count
@@ -354,7 +354,7 @@ def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
                         rowsets[k, 1 + b, r >> 6] |= bit
         for tau in range(2):
             if not used[tau]:
-                ncls[k, tau] = 0          # no unit row of this target: nothing to count
+                ncls[k, tau] = 0          # no pure row of this target: nothing to count
     counted = np.zeros(dst.shape[0], dtype=np.bool_)
     in_ptr = np.zeros(J + 1, dtype=np.int64)        # edges are grouped by target in topological order
     for e in range(dst.shape[0]):

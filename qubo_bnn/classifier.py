@@ -62,7 +62,8 @@ MIN_DEFAULT_SWEEPS = 50
 MIN_DEFAULT_READS = 4
 """Reads a call on the default budget keeps when the budget cuts it: above :data:`SWEEP_WORK_BUDGET`
 the reads go first (down to this), then the sweeps (down to :data:`MIN_DEFAULT_SWEEPS`) --
-a few longer anneals settle a large problem better than many short ones (README, "Scale")."""
+a few longer anneals settle a large problem better than many short ones (README, "Default budget";
+``benchmarks/reads_vs_sweeps.py``)."""
 PREDICT_BLOCK_CELLS = 1 << 22
 """Bound on ``members * rows * (neurons + 1)``, the int64 cells of each array a prediction's
 forward pass holds at once (32 MiB): the rows go through in blocks."""

@@ -179,10 +179,10 @@ class TrainingQUBO:
             "builder", "max_bytes")})
         new.n_samples = len(samples)
         parent_rows = self.row_of_sample[samples]
-        # this problem's rows are distinct by the same key, so merging their ids merges the samples
+        # this problem's rows are distinct by the same key, so merging their ids merges the samples;
+        # the merge leaves the parent row id of each new row in X's one column
         new._merge_rows(parent_rows[:, None], self._sample_targets[samples])
-        new.X = self.X[parent_rows[np.unique(new.row_of_sample, return_index=True)[1]]] \
-            if self.merge_duplicates else self.X[parent_rows]
+        new.X = self.X[new.X[:, 0]]
         new._layout(self.encodings)
         new._model, new._expanded = None, None
         new._cost_tables = (self.cost_tables()[0], new._row_weights())
@@ -678,8 +678,7 @@ class TrainingQUBO:
         for k, o in enumerate(net.outputs):
             pos = self.positive_counts[:, k]
             Wt[:, o - net.n_inputs, 0], Wt[:, o - net.n_inputs, 1] = self.row_counts - pos, pos
-        hidden = [j - net.n_inputs for j in net.neurons if j not in set(net.outputs)]
-        Wt[:, hidden, 0] = self.row_counts[:, None]
+        Wt[:, np.asarray(net.hidden, dtype=np.int64) - net.n_inputs, 0] = self.row_counts[:, None]
         return Wt
 
     def broken_constraints(self, sample) -> list[tuple[str, int, int]]:
