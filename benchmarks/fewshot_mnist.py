@@ -83,6 +83,9 @@ RUNGS: dict[str, dict[str, Any]] = {
                      "sampler_params": {"num_reads": 32, "num_sweeps": 500}},
     "bag64-125": {"bootstrap": True, "committee_size": 64,      # 64 members at the default's read-sweeps
                   "sampler_params": {"num_reads": 64, "num_sweeps": 125}},
+    "min-margin": {"margin_kind": "min"},           # Toro Icarte's max-min margin per neuron, else the default
+    "min-unbagged": {"margin_kind": "min", "bootstrap": False},
+    "min-gated": {"margin_kind": "min", "inputs": "binary", "bootstrap": False},
     "previous": {"margin": 0.0, "margin_neurons": "all", "committee_size": 1, "drop_constant_inputs": False},
 }
 """BNNClassifier parameters of every rung (on top of the net's ``hidden_layer_sizes`` and

@@ -39,6 +39,14 @@ output's pure rows are counted by class. What is walked is the rest: rows with s
 targets or more than ``2**MULT_BITS - 1`` samples (*heavy* rows) live for their step, and the rows
 where a hidden neuron's activation changes and a neuron it feeds is live. The sum is the full walk's terms in another order: bit for bit when the sums are exact
 (dyadic cost tables and h), equal to rounding otherwise; ``classes=False`` keeps the walk's order.
+
+Min margin (``TrainingQUBO(margin_kind="min")``, docs/FORMULATION.md, "Min margin"): a neuron
+``k`` with ``lev_max[k] > 0`` earns ``lev_w[k]`` (≤ 0) per level of its smallest distance from
+the threshold over the rows, ``min(lev_max[k], min_r lev_at[k, mask, u])`` (:func:`_level_table`).
+That term is not a sum over rows, so such a neuron has no pure rows, its rows are live wherever a
+step changes their level, and per read each keeps a histogram of its rows' levels and its
+current minimum (:func:`_read_state`'s ``lv``): a proposal moves the walked rows between levels,
+reads off the new minimum, and :func:`_settle_levels` keeps or reverts the moves.
 """
 from __future__ import annotations
 
@@ -171,8 +179,63 @@ def _all_finite(G, Wt):
     return finite
 
 
+@njit(cache=True)
+def _level_table(thr, unit, fixed, lev_max, lev_lo, lev_top, U):
+    """``lev_at[k, m, u]``: the min-margin level of a row of neuron ``k`` at count ``u`` whose
+    targets with samples are the bits ``m`` (a hard-fit output fires where ``m`` is 2):
+    ``u - lev_lo[k]`` where the neuron fires, ``lev_top[k] - u`` where not, clipped to
+    ``[0, lev_max[k]]``; 0 for a neuron without a min margin (``lev_max[k] <= 0``)."""
+    J = thr.shape[0]
+    lev_at = np.zeros((J, 4, U), dtype=np.int32)
+    for k in range(J):
+        if lev_max[k] <= 0:
+            continue
+        for m in range(4):
+            for v in range(U):
+                fires = (m == 2) if fixed[k] else v >= thr[k]
+                d = v - lev_lo[k] if fires else lev_top[k] - v
+                lev_at[k, m, v] = min(max(d, 0), lev_max[k])
+    return lev_at
+
+
+def level_args(thr, unit, fixed, U, levels=None):
+    """The kernel's min-margin arrays ``(lev_at, lev_max, lev_w)`` from ``levels = (lev_max,
+    lev_lo, lev_top, lev_w)`` (one entry per neuron), or none (``levels=None``)."""
+    J = len(thr)
+    if levels is None:
+        return np.zeros((J, 4, U), dtype=np.int32), np.zeros(J, dtype=np.int32), np.zeros(J)
+    lev_max, lev_lo, lev_top, lev_w = (np.ascontiguousarray(a) for a in levels)
+    return (_level_table(thr, unit, fixed, lev_max.astype(np.int32), lev_lo.astype(np.int32),
+                         lev_top.astype(np.int32), U), lev_max.astype(np.int32), lev_w.astype(np.float64))
+
+
+@njit(cache=True)
+def _level_sum(lev_w, mins):
+    total = 0.0
+    for k in range(lev_w.shape[0]):
+        if lev_w[k] != 0.0:
+            total += lev_w[k] * mins[k]
+    return total
+
+
+@njit(cache=True)
+def _level_mins(u, Wt, lev_at, lev_max):
+    """Per neuron, the smallest level of its rows (``u[r, k]`` counts)."""
+    R, J = u.shape
+    mins = np.zeros(J, dtype=np.int32)
+    for k in range(J):
+        if lev_max[k] <= 0:
+            continue
+        mn = lev_max[k]
+        for r in range(R):
+            m = (1 if Wt[r, k, 0] != 0.0 else 0) + (2 if Wt[r, k, 1] != 0.0 else 0)
+            mn = min(mn, lev_at[k, m, u[r, k]])
+        mins[k] = mn
+    return mins
+
+
 @njit(cache=True, nogil=True)
-def _row_index(X, src, dst, thr, unit, fixed, G, Wt):
+def _row_index(X, src, dst, thr, unit, fixed, G, Wt, lev_at):
     """What makes a row live (module docstring), shared by every read.
 
     Returns ``step_at[k, m, u]`` (bits :data:`UP`, :data:`DOWN`, :data:`FIRES`, :data:`BELOW`,
@@ -212,6 +275,10 @@ def _row_index(X, src, dst, thr, unit, fixed, G, Wt):
                             up = True
                         if v >= s1 and G[k, tau, v] - G[k, tau, v - s1] != 0.0:
                             down = True
+                if v + s1 <= top and lev_at[k, m, v + s1] != lev_at[k, m, v]:
+                    up = True
+                if v >= s1 and lev_at[k, m, v - s1] != lev_at[k, m, v]:
+                    down = True
                 step_at[k, m, v] = ((UP if up else 0) + (DOWN if down else 0) + (FIRES if v >= thr[k] else 0)
                                     + (BELOW if below else 0) + (AT if at else 0))
         for tau in range(2):
@@ -222,6 +289,9 @@ def _row_index(X, src, dst, thr, unit, fixed, G, Wt):
                 for v in range(1, top + 1):
                     if every or G[k, tau, v] - G[k, tau, v - 1] != 0.0:
                         flat[k] = False
+        for v in range(1, top + 1):
+            if lev_at[k, 1, v] != lev_at[k, 1, v - 1] or lev_at[k, 2, v] != lev_at[k, 2, v - 1]:
+                flat[k] = False                 # a min margin: never flat
     row_mask = np.zeros((J, R), dtype=np.int8)
     for r in range(R):
         for k in range(J):
@@ -277,7 +347,7 @@ its pure rows are counted by class (:func:`_delta_classes`); a neuron with more 
 
 
 @njit(cache=True, nogil=True)
-def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
+def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled, lev_max):
     """Pure rows and their step classes, shared by every read.
 
     A row is a *pure* row of neuron ``k`` when all its ``m`` samples have one target (``Wt[r, k]``
@@ -288,8 +358,9 @@ def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
     class of count ``u`` (-1: the step is 0). ``pure_tau[k, r]`` is the pure row's target (-1 for
     other rows: their *heavy* bits ``rowsets[k, 0, r // 64]``, walked row by row);
     ``rowsets[k, 1 + b]`` holds the pure rows whose ``m`` has bit ``b`` set. Nothing is a pure
-    row when ``enabled`` is False, for a flat neuron, for one with more than :data:`MAX_CLASSES`
-    classes, or when a cost table or weight is not finite.
+    row when ``enabled`` is False, for a flat neuron, for one with a min margin
+    (``lev_max[k] > 0``), for one with more than :data:`MAX_CLASSES` classes, or when a cost
+    table or weight is not finite.
 
     ``counted[e]`` (edge ``e`` from neuron ``k`` to ``t``): a flip of ``k``'s activation changes
     ``t``'s count by exactly one step ``unit[t]·w[e]·a`` in every row, and nothing else follows — ``t`` has
@@ -305,7 +376,7 @@ def _delta_classes(src, dst, unit, out_ptr, n_in, G, Wt, flat, enabled):
     val = np.zeros((J, 2, 2, MAX_CLASSES))
     ncls = np.zeros((J, 2, 2), dtype=np.int32)
     for k in range(J):
-        if not (enabled and finite) or flat[k]:
+        if not (enabled and finite) or flat[k] or lev_max[k] > 0:
             continue
         s1 = unit[k]
         top = min(s1 * fan_in[k], U - 1)
@@ -433,12 +504,17 @@ def _set_live(live, k, r, step):
 
 
 @njit(cache=True)
-def _read_state(w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, pure_tau, cls, ncls):
+def _read_state(w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, pure_tau, cls, ncls,
+                lev_at, lev_max, lev_w):
     """One read's state for weights ``w``: ``count[k, r]`` (``u`` transposed), ``act`` and
     ``pos`` (the templates of :func:`_row_index` with the neurons' activations filled in), the
     bitsets ``live[plane, k, r // 64]`` of the rows live for a +1 / -1 step, one below and at
     the threshold, ``by_class[k, τ, d, c, r // 64]`` of the pure rows whose step of direction
-    ``d`` is in class ``c`` (:func:`_delta_classes`), and the scratch of :func:`_propose`."""
+    ``d`` is in class ``c`` (:func:`_delta_classes`), the scratch of :func:`_propose`, and the
+    min-margin state ``lv`` (module docstring): ``(lev_at, lev_max, lev_w, hist[k, level],
+    cur[k], new[k], touched[k], log[3, ·] of (neuron, level, ±1) moves, n[2]: log length and
+    touched count, tlist, row_mask, mark)``; ``mark`` is :func:`_propose`'s scratch, here
+    because a call with more than 30 arguments is not inlined)."""
     R, J = X.shape[0], thr.shape[0]
     n_in = X.shape[1]
     u, a, du, chg_r, chg_k, chg_u = _scratch(R, J)
@@ -464,7 +540,75 @@ def _read_state(w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, 
                         by_class[k, tau, d, c, r >> 6] |= uint64(1) << uint64(r & 63)
     flips = np.zeros((3, pos.shape[1]), dtype=np.uint64)
     mark = np.zeros(J, dtype=np.bool_)
-    return count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u
+    L = max(1, lev_max.max() + 1)
+    hist = np.zeros((J, L), dtype=np.int32)
+    n_lev = 0
+    for k in range(J):
+        if lev_max[k] > 0:
+            n_lev += 1
+            for r in range(R):
+                hist[k, lev_at[k, row_mask[k, r], count[k, r]]] += 1
+    cur = np.zeros(J, dtype=np.int32)
+    for k in range(J):
+        if lev_max[k] > 0:
+            while hist[k, cur[k]] == 0 and cur[k] < lev_max[k]:
+                cur[k] += 1
+    log = np.empty((3, 2 * R * n_lev + 1), dtype=np.int32)
+    lv = (lev_at, lev_max, lev_w, hist, cur, cur.copy(), np.zeros(J, dtype=np.bool_), log,
+          np.zeros(2, dtype=np.int64), np.empty(J, dtype=np.int32), row_mask, mark)
+    return count, act, pos, live, by_class, flips, du, chg_r, chg_k, chg_u, lv
+
+
+@njit(cache=True, inline="always")
+def _level_move(lv, k, lo, ln):
+    """A walked row of neuron ``k`` (with a min margin) moves from level ``lo`` to ``ln``."""
+    if lo == ln:
+        return
+    hist, touched, log, n, tlist = lv[3], lv[6], lv[7], lv[8], lv[9]
+    hist[k, lo] -= 1
+    hist[k, ln] += 1
+    i = n[0]
+    log[0, i] = k
+    log[1, i] = lo
+    log[2, i] = ln
+    n[0] = i + 1
+    if not touched[k]:
+        touched[k] = True
+        tlist[n[1]] = k
+        n[1] += 1
+
+
+@njit(cache=True, inline="always")
+def _level_delta(lv):
+    """Energy change of the moves :func:`_level_move` made: each touched neuron's new minimum."""
+    lev_max, lev_w, hist, cur, new, n, tlist = lv[1], lv[2], lv[3], lv[4], lv[5], lv[8], lv[9]
+    de = 0.0
+    for i in range(n[1]):
+        k = tlist[i]
+        m = 0
+        while hist[k, m] == 0 and m < lev_max[k]:
+            m += 1
+        new[k] = m
+        if m != cur[k]:
+            de += lev_w[k] * np.float64(m - cur[k])
+    return de
+
+
+@njit(cache=True, inline="always")
+def _settle_levels(lv, accept):
+    """Keep (``accept``) or revert the level moves of the last proposal; clear its log."""
+    hist, cur, new, touched, log, n, tlist = lv[3], lv[4], lv[5], lv[6], lv[7], lv[8], lv[9]
+    if not accept:
+        for i in range(n[0]):
+            hist[log[0, i], log[1, i]] += 1
+            hist[log[0, i], log[2, i]] -= 1
+    for i in range(n[1]):
+        k = tlist[i]
+        if accept:
+            cur[k] = new[k]
+        touched[k] = False
+    n[0] = 0
+    n[1] = 0
 
 
 @njit(cache=True)
@@ -484,7 +628,7 @@ def _rise_fall(pos, nz, s, wi, w_new):
 
 @njit(cache=True, inline="always")
 def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt, pure_tau, rowsets, val,
-             ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du, chg_r, chg_k, chg_u):
+             ncls, counted, count, act, pos, nz, live, by_class, flips, du, chg_r, chg_k, chg_u, lv):
     """Energy change of flipping weight ``e``: first its neuron ``k0``'s own terms in its pure
     rows, class by class (step × number of samples in the class's rows that take that step: bit
     counts over the multiplicity planes); then, in increasing row order, the rows where a term can still be nonzero: the
@@ -492,8 +636,9 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
     ``k0``'s activation flips and a neuron it feeds is live for the resulting step — but for a
     neuron fed through a ``counted`` edge, only its heavy rows: its pure rows are counted by
     class, word by word. The descendants' changed counts in the rows walked go to ``chg_*``; ``flips`` receives the rows where
-    ``k0`` starts / stops firing and the rows walked, for :func:`_accept`. Returns
-    ``(dE, n_chg, rows walked)``."""
+    ``k0`` starts / stops firing and the rows walked, for :func:`_accept`; the walked rows of
+    neurons with a min margin move between levels in ``lv`` (:func:`_settle_levels` keeps or
+    reverts them). Returns ``(dE, n_chg, rows walked)``."""
     w_new = -w[e]
     k0 = dst[e]
     n_in = act.shape[0] - thr.shape[0] - 1          # not an argument: Numba did not inline 31 of them
@@ -502,6 +647,8 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
     step0 = unit[k0] * w_new
     fixed0 = fixed[k0]
     flat0 = flat[k0]
+    lev_at, lev_max, row_mask, mark = lv[0], lv[1], lv[10], lv[11]
+    lev0 = lev_max[k0] > 0
     p0, p1 = out_ptr[k0], out_ptr[k0 + 1]
     n_chg = 0
     visited = 0
@@ -557,6 +704,9 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
             un = uo + step0 * act[s, r]
             if (own >> uint64(r & 63)) & uint64(1):
                 de += Wt[r, k0, 0] * (G[k0, 0, un] - G[k0, 0, uo]) + Wt[r, k0, 1] * (G[k0, 1, un] - G[k0, 1, uo])
+                if lev0:
+                    mr = row_mask[k0, r]
+                    _level_move(lv, k0, lev_at[k0, mr, uo], lev_at[k0, mr, un])
             if fixed0:
                 continue
             an = 1 if un >= thr0 else -1
@@ -587,6 +737,9 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
                         continue
                     if not flat[k] and not (mark[k] and pure_tau[k, r] >= 0):
                         de += Wt[r, k, 0] * (G[k, 0, un] - G[k, 0, uo]) + Wt[r, k, 1] * (G[k, 1, un] - G[k, 1, uo])
+                    if lev_max[k] > 0:
+                        mr = row_mask[k, r]
+                        _level_move(lv, k, lev_at[k, mr, uo], lev_at[k, mr, un])
                     if not fixed[k]:
                         an = 1 if un >= thr[k] else -1
                         if an != act[n_in + k, r]:
@@ -594,6 +747,8 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
                 k += 1
     for p in range(p0, p1):
         mark[dst[out_edge[p]]] = False
+    if lv[8][1] != 0:
+        de += _level_delta(lv)
     return de, n_chg, visited
 
 
@@ -687,18 +842,19 @@ def _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_m
 @njit(cache=True)
 def _anneal_read(rd, w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h,
                  step_at, row_mask, spins, pos, nz, flat, multi, pure_tau, rowsets, cls, val, ncls, counted, betas, key,
-                 sweep0):
+                 sweep0, lev_at, lev_max, lev_w):
     """Anneal one read's weights ``w`` in place; returns ``(final energy, rows walked)``."""
     n_in = X.shape[1]
-    count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u = _read_state(
-        w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, pure_tau, cls, ncls)
+    count, act, pos, live, by_class, flips, du, chg_r, chg_k, chg_u, lv = _read_state(
+        w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, pure_tau, cls, ncls,
+        lev_at, lev_max, lev_w)
     visited = 0
     for b in range(betas.shape[0]):
         beta = betas[b]
         for e in range(w.shape[0]):
             de, n_chg, seen = _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt,
-                                       pure_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, mark,
-                                       flips, du, chg_r, chg_k, chg_u)
+                                       pure_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class,
+                                       flips, du, chg_r, chg_k, chg_u, lv)
             visited += seen
             de += -2.0 * h[e] * w[e]          # h·w with w -> -w
             accept = de <= 0.0
@@ -707,20 +863,23 @@ def _anneal_read(rd, w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_e
             if accept:
                 _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_mask, pure_tau, cls, ncls,
                         count, act, pos, live, by_class, flips, n_chg, chg_r, chg_k, chg_u)
-    return _energy_of(w, count, G, Wt, h), visited
+            if lv[8][0] != 0 or lv[8][1] != 0:
+                _settle_levels(lv, accept)
+    return _energy_of(w, count, G, Wt, h) + _level_sum(lev_w, lv[4]), visited
 
 
 def _reads_loop(loop):
     """``_anneal_reads`` with the reads in ``loop`` (``prange``: in parallel; ``range``: one
     after another, without the GIL, so that callers' threads run side by side)."""
     def reads(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-              sweep0, energies, visits, read0, step_at, row_mask, spins, pos, nz, flat, multi, pure_tau, rowsets,
-              cls, val, ncls, counted):
+              sweep0, energies, visits, read0, lev_at, lev_max, lev_w, step_at, row_mask, spins, pos, nz, flat, multi,
+              pure_tau, rowsets, cls, val, ncls, counted):
         # the row index is an argument: built inside this parallel function it costs seconds of compile
         for rd in loop(W.shape[0]):
             energy, seen = _anneal_read(read0 + rd, W[rd], X, src, dst, thr, unit, fixed, fixed_act, out_ptr,
                                         out_edge, G, Wt, h, step_at, row_mask, spins, pos, nz, flat, multi,
-                                        pure_tau, rowsets, cls, val, ncls, counted, betas, key, sweep0)
+                                        pure_tau, rowsets, cls, val, ncls, counted, betas, key, sweep0,
+                                        lev_at, lev_max, lev_w)
             energies[rd] = energy
             visits[rd] = seen
     return reads
@@ -730,16 +889,19 @@ _anneal_reads = njit(cache=True, parallel=True)(_reads_loop(prange))
 _anneal_reads_serial = njit(cache=True, nogil=True)(_reads_loop(range))
 
 
-def row_tables(X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, classes=True) -> tuple:
-    """What every read of a problem shares and no read changes: the row index
-    (:func:`_row_index`) and the pure rows' classes (:func:`_delta_classes`; ``classes=False``:
-    none). Compute it once per problem and pass it to :func:`anneal` as ``tables``."""
-    index = _row_index(X, src, dst, thr, unit, fixed, G, Wt)
-    return (*index, *_delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, index[5], bool(classes)))
+def row_tables(X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, classes=True,
+               levels=None) -> tuple:
+    """What every read of a problem shares and no read changes: the min-margin arrays
+    (:func:`level_args` of ``levels``), the row index (:func:`_row_index`) and the pure rows'
+    classes (:func:`_delta_classes`; ``classes=False``: none). Compute it once per problem and
+    pass it to :func:`anneal` as ``tables``."""
+    lev = level_args(thr, unit, fixed, G.shape[2], levels)
+    index = _row_index(X, src, dst, thr, unit, fixed, G, Wt, lev[0])
+    return (*lev, *index, *_delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, index[5], bool(classes), lev[1]))
 
 
 def anneal(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-           sweep0, energies, read0=0, classes=True, tables=None):
+           sweep0, energies, read0=0, classes=True, tables=None, levels=None):
     """Anneal the weights ``W`` (int8 ``(num_reads, n_weights)``, ±1) in place.
 
     ``betas`` are the sweeps ``sweep0, sweep0 + 1, ...`` of the schedule (the random numbers
@@ -749,44 +911,53 @@ def anneal(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt
     ``energies[r]`` receives read ``r``'s final collapsed energy. ``classes=False`` walks the
     pure rows too (no bit counts): the order of the float sums of the full walk, bit for bit.
     ``tables``: this problem's :func:`row_tables` (then ``classes`` is theirs), so that a
-    schedule run in chunks does not rebuild them. One read runs without the GIL.
+    schedule run in chunks does not rebuild them. One read runs without the GIL. ``levels``:
+    the min margin's ``(lev_max, lev_lo, lev_top, lev_w)`` per neuron (:func:`level_args`),
+    when the problem has one and ``tables`` is not given.
     """
     anneal_visits(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
-                  sweep0, energies, np.empty(len(W), dtype=np.int64), read0, classes, tables)
+                  sweep0, energies, np.empty(len(W), dtype=np.int64), read0, classes, tables, levels)
 
 
 def anneal_visits(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas,
-                  key, sweep0, energies, visits, read0=0, classes=True, tables=None):
+                  key, sweep0, energies, visits, read0=0, classes=True, tables=None, levels=None):
     """:func:`anneal`, also counting the rows each read's proposals walked (``visits[r]``;
     walking every row would be ``num_sweeps × n_weights × n_rows``)."""
     if not (0 <= read0 and read0 + len(W) <= 2**32):
         raise ValueError(f"reads must be numbered within [0, 2**32), got {read0} + {len(W)}")
     if tables is None:
-        tables = row_tables(X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, classes)
+        tables = row_tables(X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, classes, levels)
     run = _anneal_reads_serial if len(W) == 1 else _anneal_reads
     run(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
         sweep0, energies, visits, np.int64(read0), *tables)
 
 
 @njit(cache=True)
-def flip_deltas(w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h):
-    """Energy change of each single weight flip from ``w`` (used to size the beta range)."""
-    step_at, row_mask, spins, pos, nz, flat, multi = _row_index(X, src, dst, thr, unit, fixed, G, Wt)
-    pure_tau, rowsets, cls, val, ncls, counted = _delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, flat, True)
-    count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u = _read_state(
-        w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, pure_tau, cls, ncls)
+def _flip_deltas(w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, lev_at, lev_max, lev_w):
+    step_at, row_mask, spins, pos, nz, flat, multi = _row_index(X, src, dst, thr, unit, fixed, G, Wt, lev_at)
+    pure_tau, rowsets, cls, val, ncls, counted = _delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, flat, True,
+                                                                lev_max)
+    count, act, pos, live, by_class, flips, du, chg_r, chg_k, chg_u, lv = _read_state(
+        w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, pure_tau, cls, ncls,
+        lev_at, lev_max, lev_w)
     out = np.empty(w.shape[0])
     for e in range(w.shape[0]):
         de, _, _ = _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt,
-                            pure_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du,
-                            chg_r, chg_k, chg_u)
+                            pure_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, flips, du,
+                            chg_r, chg_k, chg_u, lv)
+        _settle_levels(lv, False)
         out[e] = de - 2.0 * h[e] * w[e]
     return out
 
 
+def flip_deltas(w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, levels=None):
+    """Energy change of each single weight flip from ``w`` (used to size the beta range)."""
+    return _flip_deltas(w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h,
+                        *level_args(thr, unit, fixed, G.shape[2], levels))
+
+
 @njit(cache=True)
-def energies(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h):
-    """Collapsed energy of each row of ``W`` (±1 weights) by a full forward pass."""
+def _energies(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, lev_at, lev_max, lev_w):
     R = X.shape[0]
     J = thr.shape[0]
     out = np.empty(W.shape[0])
@@ -794,5 +965,12 @@ def energies(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, 
     a = np.zeros((R, J), dtype=np.int8)
     for i in range(W.shape[0]):
         _forward(W[i], X, src, dst, thr, unit, fixed, fixed_act, u, a)
-        out[i] = _energy(W[i], u, G, Wt, h)
+        out[i] = _energy(W[i], u, G, Wt, h) + _level_sum(lev_w, _level_mins(u, Wt, lev_at, lev_max))
     return out
+
+
+def energies(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, levels=None):
+    """Collapsed energy of each row of ``W`` (±1 weights) by a full forward pass (``levels``:
+    the min margin's, as for :func:`anneal`)."""
+    return _energies(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h,
+                     *level_args(thr, unit, fixed, G.shape[2], levels))

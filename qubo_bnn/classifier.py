@@ -26,7 +26,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from .committee import best_distinct, read_weights, shared_reads, stratified_bootstrap
-from .encoding import SQRT_CAP
+from .encoding import MARGIN_KINDS, SQRT_CAP
 from .formulation import TrainingQUBO
 from .io import atomic_write_text, to_jsonable
 from .ladder import LEXICOGRAPHIC, lexicographic_margin_weight, sparsity_weights
@@ -127,6 +127,7 @@ PARAMETER_CONSTRAINTS: dict[str, list] = {
     "margin": [Interval(Real, 0, None, closed="left"), StrOptions({LEXICOGRAPHIC})],
     "margin_neurons": [StrOptions({"all", "hidden", "output", "none"}), "array-like"],
     "margin_cap": [Interval(Integral, 1, None, closed="left"), StrOptions({SQRT_CAP}), None],
+    "margin_kind": [StrOptions(set(MARGIN_KINDS))],
     "min_output_margin": [Interval(Integral, 0, None, closed="left")],
     "hard_fit": ["boolean"],
     "weight_bias": ["array-like", None],
@@ -329,6 +330,10 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             default): each margin neuron's own ``⌈√F⌉`` (:func:`qubo_bnn.encoding.margin_cap_for`),
             so the chosen network pushes the samples near its boundary out rather than the easy
             ones further; ``None``: uncapped.
+        margin_kind: ``"sum"`` (the default): the reward is summed over the samples; ``"min"``:
+            each margin neuron's smallest margin over the training rows (Toro Icarte et al.'s
+            max-min margin; docs/FORMULATION.md, "Min margin"), capped by ``margin_cap``. The
+            CUDA kernel has no min margin yet: the collapsed annealer runs it on the CPU.
         min_output_margin: hard constraint ``|z_o| >= min_output_margin``.
         hard_fit: fix outputs to their targets instead of paying a loss.
         weight_bias: fixed linear penalties ``h`` on the weights (one per edge).
@@ -407,7 +412,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
                  sampler: Any = "collapsed", sampler_params: Mapping[str, Any] | None = None,
                  penalty: float | None = None, loss_weight: float = 1.0, margin: float | str = LEXICOGRAPHIC,
                  margin_neurons: str | Iterable[int] = "all", margin_cap: int | str | None = SQRT_CAP,
-                 min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
+                 margin_kind: str = "sum", min_output_margin: int = 0, hard_fit: bool = False, weight_bias=None,
                  dropout_rounds: int = 0, dropout_rate: float = 0.5, dropout_strength: float = 1.0,
                  committee_size: int | None = None, bootstrap: bool | str = "auto", weights: str = "binary",
                  inputs: str = "spin", sparsity: bool = True,
@@ -425,6 +430,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         self.margin = margin
         self.margin_neurons = margin_neurons
         self.margin_cap = margin_cap
+        self.margin_kind = margin_kind
         self.min_output_margin = min_output_margin
         self.hard_fit = hard_fit
         self.weight_bias = weight_bias
@@ -709,7 +715,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
         return TrainingQUBO(network, Xb, targets, hard_fit=self.hard_fit,
                             margin_neurons=which if self.margin else "none",
                             margin_cap=self.margin_cap, min_output_margin=self.min_output_margin,
-                            builder=self.builder)
+                            builder=self.builder, margin_kind=self.margin_kind)
 
     def margin_weight(self, qubo: TrainingQUBO) -> float:
         """``mu`` of ``qubo``: the ``margin`` parameter, or the ladder's weight

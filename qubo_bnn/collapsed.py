@@ -87,7 +87,10 @@ class CollapsedModel:
     0/1 inputs, whose count is ``F_k + z`` and threshold ``F_k``); ``fixed``/``fixed_act``:
     hard-fit outputs held at the row's target (±1); ``X`` rows as the neurons read them (±1, or
     0/1 for ``inputs="binary"``); ``G``, ``Wt``: :meth:`TrainingQUBO.settled_costs`; ``h`` per
-    weight.
+    weight; ``levels``: ``None``, or for a problem with a min margin (``margin_kind="min"``)
+    per neuron its largest level, the counts its distances are measured from on either side
+    (``threshold``, ``R``) and the energy of one level (``-mu·2/unit``; 0 for a neuron without
+    one) (:func:`qubo_bnn._collapsed_cpu.level_args`).
     """
 
     X: np.ndarray
@@ -102,6 +105,7 @@ class CollapsedModel:
     G: np.ndarray
     Wt: np.ndarray
     h: np.ndarray
+    levels: tuple | None = None
 
     @classmethod
     def from_problem(cls, q: TrainingQUBO, A: float | Coefficients | None = None, B: float = 1.0,
@@ -122,12 +126,19 @@ class CollapsedModel:
         for j, bits in q.x_fixed.items():
             fixed_act[:, j - n_in] = 2 * bits.astype(np.int8) - 1
         G, Wt = q.settled_costs(c)
+        encs = [q.encodings[j] for j in net.neurons]
+        levels = None
+        if any(enc.levels for enc in encs):
+            levels = (np.array([enc.levels for enc in encs], dtype=np.int32),
+                      np.array([enc.threshold for enc in encs], dtype=np.int32),
+                      np.array([enc.R for enc in encs], dtype=np.int32),
+                      np.array([-c.mu * 2.0 * enc.reward_scale if enc.levels else 0.0 for enc in encs]))
         return cls(
             X=net.input_values(q.X), src=src, dst=dst,
             thr=np.array([-(-q.encodings[j].fan_in // 2) for j in net.neurons], dtype=np.int32),
             unit=np.array([net.count_unit(j) for j in net.neurons], dtype=np.int32),
             fixed=fixed, fixed_act=fixed_act, out_ptr=np.cumsum(out_ptr).astype(np.int32),
-            out_edge=order.astype(np.int32), G=G, Wt=Wt, h=np.array(c.h, dtype=np.float64))
+            out_edge=order.astype(np.int32), G=G, Wt=Wt, h=np.array(c.h, dtype=np.float64), levels=levels)
 
     @property
     def kernel_args(self) -> tuple:
@@ -145,20 +156,21 @@ class CollapsedModel:
         """Collapsed energy of each row of ``W`` (±1 weights, ``(n, n_weights)``)."""
         from ._collapsed_cpu import energies
 
-        return energies(np.atleast_2d(np.asarray(W, dtype=np.int8)), *self.kernel_args)
+        return energies(np.atleast_2d(np.asarray(W, dtype=np.int8)), *self.kernel_args, levels=self.levels)
 
     def flip_deltas(self, w: np.ndarray) -> np.ndarray:
         """Energy change of each single weight flip from ``w`` (±1)."""
         from ._collapsed_cpu import flip_deltas
 
-        return flip_deltas(np.asarray(w, dtype=np.int8), *self.kernel_args)
+        return flip_deltas(np.asarray(w, dtype=np.int8), *self.kernel_args, levels=self.levels)
 
     def lower_bound(self) -> tuple[float, float]:
         """``(bound, tolerance)``: no weights have a collapsed energy below ``bound``.
 
         Every neuron on every row costs at least its table's minimum over the agreement counts
         it can reach, and ``h·w >= -Σ|h|``; e.g. 0 for the plain 0-1 loss (mu = 0, h = 0) when
-        no row holds both targets. ``tolerance`` covers the rounding of the energies' sums.
+        no row holds both targets; a min margin adds its largest reward. ``tolerance`` covers
+        the rounding of the energies' sums.
         """
         fan_in = np.bincount(self.dst, minlength=self.G.shape[0]) * self.unit
         bound, scale = 0.0, 1.0 + float(np.abs(self.h).sum())
@@ -167,6 +179,9 @@ class CollapsedModel:
             cost = pairs[:, 0, None] * self.G[k, 0, : F + 1] + pairs[:, 1, None] * self.G[k, 1, : F + 1]
             bound += float(counts @ cost.min(axis=1))
             scale += float(counts @ np.abs(cost).max(axis=1))
+        if self.levels is not None:
+            reward = float(self.levels[0] @ self.levels[3])      # every neuron at its largest level (≤ 0)
+            bound, scale = bound + reward, scale - reward
         return bound - float(np.abs(self.h).sum()), 1e-9 * scale
 
     def default_beta_range(self, rng: np.random.Generator, probes: int = 4) -> tuple[float, float]:
@@ -187,6 +202,8 @@ class CollapsedModel:
         smallest = [steps[steps > 1e-12].min() * counts.min()] if counts.size and (steps > 1e-12).any() else []
         hs = 2 * np.abs(self.h[np.abs(self.h) > 1e-12])
         smallest += [hs.min()] if hs.size else []
+        if self.levels is not None and (np.abs(self.levels[3]) > 1e-12).any():
+            smallest += [np.abs(self.levels[3][np.abs(self.levels[3]) > 1e-12]).min()]   # one level
         cold_step = min(smallest) if smallest else 1.0
         hot_step = float(np.median(ups)) if ups.size else cold_step
         hot = math.log(2.0) / max(hot_step, cold_step)
@@ -356,6 +373,8 @@ class CollapsedSampler(TrainingProblemSampler):
             from qubo_bnn_solvers.sampler import _cuda_unusable
 
             problem = _cuda_unusable()
+            if problem is None and model.levels is not None:
+                problem = "the CUDA kernel has no min margin (margin_kind='min') yet"
             if problem is None:
                 from ._collapsed_cuda import anneal_cuda
 
@@ -367,7 +386,7 @@ class CollapsedSampler(TrainingProblemSampler):
         from ._collapsed_cpu import anneal, row_tables
 
         self._last_device = "cpu"
-        tables = row_tables(*model.kernel_args)        # once: every chunk of the schedule shares them
+        tables = row_tables(*model.kernel_args, levels=model.levels)    # once: every chunk shares them
 
         def run(W, betas, key, sweep0):
             out = np.empty(len(W))
@@ -378,13 +397,13 @@ class CollapsedSampler(TrainingProblemSampler):
 
 
 def _anneal_batch(kernel_args: tuple, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int,
-                  read0: int) -> tuple[np.ndarray, np.ndarray]:
+                  read0: int, levels: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One batch of reads (``read0, read0 + 1, ...``) on the CPU kernel: ``(W, energies)``; a
     module-level function, so that joblib can ship it to a worker process or a cluster."""
     from ._collapsed_cpu import anneal
 
     energies = np.empty(len(W))
-    anneal(W, *kernel_args, betas, key, sweep0, energies, read0)
+    anneal(W, *kernel_args, betas, key, sweep0, energies, read0, levels=levels)
     return W, energies
 
 
@@ -396,7 +415,8 @@ def _batched(model: CollapsedModel, n_jobs: int):
     def run(W, betas, key, sweep0):
         bounds = np.linspace(0, len(W), min(len(W), effective_n_jobs(n_jobs)) + 1).astype(int)
         spans = list(zip(bounds[:-1], bounds[1:]))
-        parts = Parallel(n_jobs=n_jobs)(delayed(_anneal_batch)(model.kernel_args, W[a:b], betas, key, sweep0, a)
+        parts = Parallel(n_jobs=n_jobs)(delayed(_anneal_batch)(model.kernel_args, W[a:b], betas, key, sweep0, a,
+                                                                model.levels)
                                         for a, b in spans)
         for (a, b), (Wb, _) in zip(spans, parts):
             W[a:b] = Wb                   # a worker process anneals a copy

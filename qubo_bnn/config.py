@@ -158,6 +158,7 @@ class RegularisersConfig:
     margin: float = _estimator_default("margin")
     margin_neurons: str | tuple[int, ...] = _estimator_default("margin_neurons")
     margin_cap: int | str | None = _estimator_default("margin_cap")
+    margin_kind: str = _estimator_default("margin_kind")
     min_output_margin: int = _estimator_default("min_output_margin")
     dropout_rounds: int = _estimator_default("dropout_rounds")
     dropout_rate: float = _estimator_default("dropout_rate")
@@ -390,7 +391,7 @@ _FORMULATION_KEYS = {"penalty": _estimator("penalty", _auto_none, none='"auto"')
                      "drop_constant_inputs": _estimator("drop_constant_inputs"),
                      "multi_class": _estimator("multi_class"), "weights": _estimator("weights"),
                      "inputs": _estimator("inputs"), "sparsity": _estimator("sparsity")}
-_REGULARISER_KEYS = {k: _estimator(k) for k in ("margin", "min_output_margin", "dropout_rounds",
+_REGULARISER_KEYS = {k: _estimator(k) for k in ("margin", "margin_kind", "min_output_margin", "dropout_rounds",
                                                 "dropout_rate", "dropout_strength")}
 _REGULARISER_KEYS["margin_cap"] = _estimator("margin_cap", lambda v: None if v == "none" else v, none='"none"')
 _REGULARISER_KEYS["margin_neurons"] = _estimator("margin_neurons", _neuron_ids)

@@ -18,7 +18,10 @@ exactly this as a CP-SAT model over boolean weights ``ω_e``:
   side of the threshold (the 0-1 loss); a cost variable tied to ``u`` by one linear equality per
   side, enforced by ``a`` / ``¬a``, when the table is affine on each side (the untruncated margin
   reward ``|z| = |2u - F|``); otherwise an ``AddElement`` on the integer table (truncated
-  margins, the penalties of hard fit and hard margins).
+  margins, the penalties of hard fit and hard margins);
+* a min margin (``margin_kind="min"``): one integer level ``m_k ∈ [0, L_k]`` per neuron, at most
+  every row's distance from the threshold (``u - threshold`` where ``a``, ``R - u`` where not;
+  or 0 where a hard constraint makes it negative), rewarded ``2·m_k/unit`` once.
 
 Identical neuron instances (the same literals, e.g. a sparse neuron on rows that agree on its
 inputs) share their variables and their tables are summed. CP-SAT needs integers: the
@@ -256,6 +259,9 @@ def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
     Wi = np.rint(Wt).astype(np.int64)
     # size of each coefficient's contribution: Σ_{r,k} max_u |Σ_τ Wt·table|, and 1 per h_e
     mags = [float(np.abs(np.einsum("rkt,ktu->rku", Wi, U)).max(axis=2).sum()) for U in units]
+    # the min margin (docs/FORMULATION.md, "Min margin"): -2m/unit per neuron, m <= levels
+    lev_encs = [q.encodings[j] for j in net.neurons if q.encodings[j].levels]
+    mags[2] += float(sum(2 * enc.levels // enc.unit for enc in lev_encs))
     h = c.h
     coefs = np.concatenate([[c.A, c.B, c.mu], h])
     S, ints, scaling = _integer_scale(coefs, np.concatenate([mags, np.ones(len(h))]))
@@ -272,12 +278,16 @@ def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
     xnor: dict[tuple[int, int], Any] = {}
     groups: dict[tuple, dict] = {}          # (neuron, literal indices) -> shared instance
     act: dict[tuple[int, int], Any] = {}    # (neuron, row) -> activation literal
+    level: dict[int, Any] = {}              # neuron -> its min-margin level m
+    leveled: set = set()                    # (group, fires) whose distance already bounds m
     n_rows = q.n_rows
     for j in net.neurons:
         enc = q.encodings[j]
         k, F, unit = j - ni, enc.fan_in, enc.unit   # F, u in count steps (docs/FORMULATION.md)
         T = (F + 1) // 2                    # a = 1 iff z >= 0 iff u >= ceil(F/2)
         clamped = q.x_ids[j] is None
+        if enc.levels:
+            level[j] = model.new_int_var(0, enc.levels, f"m{j}")
         row_cost = Wi[:, k, 0, None] * Gint[k, 0, : F + 1] + Wi[:, k, 1, None] * Gint[k, 1, : F + 1]
         for r in range(n_rows):
             lits, n_off = [], 0             # n_off: 0/1 inputs that are off, 1 count step each
@@ -318,6 +328,8 @@ def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
             grp["table"] += row_cost[r]
             if not clamped:
                 act[(j, r)] = grp["a"]
+            if enc.levels:
+                _bound_level(model, level[j], enc, grp, T, None if not clamped else bool(q.x_fixed[j][r]), leveled)
 
     # objective: Σ group costs + h·w, integers; the constant part stays in `offset`, and
     # `floor` (a valid lower bound of the rest: every term at its smallest) backs up CP-SAT's bound
@@ -352,6 +364,10 @@ def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
             model.add(u == grp["expr"])
             model.add_element(u, grp["red"], c)
             grp["u"] = u
+    for j, m in level.items():                           # the min margin's reward, once per neuron
+        c_m = -mi * (2 // q.encodings[j].unit)
+        terms_v.append(m); terms_c.append(c_m)
+        floor += min(0, c_m * q.encodings[j].levels)
     for e, he in enumerate(hi):                          # h·w = h·(2ω - 1)
         if he:
             terms_v.append(w[e]); terms_c.append(2 * he)
@@ -374,4 +390,30 @@ def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
                 model.add_hint(grp["c"], grp["red"][u])
         for g, e, s, r in xnor_at:
             model.add_hint(g, bool((hint[e] > 0) == (Aact[r, s - ni] > 0)))
+        for j, m in level.items():
+            enc, kk = q.encodings[j], j - ni
+            model.add_hint(m, int(enc.level(enc.count(Z[:, kk]), (Aact[:, kk] > 0).astype(np.int64))))
     return model, w, offset, floor, S, tol, scaling
+
+
+def _bound_level(model, m, enc, grp, T: int, fires: bool | None, done: set) -> None:
+    """``m <= max(0, distance)`` for one group's rows (the level is at most every row's distance,
+    ``u - threshold`` where the neuron fires, ``R - u`` where not); ``fires``: a clamped output's
+    target (``None``: the group's activation literal decides)."""
+    key = (id(grp), fires)
+    if key in done:
+        return
+    done.add(key)
+    expr, a = grp["expr"], grp["a"]
+    up, down = expr - enc.threshold, enc.R - expr
+    if fires is None and enc.threshold == T and enc.R == T - 1:     # the distance is never negative
+        model.add(up >= m).only_enforce_if(a)
+        model.add(down >= m).only_enforce_if(a.negated())
+        return
+    zero = model.new_bool_var("")                                   # m = 0, or m <= the distance
+    model.add(m == 0).only_enforce_if(zero)
+    if fires is None:
+        model.add(up >= m).only_enforce_if([zero.negated(), a])
+        model.add(down >= m).only_enforce_if([zero.negated(), a.negated()])
+    else:
+        model.add((up if fires else down) >= m).only_enforce_if(zero.negated())

@@ -87,7 +87,8 @@ def training_cqm(q: "TrainingQUBO", B: float = 1.0, mu: float = 0.0, h=None) -> 
     Returns:
         A :class:`dimod.ConstrainedQuadraticModel` with the objective ``B·L + mu·M + h·w``
         and one equality ``sign_{j}_{r}`` per neuron ``j`` and row ``r``, three inequalities
-        ``and_{e}_{r}_{w|x|lb}`` per AND auxiliary and one ``tie_{j}_{r}`` per tie bit.
+        ``and_{e}_{r}_{w|x|lb}`` per AND auxiliary (``and_m{j}_{r}_{k}_…`` for the min margin's
+        ``q = g ∧ x``) and one ``tie_{j}_{r}`` per tie bit.
         Under hard fit the outputs are constants: a tie bit of a row whose output is fixed to 0
         gets ``e <= 0``, one fixed to 1 no constraint. :func:`dimod.lp.dump` writes it as is
         (any MIP solver reads the LP file).
@@ -119,14 +120,14 @@ def training_cqm(q: "TrainingQUBO", B: float = 1.0, mu: float = 0.0, h=None) -> 
                                              rhs=-float(const[r]), label=f"sign_{j}_{r}")
     # AND auxiliaries y = ω ∧ x as linear inequalities (exact on binaries)
     for e, ys in q.y_ids.items():
-        w = labels[e]
         xs = q.x_ids[int(q.network.edges[e, 0])]
         for r, (y, x) in enumerate(zip(ys.tolist(), xs.tolist())):
-            y, x = labels[y], labels[x]
-            cqm.add_constraint_from_iterable([(y, 1.0), (w, -1.0)], "<=", rhs=0.0, label=f"and_{e}_{r}_w")
-            cqm.add_constraint_from_iterable([(y, 1.0), (x, -1.0)], "<=", rhs=0.0, label=f"and_{e}_{r}_x")
-            cqm.add_constraint_from_iterable([(w, 1.0), (x, 1.0), (y, -1.0)], "<=", rhs=1.0,
-                                             label=f"and_{e}_{r}_lb")
+            _add_and(cqm, labels[y], labels[e], labels[x], f"and_{e}_{r}")
+    # the min margin's q = g ∧ x, the same way
+    for j, qs in q.q_ids.items():
+        xs, gs = q.x_ids[j], q.level_ids[j]
+        for r, k in np.ndindex(*qs.shape):
+            _add_and(cqm, labels[qs[r, k]], labels[gs[k]], labels[xs[r]], f"and_m{j}_{r}_{k}")
     # tie bit only where the neuron fires: e <= x
     for j, es in q.e_ids.items():
         if es is None:
@@ -139,6 +140,13 @@ def training_cqm(q: "TrainingQUBO", B: float = 1.0, mu: float = 0.0, h=None) -> 
             elif q.x_fixed[j][r] == 0:                       # hard fit, output fixed to 0
                 cqm.add_constraint_from_iterable([(labels[ev], 1.0)], "<=", rhs=0.0, label=f"tie_{j}_{r}")
     return cqm
+
+
+def _add_and(cqm: dimod.ConstrainedQuadraticModel, y: str, w: str, x: str, label: str) -> None:
+    """``y = w ∧ x`` as three linear inequalities (exact on binaries): ``label_w``, ``_x``, ``_lb``."""
+    cqm.add_constraint_from_iterable([(y, 1.0), (w, -1.0)], "<=", rhs=0.0, label=f"{label}_w")
+    cqm.add_constraint_from_iterable([(y, 1.0), (x, -1.0)], "<=", rhs=0.0, label=f"{label}_x")
+    cqm.add_constraint_from_iterable([(w, 1.0), (x, 1.0), (y, -1.0)], "<=", rhs=1.0, label=f"{label}_lb")
 
 
 class CQMTrainingSampler(TrainingProblemSampler):

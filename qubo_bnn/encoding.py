@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["NeuronEncoding", "neuron_encoding", "slack_coefficients", "encode_slack", "settle_auxiliaries",
+__all__ = ["MARGIN_KINDS", "NeuronEncoding", "neuron_encoding", "slack_coefficients", "encode_slack", "settle_auxiliaries",
            "SQRT_CAP", "margin_cap_for"]
+
+MARGIN_KINDS = ("sum", "min")
+"""How a margin neuron's reward counts: ``"sum"`` of ``min(|z|, cap)`` over the samples (the seed
+paper's margin), or ``"min"``, its smallest margin over the rows (Toro Icarte et al.)."""
 
 SQRT_CAP = "sqrt"
 """The ``margin_cap`` that caps each neuron's reward at ``⌈√F⌉`` of its own fan-in ``F``."""
@@ -85,6 +89,12 @@ class NeuronEncoding:
     ``F + z`` over its ``F`` edges. Then ``fan_in`` and every field above are in those half
     steps (``fan_in = 2F``, the count of an edge sum ``z`` is ``F + z``), and the margin reward,
     ``|2z|`` in them, counts ``1 / unit`` per step (:attr:`reward_scale`).
+
+    ``levels`` ``L > 0``: the neuron has a **min margin** (docs/FORMULATION.md, "Min margin"): a
+    level ``m ∈ [0, L]`` shared by every row, spelt with the bits of coefficients ``lc``, enters
+    every row's residual as ``+ m·(1 - 2x)``, so ``x = 1`` needs ``u >= threshold + m`` and
+    ``x = 0`` needs ``u <= R - m``; the reward is ``2·m`` (times :attr:`reward_scale`) once per
+    neuron. Such a neuron's slack is not split (``a = R``, no summed reward).
     """
 
     neuron: int
@@ -97,6 +107,8 @@ class NeuronEncoding:
     ca: np.ndarray = field(repr=False)
     cb: np.ndarray = field(repr=False)
     unit: int = 1
+    levels: int = 0
+    lc: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False)
 
     def count(self, z):
         """The count ``u`` of edge sum(s) ``z``: ``(unit·z + fan_in) / 2`` (``z = 2u - F`` for
@@ -107,6 +119,18 @@ class NeuronEncoding:
     def reward_scale(self) -> float:
         """Weight of one step of the reward in the margin term: the reward is ``|z|`` (capped)."""
         return 1.0 / self.unit
+
+    def distance(self, u, x):
+        """Count steps of count(s) ``u`` from the other side of the threshold at activation bit(s)
+        ``x``: ``u - threshold`` where the neuron fires, ``R - u`` where not (negative where a
+        hard constraint breaks)."""
+        u = np.asarray(u, dtype=np.int64)
+        return np.where(np.asarray(x) == 1, u - self.threshold, self.R - u)
+
+    def level(self, u, x, axis=-1):
+        """The min-margin level of consistent counts ``u`` / bits ``x`` over ``axis`` (the rows):
+        ``min(L, smallest distance)``, at least 0 (docs/FORMULATION.md, "Min margin")."""
+        return np.clip(self.distance(u, x).min(axis=axis), 0, self.levels)
 
     @property
     def base1(self) -> int:
@@ -119,9 +143,10 @@ class NeuronEncoding:
         return self.fan_in - 2 * self.R
 
 
-def settle_auxiliaries(enc: NeuronEncoding, u: np.ndarray, x: np.ndarray):
+def settle_auxiliaries(enc: NeuronEncoding, u: np.ndarray, x: np.ndarray, m=0):
     """Tie bit ``e``, slack ``t`` and its margin part ``ta`` of neuron ``enc`` at agreement count(s)
-    ``u`` and activation bit(s) ``x``: the auxiliaries of a consistent state.
+    ``u`` and activation bit(s) ``x`` (and min-margin level ``m``, broadcast against them): the
+    auxiliaries of a consistent state.
 
     ``t + e`` takes up ``u - threshold·x`` (clipped to the slack's range when the weights break a
     hard constraint), the tie bit is used only where the neuron fires, and the slack is split to
@@ -134,7 +159,7 @@ def settle_auxiliaries(enc: NeuronEncoding, u: np.ndarray, x: np.ndarray):
     """
     u = np.asarray(u, dtype=np.int64)
     x = np.asarray(x, dtype=np.int64)
-    s = u - enc.threshold * x
+    s = u - enc.threshold * x + np.asarray(m, dtype=np.int64) * (1 - 2 * x)
     e = ((x == 1) & (s >= 1)).astype(np.int64) if enc.tie else np.zeros_like(s)
     t = np.clip(s - e, 0, enc.R)
     ta = np.where(x == 1, np.minimum(t, enc.a), np.maximum(0, t - (enc.R - enc.a)))
@@ -142,10 +167,13 @@ def settle_auxiliaries(enc: NeuronEncoding, u: np.ndarray, x: np.ndarray):
 
 
 def neuron_encoding(neuron: int, fan_in: int, hard_margin: int, cap: int | None, reward: bool,
-                    unit: int = 1) -> NeuronEncoding:
+                    unit: int = 1, min_margin: bool = False) -> NeuronEncoding:
     """The encoding of a neuron with ``fan_in`` edges, a hard margin ``|z| >= hard_margin`` (0:
     none), a margin cap (``None``: reward |z| untruncated), whether its margin is rewarded, and
     its count unit (:class:`NeuronEncoding`: 2 scales the fan-in, hard margin and cap by 2).
+    ``min_margin``: the reward is the neuron's smallest margin over the rows (``levels``, its
+    largest level ``min(R, F - threshold)``, and with a cap at most ``|z| <= cap``), not ``|z|``
+    summed over them.
 
     Example:
         >>> enc = neuron_encoding(5, fan_in=3, hard_margin=0, cap=2, reward=True, unit=2)
@@ -164,6 +192,11 @@ def neuron_encoding(neuron: int, fan_in: int, hard_margin: int, cap: int | None,
     R = (F - max(hard_margin, 1)) // 2
     tie = threshold + R + 1 == F   # only even F without hard margin: the tie bit reaches u = F
     a = R
+    if min_margin and reward:
+        levels = min(R, F - threshold) if cap is None else min(R, F - threshold, cap // 2)
+        return NeuronEncoding(neuron, F, threshold, R, R, tie, False, ca=slack_coefficients(R),
+                              cb=slack_coefficients(0), unit=unit, levels=max(levels, 0),
+                              lc=slack_coefficients(max(levels, 0)))
     if cap is not None:
         # reward min(|z|, m): the capped reward is base + 2a on either side (see _state_margin),
         # so |z|'s parity rounds the cap down; at least the smallest nonzero |z|.

@@ -41,7 +41,7 @@ import numpy as np
 
 from .cqm import training_cqm
 from .network import BIAS, Network
-from .encoding import SQRT_CAP, NeuronEncoding, encode_slack, margin_cap_for, neuron_encoding, settle_auxiliaries
+from .encoding import MARGIN_KINDS, SQRT_CAP, NeuronEncoding, encode_slack, margin_cap_for, neuron_encoding, settle_auxiliaries
 from .objective import COMPONENTS, WEIGHT_SPIN, Coefficients, Origin, attach_origin, origin_of
 from .polynomial import Polynomial
 from .sizing import QUBOTooLargeError, estimate_size, memory_limit
@@ -65,6 +65,9 @@ class TrainingQUBO:
             ``"output"``, ``"none"`` or a list of neuron ids.
         margin_cap: if set, reward ``min(|z|, margin_cap)`` (rounded down to |z|'s parity);
             ``"sqrt"``: each neuron's own ``⌈√F⌉`` (:func:`~qubo_bnn.encoding.margin_cap_for`).
+        margin_kind: ``"sum"`` (default): the margin term rewards ``min(|z|, cap)`` of every
+            margin neuron on every sample; ``"min"``: each margin neuron's smallest margin over the
+            rows, once per neuron (Toro Icarte et al.; docs/FORMULATION.md, "Min margin").
         min_output_margin: hard constraint ``|z_o| >= min_output_margin`` on the outputs.
         merge_duplicates: one block of auxiliaries per distinct input row (under ``hard_fit``:
             per distinct (row, target) pair), its terms weighted by how many samples share it:
@@ -92,7 +95,7 @@ class TrainingQUBO:
     def __init__(self, network: Network, X, targets, *, hard_fit: bool = False,
                  margin_neurons: str | Iterable[int] = "all", margin_cap: int | str | None = None,
                  min_output_margin: int = 0, merge_duplicates: bool = True, builder: str = "numpy",
-                 max_bytes: int | None = None):
+                 max_bytes: int | None = None, margin_kind: str = "sum"):
         if not isinstance(network, Network):
             raise TypeError(f"network must be a qubo_bnn.Network, got {type(network).__name__}")
         network.validate()
@@ -121,6 +124,9 @@ class TrainingQUBO:
         if int(min_output_margin) != min_output_margin or min_output_margin < 0:
             raise ValueError(f"min_output_margin must be a non-negative integer, got {min_output_margin!r}")
         self.margin_cap = margin_cap if margin_cap in (None, SQRT_CAP) else int(margin_cap)
+        if margin_kind not in MARGIN_KINDS:
+            raise ValueError(f"margin_kind must be one of {MARGIN_KINDS}, got {margin_kind!r}")
+        self.margin_kind = margin_kind
         self.min_output_margin = int(min_output_margin)
         self.builder = builder
         if max_bytes is not None and (isinstance(max_bytes, bool) or int(max_bytes) != max_bytes or max_bytes < 0):
@@ -176,7 +182,7 @@ class TrainingQUBO:
         new = object.__new__(TrainingQUBO)
         new.__dict__.update({k: getattr(self, k) for k in (
             "network", "hard_fit", "merge_duplicates", "margin_neurons", "margin_cap", "min_output_margin",
-            "builder", "max_bytes")})
+            "builder", "max_bytes", "margin_kind")})
         new.n_samples = len(samples)
         parent_rows = self.row_of_sample[samples]
         # this problem's rows are distinct by the same key, so merging their ids merges the samples;
@@ -222,12 +228,17 @@ class TrainingQUBO:
         self.x_ids: dict[int, np.ndarray | None] = {}
         self.x_fixed: dict[int, np.ndarray] = {}
         self.ta_ids, self.tb_ids, self.e_ids = {}, {}, {}
+        self.level_ids: dict[int, np.ndarray] = {}      # min-margin level bits, shared by the rows
+        self.q_ids: dict[int, np.ndarray] = {}          # q = level bit ∧ x, per row
         for j in net.neurons:
             is_out = j in out_col
             enc = encodings[j] if encodings is not None else neuron_encoding(
                 j, net.fan_in(j), self.min_output_margin if is_out else 0,
-                margin_cap_for(net.fan_in(j), self.margin_cap), j in self.margin_neurons, unit=net.count_unit(j))
+                margin_cap_for(net.fan_in(j), self.margin_cap), j in self.margin_neurons, unit=net.count_unit(j),
+                min_margin=self.margin_kind == "min")
             self.encodings[j] = enc
+            if len(enc.lc):
+                self.level_ids[j] = block((len(enc.lc),), lambda k, j=j: f"m{j}_{k}")
             if self.hard_fit and is_out:
                 self.x_ids[j] = None
                 self.x_fixed[j] = self.targets[:, out_col[j]]
@@ -237,6 +248,8 @@ class TrainingQUBO:
             self.ta_ids[j] = block((n, ka), lambda s, k, j=j: f"t{j}_{s}_{k}")
             self.tb_ids[j] = block((n, len(enc.cb)), lambda s, k, j=j, ka=ka: f"t{j}_{s}_{ka + k}")
             self.e_ids[j] = block((n,), lambda s, j=j: f"tie{j}_{s}") if enc.tie else None
+            if len(enc.lc) and self.x_ids[j] is not None:
+                self.q_ids[j] = block((n, len(enc.lc)), lambda s, k, j=j: f"q{j}_{s}_{k}")
         # AND auxiliaries y = w ∧ x_src, only where the source is a neuron with a variable x
         self.y_ids: dict[int, np.ndarray] = {}
         for e, (s, j) in enumerate(net.edges):
@@ -314,6 +327,20 @@ class TrainingQUBO:
                     cols_i.append(ids[:, k]); cols_c.append(np.full(n, -float(c)))
             if enc.tie:
                 cols_i.append(self.e_ids[j]); cols_c.append(-np.ones(n))
+            # the min-margin level: + m·(1 - 2x), m = Σ c·g, m·x = Σ c·q with q = g ∧ x
+            for k, c in enumerate(enc.lc):
+                g = np.full(n, self.level_ids[j][k], dtype=np.int64)
+                if x is None:
+                    cols_i.append(g); cols_c.append(float(c) * (1.0 - 2.0 * self.x_fixed[j]))
+                    continue
+                q = self.q_ids[j][:, k]
+                cols_i += [g, q]; cols_c += [np.full(n, float(c)), np.full(n, -2.0 * c)]
+                P.add_quadratic(g, x, cnt)                  # Rosenberg R(g, x, q)
+                P.add_quadratic(q, g, -2.0 * cnt)
+                P.add_quadratic(q, x, -2.0 * cnt)
+                P.add_linear(q, 3.0 * cnt)
+            if len(enc.lc):                                 # reward 2m, once per neuron
+                M.add_linear(self.level_ids[j], -2.0 * enc.reward_scale * enc.lc.astype(np.float64))
             idx, coef = np.stack(cols_i, axis=1), np.stack(cols_c, axis=1)
             P.add_square(idx, coef, const, weight=cnt)
             forms[j] = (idx, coef, const)
@@ -381,13 +408,18 @@ class TrainingQUBO:
         consistent network with minimum regularised loss. ``h`` touches weights only.
         """
         n_out = 0 if self.hard_fit else len(self.network.outputs)
-        fan = sum(self.network.fan_in(j) for j in self.margin_neurons)
-        return float(abs(B) * n_out + abs(mu) * fan + 1.0)
+        fan = sum(self.network.fan_in(j) for j in self.margin_neurons if self.encodings[j].reward)
+        levels = sum(2.0 * enc.reward_scale * enc.levels for enc in self.encodings.values())
+        return float(abs(B) * n_out + abs(mu) * (fan + levels) + 1.0)
+
+    def size_estimate(self):
+        """:func:`estimate_size` of this problem's BQM: ``(variables, couplings, bytes)``."""
+        return estimate_size(self.network, self.n_rows, self.hard_fit, self.margin_cap, self.margin_kind)
 
     def check_size(self) -> None:
         """Refuse (:class:`QUBOTooLargeError`) to build a BQM whose :func:`estimate_size` exceeds
         ``max_bytes`` (default :func:`memory_limit`); called before every BQM build."""
-        variables, couplings, need = estimate_size(self.network, self.n_rows, self.hard_fit, self.margin_cap)
+        variables, couplings, need = self.size_estimate()
         limit = memory_limit() if self.max_bytes is None else self.max_bytes
         if need > limit:
             raise QUBOTooLargeError(
@@ -529,10 +561,15 @@ class TrainingQUBO:
         state = np.zeros((k, self.n_variables), dtype=np.int8)
         state[:, : self.n_weights] = w01
         xbits = {}
-        for j, enc, u, x, e, t, ta in self._settled(W):
+        for j, enc, u, x, m, e, t, ta in self._settled(W):
             if self.x_ids[j] is not None:
                 state[:, self.x_ids[j]] = x
             xbits[j] = x
+            if j in self.level_ids:
+                g = encode_slack(m, enc.lc)                                     # (k, bits)
+                state[:, self.level_ids[j]] = g
+                if j in self.q_ids:
+                    state[:, self.q_ids[j]] = g[:, None, :] * x[:, :, None].astype(np.int8)
             if enc.tie:
                 state[:, self.e_ids[j]] = e
             state[:, self.ta_ids[j]] = encode_slack(ta.ravel(), enc.ca).reshape(k, self.n_rows, -1)
@@ -542,16 +579,19 @@ class TrainingQUBO:
         return state[0] if single else state
 
     def _settled(self, W: np.ndarray):
-        """Per neuron, the consistent states' ``(j, encoding, u, x, e, t, ta)`` for weights ``W``
-        ``(k, n_weights)``: agreement counts and activation bits by the forward pass (hard-fit
-        outputs clamped), tie and slack by :func:`settle_auxiliaries`; arrays ``(k, n_rows)``."""
+        """Per neuron, the consistent states' ``(j, encoding, u, x, m, e, t, ta)`` for weights
+        ``W`` ``(k, n_weights)``: agreement counts and activation bits by the forward pass
+        (hard-fit outputs clamped), the min-margin level ``m`` ``(k,)`` (0 without one:
+        :meth:`NeuronEncoding.level <qubo_bnn.encoding.NeuronEncoding.level>`), tie and slack by
+        :func:`settle_auxiliaries`; the other arrays ``(k, n_rows)``."""
         net = self.network
         Z, A = net.forward(self.X, W, clamp=self.x_fixed)          # (k, rows, neurons)
         for j in net.neurons:
             col, enc = j - net.n_inputs, self.encodings[j]
             x = (A[:, :, col] > 0).astype(np.int64)                 # int64: threshold·x may pass 127
             u = enc.count(Z[:, :, col])
-            yield (j, enc, u, x, *settle_auxiliaries(enc, u, x))
+            m = enc.level(u, x) if enc.levels else np.zeros(len(W), dtype=np.int64)
+            yield (j, enc, u, x, m, *settle_auxiliaries(enc, u, x, m[:, None]))
 
     def consistent_broken_constraints(self, weights) -> list[tuple[str, int, int]]:
         """``broken_constraints(consistent_state(weights))`` without building the state or the terms.
@@ -569,8 +609,8 @@ class TrainingQUBO:
         out = []
         if not (self.hard_fit or self.min_output_margin):      # nothing is hard: nothing can break
             return out
-        for j, enc, u, x, e, t, ta in self._settled(W):
-            r = u[0] - enc.threshold * x[0] - t[0] - e[0]
+        for j, enc, u, x, m, e, t, ta in self._settled(W):
+            r = u[0] - enc.threshold * x[0] - t[0] - e[0] + m[0] * (1 - 2 * x[0])
             out += [("sign", j, int(k)) for k in np.flatnonzero(r != 0)]
             if enc.tie:
                 out += [("tie", j, int(k)) for k in np.flatnonzero(e[0] * (1 - x[0]))]
@@ -613,13 +653,15 @@ class TrainingQUBO:
         """
         W = check_weights(np.atleast_2d(W), self.n_weights, batch=True)
         tables, Wt = self.cost_tables()
-        Z, _ = self.network.forward(self.X, W, clamp=self.x_fixed)       # (k, rows, neurons)
+        Z, A = self.network.forward(self.X, W, clamp=self.x_fixed)       # (k, rows, neurons)
         out = {name: np.zeros(len(W)) for name in COMPONENTS}
         for j in self.network.neurons:
-            k = j - self.network.n_inputs
-            u = self.encodings[j].count(Z[:, :, k])
+            k, enc = j - self.network.n_inputs, self.encodings[j]
+            u = enc.count(Z[:, :, k])
             for name, G in tables.items():
                 out[name] += (Wt[:, k, 0] * G[k, 0][u] + Wt[:, k, 1] * G[k, 1][u]).sum(axis=1)
+            if enc.levels:                           # the min margin's reward, 2m once per neuron
+                out["margin"] -= 2.0 * enc.reward_scale * enc.level(u, (A[:, :, k] > 0).astype(np.int64))
         out["h_term"] = W.astype(np.float64) @ self._check_h(h)
         return out
 
@@ -684,7 +726,8 @@ class TrainingQUBO:
     def broken_constraints(self, sample) -> list[tuple[str, int, int]]:
         """Constraints one sample breaks: ``(kind, neuron or edge, sample index)``.
 
-        Kinds: ``"sign"`` (residual ≠ 0), ``"tie"`` (e = 1 where x = 0), ``"and"`` (y ≠ ω∧x, by edge).
+        Kinds: ``"sign"`` (residual ≠ 0), ``"tie"`` (e = 1 where x = 0), ``"and"`` (y ≠ ω∧x, by
+        edge; then q ≠ g∧x of the min-margin levels, by neuron).
         """
         s = self.states(sample)[0].astype(np.int64)
         out = []
@@ -698,4 +741,7 @@ class TrainingQUBO:
             src = int(self.network.edges[e, 0])
             bad = s[ids] != s[e] * s[self.x_ids[src]]
             out += [("and", e, int(k)) for k in np.flatnonzero(bad)]
+        for j, ids in self.q_ids.items():       # q = level bit ∧ x, reported by neuron
+            bad = (s[ids] != s[self.level_ids[j]][None, :] * s[self.x_ids[j]][:, None]).any(axis=1)
+            out += [("and", j, int(k)) for k in np.flatnonzero(bad)]
         return out

@@ -6,7 +6,8 @@ chooses among them. With ``margin="lexicographic"`` the margin reward gets the w
     mu = B / (1 + R_max),   R_max = Σ_samples Σ_{j in margin neurons} min(F_j, cap_j)
 
 where ``R_max`` bounds the total reward any network can collect (``|z_j| <= F_j``, truncated at
-``cap_j``, :func:`~qubo_bnn.encoding.margin_cap_for`). For two consistent networks with ``e1 < e2`` training errors the energy difference is
+``cap_j``, :func:`~qubo_bnn.encoding.margin_cap_for`; with ``margin_kind="min"`` each margin
+neuron's smallest margin, ``2·L_j/unit_j`` at most, once per neuron). For two consistent networks with ``e1 < e2`` training errors the energy difference is
 ``B·(e1 - e2) - mu·(M1 - M2) <= -B + mu·R_max < 0``: no amount of margin buys one training
 error, and among networks with the fewest errors the one with the largest total margin has the
 lowest energy. The exact-safe penalty ``A`` (``TrainingQUBO.default_penalty(B, mu)``) accounts
@@ -30,10 +31,12 @@ LEXICOGRAPHIC = "lexicographic"
 def max_total_reward(problem) -> int:
     """``R_max``: the largest total margin reward any network can collect on ``problem`` (a
     :class:`~qubo_bnn.formulation.TrainingQUBO`): every sample, every margin neuron at
-    ``min(F_j, cap_j)``."""
+    ``min(F_j, cap_j)``; or, for a min margin, every margin neuron at its largest level."""
     from .encoding import margin_cap_for      # here, so that the CLI's import of this module stays light
 
     net, cap = problem.network, problem.margin_cap
+    if problem.margin_kind == "min":         # 2·L/unit is a whole number (unit 1 or 2, levels in count steps)
+        return int(sum(2 * enc.levels // enc.unit for enc in problem.encodings.values()))
     per_sample = 0
     for j in problem.margin_neurons:
         F, cap_j = net.fan_in(j), margin_cap_for(net.fan_in(j), cap)

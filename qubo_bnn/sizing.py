@@ -65,14 +65,15 @@ def memory_limit() -> int:
 
 
 def _estimate(groups: Iterable[tuple[int, int, int, bool, int]], n_weights: int, n_rows: int,
-              margin_cap: int | None) -> SizeEstimate:
+              margin_cap: int | None, margin_kind: str = "sum") -> SizeEstimate:
     """The estimate from neuron groups ``(count, fan_in, edges from neurons with a variable,
     has an activation variable, count unit)``; one rule for :func:`estimate_size` and
     :func:`estimate_dense_size`.
 
     Per row and neuron: ``x``, the slack and tie bits (``⌊log2 R⌋ + 1`` slack bits for the range
     ``R = ⌊(U-1)/2⌋`` of the count's fan-in ``U = unit·F``, twice that when ``margin_cap`` splits
-    the slack, and a tie bit), one ``y``
+    the slack, and a tie bit; three times the slack bits for ``margin_kind="min"``: the level's
+    bits and their ``q = g ∧ x``, each at most the slack's, join every row's residual), one ``y``
     per edge from a neuron. The squared residual has ``K = F + 2·ny + x + slack + tie`` terms,
     ``K(K+1)/2`` raw entries; the AND penalty 4 per ``y``, margin, tie and loss at most
     ``2·slack + 6``. Couplings: every pair of the residual's per-row terms (the AND, tie and
@@ -82,7 +83,8 @@ def _estimate(groups: Iterable[tuple[int, int, int, bool, int]], n_weights: int,
     per_row_vars = per_row_pairs = per_row_raw = shared_pairs = 0
     for count, F, ny, has_x, unit in groups:
         U = unit * F
-        slack = ((U - 1) // 2).bit_length() * (2 if margin_cap is not None else 1) + (1 - U % 2)
+        split = 3 if margin_kind == "min" else (2 if margin_cap is not None else 1)
+        slack = ((U - 1) // 2).bit_length() * split + (1 - U % 2)
         aux = int(has_x) + slack + ny
         K = F + 2 * ny + int(has_x) + slack
         per_row_vars += count * aux
@@ -97,10 +99,11 @@ def _estimate(groups: Iterable[tuple[int, int, int, bool, int]], n_weights: int,
 
 
 def estimate_size(network: Network, n_rows: int, hard_fit: bool = False,
-                  margin_cap: int | None = None) -> SizeEstimate:
+                  margin_cap: int | None = None, margin_kind: str = "sum") -> SizeEstimate:
     """``(variables, couplings, bytes)``: an upper estimate of the training QUBO of ``network``
     on ``n_rows`` distinct rows and of its numpy build's peak memory, computed without building
-    it (the rule: :func:`_estimate`). ``margin_cap``: the problem's, if any (it splits the slack).
+    it (the rule: :func:`_estimate`). ``margin_cap``: the problem's, if any (it splits the slack);
+    ``margin_kind``: the problem's (``"min"`` adds level bits).
 
     Example:
         >>> estimate_size(Network(16).dense(4).dense(1), 42)[:2]
@@ -110,7 +113,7 @@ def estimate_size(network: Network, n_rows: int, hard_fit: bool = False,
     free = {j for j in network.neurons if not (hard_fit and j in outs)}
     groups = ((1, network.fan_in(j), sum(1 for s in network.edge_sources(j) if s in free), j in free,
                network.count_unit(j)) for j in network.neurons)
-    return _estimate(groups, network.n_weights, n_rows, margin_cap)
+    return _estimate(groups, network.n_weights, n_rows, margin_cap, margin_kind)
 
 
 def _check_widths(n_inputs: int, hidden_widths: Sequence[int], n_outputs: int) -> list[int]:
@@ -122,7 +125,8 @@ def _check_widths(n_inputs: int, hidden_widths: Sequence[int], n_outputs: int) -
 
 
 def estimate_dense_size(n_inputs: int, hidden_widths: Sequence[int], n_outputs: int, n_rows: int,
-                        hard_fit: bool = False, margin_cap: int | None = None) -> SizeEstimate:
+                        hard_fit: bool = False, margin_cap: int | None = None,
+                        margin_kind: str = "sum") -> SizeEstimate:
     """:func:`estimate_size` of the dense net ``Network(n_inputs).dense(w)... .dense(n_outputs)``
     (biases on every neuron) from its layer widths alone: O(layers), no edge list.
 
@@ -137,7 +141,7 @@ def estimate_dense_size(n_inputs: int, hidden_widths: Sequence[int], n_outputs: 
         is_out = layer == len(widths) - 2
         from_neurons = 0 if layer == 0 else (0 if (hard_fit and layer == len(widths) - 1) else prev)
         groups.append((width, prev + 1, from_neurons, not (hard_fit and is_out), 1))
-    return _estimate(groups, n_weights, n_rows, margin_cap)
+    return _estimate(groups, n_weights, n_rows, margin_cap, margin_kind)
 
 
 def dense_network_bytes(n_inputs: int, hidden_widths: Sequence[int], n_outputs: int) -> int:

@@ -56,7 +56,6 @@ from .io import to_jsonable
 from .objective import Coefficients
 from .problem_sampler import ProblemSamples, TrainingProblemSampler
 from .samplers import check_sample_params, run_interruptibly, sample_bqm
-from .sizing import estimate_size
 
 __all__ = ["TrainingRun", "judge_reads", "judge_weights", "train_problem", "train_step", "REFINE_STARTS"]
 
@@ -130,7 +129,7 @@ def train_problem(qubo: TrainingQUBO, coefficients: Coefficients, sampler: dimod
             (:func:`train_step`); ``None``: built only for samplers that read it.
 
     Info keys: ``num_variables``, ``num_interactions`` (of the BQM; estimated by
-    :func:`~qubo_bnn.sizing.estimate_size` when none was built, ``bqm_built`` says),
+    :meth:`TrainingQUBO.size_estimate <qubo_bnn.formulation.TrainingQUBO.size_estimate>` when none was built, ``bqm_built`` says),
     ``num_samples``, ``num_rows``, ``penalty_A``, ``sample_seconds``, ``refine_seconds``,
     ``num_reads``, ``chosen_read``, ``energy``, ``energy_split``, ``broken_constraints``,
     ``broken_examples``, ``raw_*`` and ``refined_*`` figures, ``train_output_errors``,
@@ -152,13 +151,13 @@ def train_problem(qubo: TrainingQUBO, coefficients: Coefficients, sampler: dimod
         t1 = time.perf_counter()
         raw = judge_weights(qubo, result, c.h)
         size = {"num_variables": qubo.n_variables,
-                "num_interactions": estimate_size(qubo.network, qubo.n_rows, qubo.hard_fit, qubo.margin_cap).couplings,
+                "num_interactions": qubo.size_estimate().couplings,
                 "bqm_built": False}
         say(f"QUBO: {size['num_variables']} variables, {size['num_interactions']} couplings (estimated; not "
             f"built: {type(sampler).__name__} trains on the problem itself)")
     else:
         if bqm is None:
-            est = estimate_size(qubo.network, qubo.n_rows, qubo.hard_fit, qubo.margin_cap)
+            est = qubo.size_estimate()
             say(f"building the BQM for {type(sampler).__name__}: about {est.variables:,} variables, "
                 f"{est.couplings:,} couplings, {est.bytes / 2**30:.2f} GiB to build")
             bqm = qubo.to_bqm(c)

@@ -217,7 +217,8 @@ def test_resample_is_the_problem_of_the_resampled_samples(kw):
 
 
 @pytest.mark.parametrize("name", sorted(NETWORKS))
-@pytest.mark.parametrize("kw", [{}, {"margin_cap": 2}, {"hard_fit": True}, {"min_output_margin": 1}])
+@pytest.mark.parametrize("kw", [{}, {"margin_cap": 2}, {"hard_fit": True}, {"min_output_margin": 1},
+                                {"margin_kind": "min"}, {"margin_kind": "min", "hard_fit": True}])
 def test_size_estimate_bounds_the_built_qubo(name, kw):
     from qubo_bnn.sizing import estimate_size
 
@@ -226,7 +227,8 @@ def test_size_estimate_bounds_the_built_qubo(name, kw):
     X, t = rng.integers(0, 2, (12, net.n_inputs)), rng.integers(0, 2, (12, len(net.outputs)))
     q = TrainingQUBO(net, X, t, **kw)
     bqm = q.to_bqm(mu=0.5)
-    variables, couplings, _ = estimate_size(net, q.n_rows, q.hard_fit, q.margin_cap)
+    variables, couplings, _ = estimate_size(net, q.n_rows, q.hard_fit, q.margin_cap, q.margin_kind)
+    assert (variables, couplings) == q.size_estimate()[:2]
     assert bqm.num_variables <= variables <= 3 * bqm.num_variables   # tiny nets: loose but safe
     assert bqm.num_interactions <= couplings
 
@@ -298,7 +300,9 @@ def test_problem_is_lazy_until_a_bqm_is_asked_for():
         TrainingQUBO(net, np.array([[0, 1, 1]]), np.array([1]), max_bytes=-1)
 
 
-@pytest.mark.parametrize("kw", [{}, {"hard_fit": True}, {"min_output_margin": 1, "margin_cap": 2}])
+@pytest.mark.parametrize("kw", [{}, {"hard_fit": True}, {"min_output_margin": 1, "margin_cap": 2},
+                                {"margin_kind": "min"}, {"margin_kind": "min", "hard_fit": True},
+                                {"margin_kind": "min", "min_output_margin": 1}])
 def test_collapsed_split_and_broken_constraints_match_the_bqm_of_the_consistent_state(kw):
     net = _skip_net()
     rng = np.random.default_rng(11)
@@ -316,7 +320,7 @@ def test_collapsed_split_and_broken_constraints_match_the_bqm_of_the_consistent_
     assert c.combine(split) == pytest.approx(bqm.energies((states, q.labels)))
     for w, s in zip(W, states):
         assert q.consistent_broken_constraints(w) == q.broken_constraints(s)
-    if kw:                                   # hard constraints: some weights break them
+    if kw.get("hard_fit") or kw.get("min_output_margin"):      # hard constraints: some weights break them
         assert any(q.consistent_broken_constraints(w) for w in W)
 
 
