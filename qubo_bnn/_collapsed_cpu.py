@@ -513,8 +513,7 @@ def _read_state(w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, 
     ``d`` is in class ``c`` (:func:`_delta_classes`), the scratch of :func:`_propose`, and the
     min-margin state ``lv`` (module docstring): ``(lev_at, lev_max, lev_w, hist[k, level],
     cur[k], new[k], touched[k], log[3, ·] of (neuron, level, ±1) moves, n[2]: log length and
-    touched count, tlist, row_mask, mark)``; ``mark`` is :func:`_propose`'s scratch, here
-    because a call with more than 30 arguments is not inlined)."""
+    touched count, tlist)``."""
     R, J = X.shape[0], thr.shape[0]
     n_in = X.shape[1]
     u, a, du, chg_r, chg_k, chg_u = _scratch(R, J)
@@ -555,8 +554,8 @@ def _read_state(w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, 
                 cur[k] += 1
     log = np.empty((3, 2 * R * n_lev + 1), dtype=np.int32)
     lv = (lev_at, lev_max, lev_w, hist, cur, cur.copy(), np.zeros(J, dtype=np.bool_), log,
-          np.zeros(2, dtype=np.int64), np.empty(J, dtype=np.int32), row_mask, mark)
-    return count, act, pos, live, by_class, flips, du, chg_r, chg_k, chg_u, lv
+          np.zeros(2, dtype=np.int64), np.empty(J, dtype=np.int32))
+    return count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u, lv
 
 
 @njit(cache=True, inline="always")
@@ -576,6 +575,33 @@ def _level_move(lv, k, lo, ln):
         touched[k] = True
         tlist[n[1]] = k
         n[1] += 1
+
+
+@njit(cache=True)
+def _level_proposal(lv, e, w, src, dst, unit, row_mask, count, act, flips, n_chg, chg_r, chg_k, chg_u):
+    """The min margin's part of :func:`_propose`'s energy change (module docstring), from what it
+    left: the rows it walked (``flips``), where weight ``e``'s neuron's count steps, and the
+    descendants' changed counts (``chg_*``). Rows it did not walk change no level (a step that
+    changes a level makes the row live). The moves stay in ``lv`` for :func:`_settle_levels`."""
+    lev_at, lev_max = lv[0], lv[1]
+    k0 = dst[e]
+    if lev_max[k0] > 0:
+        s = src[e] if src[e] >= 0 else act.shape[0] - 1
+        step0 = -unit[k0] * w[e]                      # the flip's step, w[e] not yet flipped
+        for wi in range(flips.shape[1]):
+            word = flips[F_SEEN, wi]
+            while word != 0:
+                r = wi * 64 + np.int64(trailing_zeros(word))
+                word &= word - uint64(1)
+                uo = count[k0, r]
+                un = uo + step0 * act[s, r]
+                _level_move(lv, k0, lev_at[k0, row_mask[k0, r], uo], lev_at[k0, row_mask[k0, r], un])
+    for c in range(n_chg):
+        k = chg_k[c]
+        if lev_max[k] > 0:
+            r = chg_r[c]
+            _level_move(lv, k, lev_at[k, row_mask[k, r], count[k, r]], lev_at[k, row_mask[k, r], chg_u[c]])
+    return _level_delta(lv) if lv[8][1] != 0 else 0.0
 
 
 @njit(cache=True, inline="always")
@@ -628,7 +654,7 @@ def _rise_fall(pos, nz, s, wi, w_new):
 
 @njit(cache=True, inline="always")
 def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt, pure_tau, rowsets, val,
-             ncls, counted, count, act, pos, nz, live, by_class, flips, du, chg_r, chg_k, chg_u, lv):
+             ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du, chg_r, chg_k, chg_u):
     """Energy change of flipping weight ``e``: first its neuron ``k0``'s own terms in its pure
     rows, class by class (step × number of samples in the class's rows that take that step: bit
     counts over the multiplicity planes); then, in increasing row order, the rows where a term can still be nonzero: the
@@ -636,9 +662,8 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
     ``k0``'s activation flips and a neuron it feeds is live for the resulting step — but for a
     neuron fed through a ``counted`` edge, only its heavy rows: its pure rows are counted by
     class, word by word. The descendants' changed counts in the rows walked go to ``chg_*``; ``flips`` receives the rows where
-    ``k0`` starts / stops firing and the rows walked, for :func:`_accept`; the walked rows of
-    neurons with a min margin move between levels in ``lv`` (:func:`_settle_levels` keeps or
-    reverts them). Returns ``(dE, n_chg, rows walked)``."""
+    ``k0`` starts / stops firing and the rows walked, for :func:`_accept` (and
+    :func:`_level_proposal`). Returns ``(dE, n_chg, rows walked)``."""
     w_new = -w[e]
     k0 = dst[e]
     n_in = act.shape[0] - thr.shape[0] - 1          # not an argument: Numba did not inline 31 of them
@@ -647,8 +672,6 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
     step0 = unit[k0] * w_new
     fixed0 = fixed[k0]
     flat0 = flat[k0]
-    lev_at, lev_max, row_mask, mark = lv[0], lv[1], lv[10], lv[11]
-    lev0 = lev_max[k0] > 0
     p0, p1 = out_ptr[k0], out_ptr[k0 + 1]
     n_chg = 0
     visited = 0
@@ -704,9 +727,6 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
             un = uo + step0 * act[s, r]
             if (own >> uint64(r & 63)) & uint64(1):
                 de += Wt[r, k0, 0] * (G[k0, 0, un] - G[k0, 0, uo]) + Wt[r, k0, 1] * (G[k0, 1, un] - G[k0, 1, uo])
-                if lev0:
-                    mr = row_mask[k0, r]
-                    _level_move(lv, k0, lev_at[k0, mr, uo], lev_at[k0, mr, un])
             if fixed0:
                 continue
             an = 1 if un >= thr0 else -1
@@ -737,9 +757,6 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
                         continue
                     if not flat[k] and not (mark[k] and pure_tau[k, r] >= 0):
                         de += Wt[r, k, 0] * (G[k, 0, un] - G[k, 0, uo]) + Wt[r, k, 1] * (G[k, 1, un] - G[k, 1, uo])
-                    if lev_max[k] > 0:
-                        mr = row_mask[k, r]
-                        _level_move(lv, k, lev_at[k, mr, uo], lev_at[k, mr, un])
                     if not fixed[k]:
                         an = 1 if un >= thr[k] else -1
                         if an != act[n_in + k, r]:
@@ -747,8 +764,6 @@ def _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G
                 k += 1
     for p in range(p0, p1):
         mark[dst[out_edge[p]]] = False
-    if lv[8][1] != 0:
-        de += _level_delta(lv)
     return de, n_chg, visited
 
 
@@ -845,16 +860,19 @@ def _anneal_read(rd, w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_e
                  sweep0, lev_at, lev_max, lev_w):
     """Anneal one read's weights ``w`` in place; returns ``(final energy, rows walked)``."""
     n_in = X.shape[1]
-    count, act, pos, live, by_class, flips, du, chg_r, chg_k, chg_u, lv = _read_state(
+    count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u, lv = _read_state(
         w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, pure_tau, cls, ncls,
         lev_at, lev_max, lev_w)
+    levels = lev_max.max() > 0
     visited = 0
     for b in range(betas.shape[0]):
         beta = betas[b]
         for e in range(w.shape[0]):
             de, n_chg, seen = _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt,
-                                       pure_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class,
-                                       flips, du, chg_r, chg_k, chg_u, lv)
+                                       pure_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, mark,
+                                       flips, du, chg_r, chg_k, chg_u)
+            if levels:
+                de += _level_proposal(lv, e, w, src, dst, unit, row_mask, count, act, flips, n_chg, chg_r, chg_k, chg_u)
             visited += seen
             de += -2.0 * h[e] * w[e]          # h·w with w -> -w
             accept = de <= 0.0
@@ -863,7 +881,7 @@ def _anneal_read(rd, w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_e
             if accept:
                 _accept(e, w, n_in, src, dst, unit, fixed, out_ptr, out_edge, step_at, row_mask, pure_tau, cls, ncls,
                         count, act, pos, live, by_class, flips, n_chg, chg_r, chg_k, chg_u)
-            if lv[8][0] != 0 or lv[8][1] != 0:
+            if levels:
                 _settle_levels(lv, accept)
     return _energy_of(w, count, G, Wt, h) + _level_sum(lev_w, lv[4]), visited
 
@@ -937,15 +955,17 @@ def _flip_deltas(w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge,
     step_at, row_mask, spins, pos, nz, flat, multi = _row_index(X, src, dst, thr, unit, fixed, G, Wt, lev_at)
     pure_tau, rowsets, cls, val, ncls, counted = _delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, flat, True,
                                                                 lev_max)
-    count, act, pos, live, by_class, flips, du, chg_r, chg_k, chg_u, lv = _read_state(
+    count, act, pos, live, by_class, mark, flips, du, chg_r, chg_k, chg_u, lv = _read_state(
         w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, pure_tau, cls, ncls,
         lev_at, lev_max, lev_w)
     out = np.empty(w.shape[0])
     for e in range(w.shape[0]):
-        de, _, _ = _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt,
-                            pure_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, flips, du,
-                            chg_r, chg_k, chg_u, lv)
-        _settle_levels(lv, False)
+        de, n_chg, _ = _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt,
+                            pure_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du,
+                            chg_r, chg_k, chg_u)
+        if lev_max.max() > 0:
+            de += _level_proposal(lv, e, w, src, dst, unit, row_mask, count, act, flips, n_chg, chg_r, chg_k, chg_u)
+            _settle_levels(lv, False)
         out[e] = de - 2.0 * h[e] * w[e]
     return out
 
