@@ -45,8 +45,9 @@ Min margin (``TrainingQUBO(margin_kind="min")``, docs/FORMULATION.md, "Min margi
 the threshold over the rows, ``min(lev_max[k], min_r lev_at[k, mask, u])`` (:func:`_level_table`).
 That term is not a sum over rows, so such a neuron has no pure rows, its rows are live wherever a
 step changes their level, and per read each keeps a histogram of its rows' levels and its
-current minimum (:func:`_read_state`'s ``lv``): a proposal moves the walked rows between levels,
-reads off the new minimum, and :func:`_settle_levels` keeps or reverts the moves.
+current minimum (:func:`_read_state`'s ``lv``): after a proposal, :func:`_level_proposal` moves the
+rows it walked between levels (from what :func:`_propose` leaves for :func:`_accept`, so the hot
+walk is unchanged), reads off the new minima, and :func:`_settle_levels` keeps or reverts the moves.
 """
 from __future__ import annotations
 
