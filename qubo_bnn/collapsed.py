@@ -132,7 +132,7 @@ class CollapsedModel:
             levels = (np.array([enc.levels for enc in encs], dtype=np.int32),
                       np.array([enc.threshold for enc in encs], dtype=np.int32),
                       np.array([enc.R for enc in encs], dtype=np.int32),
-                      np.array([-c.mu * 2.0 * enc.reward_scale if enc.levels else 0.0 for enc in encs]))
+                      np.array([-c.mu * enc.level_step if enc.levels else 0.0 for enc in encs]))
         return cls(
             X=net.input_values(q.X), src=src, dst=dst,
             thr=np.array([-(-q.encodings[j].fan_in // 2) for j in net.neurons], dtype=np.int32),

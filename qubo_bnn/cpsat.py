@@ -261,7 +261,7 @@ def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
     mags = [float(np.abs(np.einsum("rkt,ktu->rku", Wi, U)).max(axis=2).sum()) for U in units]
     # the min margin (docs/FORMULATION.md, "Min margin"): -2m/unit per neuron, m <= levels
     lev_encs = [q.encodings[j] for j in net.neurons if q.encodings[j].levels]
-    mags[2] += float(sum(2 * enc.levels // enc.unit for enc in lev_encs))
+    mags[2] += float(sum(enc.level_step * enc.levels for enc in lev_encs))
     h = c.h
     coefs = np.concatenate([[c.A, c.B, c.mu], h])
     S, ints, scaling = _integer_scale(coefs, np.concatenate([mags, np.ones(len(h))]))
@@ -365,7 +365,7 @@ def _build(cp_model, q: TrainingQUBO, c: Coefficients, hint: np.ndarray | None):
             model.add_element(u, grp["red"], c)
             grp["u"] = u
     for j, m in level.items():                           # the min margin's reward, once per neuron
-        c_m = -mi * (2 // q.encodings[j].unit)
+        c_m = -mi * q.encodings[j].level_step
         terms_v.append(m); terms_c.append(c_m)
         floor += min(0, c_m * q.encodings[j].levels)
     for e, he in enumerate(hi):                          # h·w = h·(2ω - 1)

@@ -93,7 +93,7 @@ class NeuronEncoding:
     ``levels`` ``L > 0``: the neuron has a **min margin** (docs/FORMULATION.md, "Min margin"): a
     level ``m ∈ [0, L]`` shared by every row, spelt with the bits of coefficients ``lc``, enters
     every row's residual as ``+ m·(1 - 2x)``, so ``x = 1`` needs ``u >= threshold + m`` and
-    ``x = 0`` needs ``u <= R - m``; the reward is ``2·m`` (times :attr:`reward_scale`) once per
+    ``x = 0`` needs ``u <= R - m``; the reward is ``level_step·m`` (what |z| gains over ``m`` levels) once per
     neuron. Such a neuron's slack is not split (``a = R``, no summed reward).
     """
 
@@ -131,6 +131,12 @@ class NeuronEncoding:
         """The min-margin level of consistent counts ``u`` / bits ``x`` over ``axis`` (the rows):
         ``min(L, smallest distance)``, at least 0 (docs/FORMULATION.md, "Min margin")."""
         return np.clip(self.distance(u, x).min(axis=axis), 0, self.levels)
+
+    @property
+    def level_step(self) -> int:
+        """The min margin's reward for one level: ``2/unit`` (|z| grows by 2 per count step for
+        unit 1, by 1 for unit 2), a whole number."""
+        return 2 // self.unit
 
     @property
     def base1(self) -> int:

@@ -340,7 +340,7 @@ class TrainingQUBO:
                 P.add_quadratic(q, x, -2.0 * cnt)
                 P.add_linear(q, 3.0 * cnt)
             if len(enc.lc):                                 # reward 2m, once per neuron
-                M.add_linear(self.level_ids[j], -2.0 * enc.reward_scale * enc.lc.astype(np.float64))
+                M.add_linear(self.level_ids[j], -float(enc.level_step) * enc.lc.astype(np.float64))
             idx, coef = np.stack(cols_i, axis=1), np.stack(cols_c, axis=1)
             P.add_square(idx, coef, const, weight=cnt)
             forms[j] = (idx, coef, const)
@@ -409,7 +409,7 @@ class TrainingQUBO:
         """
         n_out = 0 if self.hard_fit else len(self.network.outputs)
         fan = sum(self.network.fan_in(j) for j in self.margin_neurons if self.encodings[j].reward)
-        levels = sum(2.0 * enc.reward_scale * enc.levels for enc in self.encodings.values())
+        levels = sum(enc.level_step * enc.levels for enc in self.encodings.values())
         return float(abs(B) * n_out + abs(mu) * (fan + levels) + 1.0)
 
     def size_estimate(self):
@@ -661,7 +661,7 @@ class TrainingQUBO:
             for name, G in tables.items():
                 out[name] += (Wt[:, k, 0] * G[k, 0][u] + Wt[:, k, 1] * G[k, 1][u]).sum(axis=1)
             if enc.levels:                           # the min margin's reward, 2m once per neuron
-                out["margin"] -= 2.0 * enc.reward_scale * enc.level(u, (A[:, :, k] > 0).astype(np.int64))
+                out["margin"] -= enc.level_step * enc.level(u, (A[:, :, k] > 0).astype(np.int64))
         out["h_term"] = W.astype(np.float64) @ self._check_h(h)
         return out
 

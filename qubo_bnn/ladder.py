@@ -35,8 +35,8 @@ def max_total_reward(problem) -> int:
     from .encoding import margin_cap_for      # here, so that the CLI's import of this module stays light
 
     net, cap = problem.network, problem.margin_cap
-    if problem.margin_kind == "min":         # 2·L/unit is a whole number (unit 1 or 2, levels in count steps)
-        return int(sum(2 * enc.levels // enc.unit for enc in problem.encodings.values()))
+    if problem.margin_kind == "min":         # every neuron at its largest level: whole numbers
+        return int(sum(enc.level_step * enc.levels for enc in problem.encodings.values()))
     per_sample = 0
     for j in problem.margin_neurons:
         F, cap_j = net.fan_in(j), margin_cap_for(net.fan_in(j), cap)
