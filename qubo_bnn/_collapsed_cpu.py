@@ -42,7 +42,8 @@ where a hidden neuron's activation changes and a neuron it feeds is live. The su
 
 Min margin (``TrainingQUBO(margin_kind="min")``, docs/FORMULATION.md, "Min margin"): a neuron
 ``k`` with ``lev_max[k] > 0`` earns ``lev_w[k]`` (≤ 0) per level of its smallest distance from
-the threshold over the rows, ``min(lev_max[k], min_r lev_at[k, mask, u])`` (:func:`_level_table`).
+the threshold over the rows, ``min(lev_max[k], min_r lev_at[k, mask, u])`` (the level of a row
+at count ``u`` whose targets with samples are the bits ``mask``, :func:`level_args`).
 That term is not a sum over rows, so such a neuron has no pure rows, its rows are live wherever a
 step changes their level, and per read each keeps a histogram of its rows' levels and its
 current minimum (:func:`_read_state`'s ``lv``): after a proposal, :func:`_level_proposal` moves the
@@ -180,34 +181,22 @@ def _all_finite(G, Wt):
     return finite
 
 
-@njit(cache=True)
-def _level_table(thr, unit, fixed, lev_max, lev_lo, lev_top, U):
-    """``lev_at[k, m, u]``: the min-margin level of a row of neuron ``k`` at count ``u`` whose
-    targets with samples are the bits ``m`` (a hard-fit output fires where ``m`` is 2):
-    ``u - lev_lo[k]`` where the neuron fires, ``lev_top[k] - u`` where not, clipped to
-    ``[0, lev_max[k]]``; 0 for a neuron without a min margin (``lev_max[k] <= 0``)."""
-    J = thr.shape[0]
-    lev_at = np.zeros((J, 4, U), dtype=np.int32)
-    for k in range(J):
-        if lev_max[k] <= 0:
-            continue
-        for m in range(4):
-            for v in range(U):
-                fires = (m == 2) if fixed[k] else v >= thr[k]
-                d = v - lev_lo[k] if fires else lev_top[k] - v
-                lev_at[k, m, v] = min(max(d, 0), lev_max[k])
-    return lev_at
-
-
-def level_args(thr, unit, fixed, U, levels=None):
-    """The kernel's min-margin arrays ``(lev_at, lev_max, lev_w)`` from ``levels = (lev_max,
-    lev_lo, lev_top, lev_w)`` (one entry per neuron), or none (``levels=None``)."""
-    J = len(thr)
+def level_args(J, U, levels=None):
+    """The kernel's min-margin arrays ``(lev_at, lev_max, lev_w)`` for ``J`` neurons and counts
+    ``0 .. U-1``: ``levels`` as :class:`~qubo_bnn.collapsed.CollapsedModel` holds them
+    (``lev_at[k, m, u]`` int32, ``lev_max[k]`` int32, ``lev_w[k]`` float64), or none
+    (``levels=None``: every neuron without a min margin)."""
     if levels is None:
         return np.zeros((J, 4, U), dtype=np.int32), np.zeros(J, dtype=np.int32), np.zeros(J)
-    lev_max, lev_lo, lev_top, lev_w = (np.ascontiguousarray(a) for a in levels)
-    return (_level_table(thr, unit, fixed, lev_max.astype(np.int32), lev_lo.astype(np.int32),
-                         lev_top.astype(np.int32), U), lev_max.astype(np.int32), lev_w.astype(np.float64))
+    lev_at, lev_max, lev_w = levels
+    return (np.ascontiguousarray(lev_at, dtype=np.int32), np.ascontiguousarray(lev_max, dtype=np.int32),
+            np.ascontiguousarray(lev_w, dtype=np.float64))
+
+
+@njit(cache=True, inline="always")
+def _target_bits(Wt, r, k):
+    """The targets row ``r`` has samples of for neuron ``k``: bit ``τ`` set iff ``Wt[r, k, τ] != 0``."""
+    return (1 if Wt[r, k, 0] != 0.0 else 0) + (2 if Wt[r, k, 1] != 0.0 else 0)
 
 
 @njit(cache=True)
@@ -229,8 +218,7 @@ def _level_mins(u, Wt, lev_at, lev_max):
             continue
         mn = lev_max[k]
         for r in range(R):
-            m = (1 if Wt[r, k, 0] != 0.0 else 0) + (2 if Wt[r, k, 1] != 0.0 else 0)
-            mn = min(mn, lev_at[k, m, u[r, k]])
+            mn = min(mn, lev_at[k, _target_bits(Wt, r, k), u[r, k]])
         mins[k] = mn
     return mins
 
@@ -296,7 +284,7 @@ def _row_index(X, src, dst, thr, unit, fixed, G, Wt, lev_at):
     row_mask = np.zeros((J, R), dtype=np.int8)
     for r in range(R):
         for k in range(J):
-            row_mask[k, r] = (1 if Wt[r, k, 0] != 0.0 else 0) + (2 if Wt[r, k, 1] != 0.0 else 0)
+            row_mask[k, r] = _target_bits(Wt, r, k)
     spins = np.zeros((n_in + J + 1, R), dtype=np.int8)
     pos = np.zeros((n_in + J + 1, (R + 63) // 64), dtype=np.uint64)
     nz = np.zeros((n_in + J + 1, (R + 63) // 64), dtype=np.uint64)
@@ -513,7 +501,7 @@ def _read_state(w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, 
     the threshold, ``by_class[k, τ, d, c, r // 64]`` of the pure rows whose step of direction
     ``d`` is in class ``c`` (:func:`_delta_classes`), the scratch of :func:`_propose`, and the
     min-margin state ``lv`` (module docstring): ``(lev_at, lev_max, lev_w, hist[k, level],
-    cur[k], new[k], touched[k], log[3, ·] of (neuron, level, ±1) moves, n[2]: log length and
+    cur[k], new[k], touched[k], log[3, ·] of (neuron, level before, level after) moves, n[2]: log length and
     touched count, tlist)``."""
     R, J = X.shape[0], thr.shape[0]
     n_in = X.shape[1]
@@ -914,7 +902,7 @@ def row_tables(X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, W
     (:func:`level_args` of ``levels``), the row index (:func:`_row_index`) and the pure rows'
     classes (:func:`_delta_classes`; ``classes=False``: none). Compute it once per problem and
     pass it to :func:`anneal` as ``tables``."""
-    lev = level_args(thr, unit, fixed, G.shape[2], levels)
+    lev = level_args(len(thr), G.shape[2], levels)
     index = _row_index(X, src, dst, thr, unit, fixed, G, Wt, lev[0])
     return (*lev, *index, *_delta_classes(src, dst, unit, out_ptr, X.shape[1], G, Wt, index[5], bool(classes), lev[1]))
 
@@ -931,7 +919,7 @@ def anneal(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt
     pure rows too (no bit counts): the order of the float sums of the full walk, bit for bit.
     ``tables``: this problem's :func:`row_tables` (then ``classes`` is theirs), so that a
     schedule run in chunks does not rebuild them. One read runs without the GIL. ``levels``:
-    the min margin's ``(lev_max, lev_lo, lev_top, lev_w)`` per neuron (:func:`level_args`),
+    the min margin's ``(lev_at, lev_max, lev_w)`` (:func:`level_args`),
     when the problem has one and ``tables`` is not given.
     """
     anneal_visits(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, betas, key,
@@ -974,7 +962,7 @@ def _flip_deltas(w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge,
 def flip_deltas(w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h, levels=None):
     """Energy change of each single weight flip from ``w`` (used to size the beta range)."""
     return _flip_deltas(w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h,
-                        *level_args(thr, unit, fixed, G.shape[2], levels))
+                        *level_args(len(thr), G.shape[2], levels))
 
 
 @njit(cache=True)
@@ -994,4 +982,4 @@ def energies(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, 
     """Collapsed energy of each row of ``W`` (±1 weights) by a full forward pass (``levels``:
     the min margin's, as for :func:`anneal`)."""
     return _energies(W, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge, G, Wt, h,
-                     *level_args(thr, unit, fixed, G.shape[2], levels))
+                     *level_args(len(thr), G.shape[2], levels))

@@ -366,7 +366,7 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
         raise ValueError("the CUDA kernel has no min margin (margin_kind='min') yet: use the CPU kernel")
     step_at, row_mask, _, _, _, flat, multi = _collapsed_cpu._row_index(
         model.X, model.src, model.dst, model.thr, model.unit, model.fixed, model.G, model.Wt,
-        _collapsed_cpu.level_args(model.thr, model.unit, model.fixed, model.G.shape[2])[0])
+        _collapsed_cpu.level_args(len(model.thr), model.G.shape[2])[0])
     c = np.ascontiguousarray
     d_W = cuda.to_device(c(W))
     args = (c(model.X.T), c(model.src, np.int32), c(model.dst, np.int32), c(model.thr, np.int32),

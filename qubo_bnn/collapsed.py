@@ -88,9 +88,11 @@ class CollapsedModel:
     hard-fit outputs held at the row's target (±1); ``X`` rows as the neurons read them (±1, or
     0/1 for ``inputs="binary"``); ``G``, ``Wt``: :meth:`TrainingQUBO.settled_costs`; ``h`` per
     weight; ``levels``: ``None``, or for a problem with a min margin (``margin_kind="min"``)
-    per neuron its largest level, the counts its distances are measured from on either side
-    (``threshold``, ``R``) and the energy of one level (``-mu·2/unit``; 0 for a neuron without
-    one) (:func:`qubo_bnn._collapsed_cpu.level_args`).
+    ``(lev_at, lev_max, lev_w)``: ``lev_at[k, m, u]`` the level of a row of neuron ``k`` at
+    count ``u`` whose targets with samples are the bits ``m``
+    (:meth:`NeuronEncoding.distance <qubo_bnn.encoding.NeuronEncoding.distance>` clipped to
+    ``[0, L_k]``; a hard-fit output fires where ``m`` is 2), per neuron its largest level
+    ``L_k`` and the energy of one level (``-mu·level_step``; 0 for a neuron without one).
     """
 
     X: np.ndarray
@@ -126,16 +128,22 @@ class CollapsedModel:
         for j, bits in q.x_fixed.items():
             fixed_act[:, j - n_in] = 2 * bits.astype(np.int8) - 1
         G, Wt = q.settled_costs(c)
+        thr = np.array([-(-q.encodings[j].fan_in // 2) for j in net.neurons], dtype=np.int32)
         encs = [q.encodings[j] for j in net.neurons]
         levels = None
         if any(enc.levels for enc in encs):
-            levels = (np.array([enc.levels for enc in encs], dtype=np.int32),
-                      np.array([enc.threshold for enc in encs], dtype=np.int32),
-                      np.array([enc.R for enc in encs], dtype=np.int32),
+            u = np.arange(G.shape[2])
+            lev_at = np.zeros((J, 4, len(u)), dtype=np.int32)
+            for k, enc in enumerate(encs):
+                if not enc.levels:
+                    continue
+                for m in range(4):
+                    fires = np.full(len(u), m == 2) if fixed[k] else u >= thr[k]
+                    lev_at[k, m] = np.clip(enc.distance(u, fires.astype(np.int64)), 0, enc.levels)
+            levels = (lev_at, np.array([enc.levels for enc in encs], dtype=np.int32),
                       np.array([-c.mu * enc.level_step if enc.levels else 0.0 for enc in encs]))
         return cls(
-            X=net.input_values(q.X), src=src, dst=dst,
-            thr=np.array([-(-q.encodings[j].fan_in // 2) for j in net.neurons], dtype=np.int32),
+            X=net.input_values(q.X), src=src, dst=dst, thr=thr,
             unit=np.array([net.count_unit(j) for j in net.neurons], dtype=np.int32),
             fixed=fixed, fixed_act=fixed_act, out_ptr=np.cumsum(out_ptr).astype(np.int32),
             out_edge=order.astype(np.int32), G=G, Wt=Wt, h=np.array(c.h, dtype=np.float64), levels=levels)
@@ -180,7 +188,7 @@ class CollapsedModel:
             bound += float(counts @ cost.min(axis=1))
             scale += float(counts @ np.abs(cost).max(axis=1))
         if self.levels is not None:
-            reward = float(self.levels[0] @ self.levels[3])      # every neuron at its largest level (≤ 0)
+            reward = float(self.levels[1] @ self.levels[2])      # every neuron at its largest level (≤ 0)
             bound, scale = bound + reward, scale - reward
         return bound - float(np.abs(self.h).sum()), 1e-9 * scale
 
@@ -202,8 +210,8 @@ class CollapsedModel:
         smallest = [steps[steps > 1e-12].min() * counts.min()] if counts.size and (steps > 1e-12).any() else []
         hs = 2 * np.abs(self.h[np.abs(self.h) > 1e-12])
         smallest += [hs.min()] if hs.size else []
-        if self.levels is not None and (np.abs(self.levels[3]) > 1e-12).any():
-            smallest += [np.abs(self.levels[3][np.abs(self.levels[3]) > 1e-12]).min()]   # one level
+        level_w = np.abs(self.levels[2]) if self.levels is not None else np.zeros(0)
+        smallest += [level_w[level_w > 1e-12].min()] if (level_w > 1e-12).any() else []   # one level
         cold_step = min(smallest) if smallest else 1.0
         hot_step = float(np.median(ups)) if ups.size else cold_step
         hot = math.log(2.0) / max(hot_step, cold_step)

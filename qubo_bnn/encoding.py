@@ -201,8 +201,7 @@ def neuron_encoding(neuron: int, fan_in: int, hard_margin: int, cap: int | None,
     if min_margin and reward:
         levels = min(R, F - threshold) if cap is None else min(R, F - threshold, cap // 2)
         return NeuronEncoding(neuron, F, threshold, R, R, tie, False, ca=slack_coefficients(R),
-                              cb=slack_coefficients(0), unit=unit, levels=max(levels, 0),
-                              lc=slack_coefficients(max(levels, 0)))
+                              cb=slack_coefficients(0), unit=unit, levels=levels, lc=slack_coefficients(levels))
     if cap is not None:
         # reward min(|z|, m): the capped reward is base + 2a on either side (see _state_margin),
         # so |z|'s parity rounds the cap down; at least the smallest nonzero |z|.

@@ -220,7 +220,7 @@ def test_pure_rows_of_several_samples_are_counted_by_class():
     t[np.cumsum(reps)[5] - 1] ^= 1                                       # row 6 gets both targets
     q = TrainingQUBO(net, X, t[:, None], margin_neurons="all")
     model = CollapsedModel.from_problem(q, B=1.5, mu=0.25)
-    lev_at, lev_max, _ = kernel.level_args(model.thr, model.unit, model.fixed, model.G.shape[2])
+    lev_at, lev_max, _ = kernel.level_args(len(model.thr), model.G.shape[2])
     flat = kernel._row_index(*model.kernel_args[:6], model.G, model.Wt, lev_at)[5]
     pure_tau, rowsets, *_ = kernel._delta_classes(model.src, model.dst, model.unit, model.out_ptr, 7, model.G,
                                                   model.Wt, flat, True, lev_max)
