@@ -23,16 +23,17 @@ q = TrainingQUBO(net, X, y)
 print(f"rows {q.n_rows}, weights {q.n_weights}, neurons {net.n_neurons}, threads {threads_per_block(q.n_rows)}")
 
 
-def run(coef, label):
-    model = CollapsedModel.from_problem(q, **coef)
+def run(coef, label, problem=q):
+    model = CollapsedModel.from_problem(problem, **coef)
     hot, cold = model.default_beta_range(np.random.default_rng(1))
     betas = beta_schedule((hot, cold), sweeps, "geometric")
-    W0 = rng.choice(np.array([-1, 1], dtype=np.int8), (reads, q.n_weights))
+    W0 = rng.choice(np.array([-1, 1], dtype=np.int8), (reads, problem.n_weights))
     Wc, Wg = W0.copy(), W0.copy()
     ec = np.empty(reads)
-    anneal(Wc[:1].copy(), *model.kernel_args, betas[:1], 3, 0, ec[:1])  # compile
+    anneal(Wc[:1].copy(), *model.kernel_args, betas[:1], 3, 0, ec[:1], levels=model.levels)  # compile
     anneal_cuda(model, Wg[:1].copy(), betas[:1], 3)  # compile
-    t0 = time.perf_counter(); anneal(Wc, *model.kernel_args, betas, 3, 0, ec); t1 = time.perf_counter()
+    t0 = time.perf_counter(); anneal(Wc, *model.kernel_args, betas, 3, 0, ec, levels=model.levels)
+    t1 = time.perf_counter()
     eg = anneal_cuda(model, Wg, betas, 3); cuda.synchronize(); t2 = time.perf_counter()
     same_w = (Wc == Wg).all(axis=1)
     print(f"[{label}] cpu {t1 - t0:.3f}s gpu {t2 - t1:.3f}s; reads with identical weights "
@@ -44,6 +45,7 @@ def run(coef, label):
 h = 0.25 * rng.integers(-2, 3, q.n_weights)
 ok = run(dict(B=1.0, mu=0.5, h=h), "dyadic")
 run(dict(B=1.0, mu=0.3, h=rng.normal(0, 0.1, q.n_weights)), "non-dyadic")
+run(dict(B=1.0, mu=0.5, h=h), "min margin, dyadic", TrainingQUBO(net, X, y, margin_kind="min"))
 
 # exp: libdevice vs host
 @cuda.jit

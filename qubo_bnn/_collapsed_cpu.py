@@ -595,8 +595,15 @@ def _level_proposal(lv, e, w, src, dst, unit, row_mask, count, act, flips, n_chg
 
 @njit(cache=True, inline="always")
 def _level_delta(lv):
-    """Energy change of the moves :func:`_level_move` made: each touched neuron's new minimum."""
+    """Energy change of the moves :func:`_level_move` made: each touched neuron's new minimum,
+    summed in neuron order (as the CUDA kernel sums them)."""
     lev_max, lev_w, hist, cur, new, n, tlist = lv[1], lv[2], lv[3], lv[4], lv[5], lv[8], lv[9]
+    for i in range(1, n[1]):          # insertion sort: a proposal touches a handful of neurons
+        k, j = tlist[i], i - 1
+        while j >= 0 and tlist[j] > k:
+            tlist[j + 1] = tlist[j]
+            j -= 1
+        tlist[j + 1] = k
     de = 0.0
     for i in range(n[1]):
         k = tlist[i]

@@ -49,6 +49,16 @@ this kernel does not do). On a GPU the
 saving is per warp and in memory traffic: a skipped lane issues almost no loads, but a warp
 still waits for its slowest walked row (compacting the live rows of a warp would go further).
 
+Min margin (``margin_kind="min"``, docs/FORMULATION.md): as on the CPU, a read keeps per neuron
+a histogram ``H[k, level]`` of its rows' levels and the current minimum ``CUR[k]``. Each thread
+moves its walked rows between levels (``d``'s count changes, :func:`_move_levels`) with atomic
+adds, marking the neurons it moved; the barrier of the energy sum completes the moves, thread 0
+reads off each marked neuron's new minimum (in neuron order, as the CPU kernel sums them), adds
+their energy change before the ``h`` term and keeps the new minima if the flip is accepted;
+after a rejection each thread moves its rows back. A row not walked changes no level (a step
+that changes one makes the row live, :func:`qubo_bnn._collapsed_cpu._row_index`). The integer
+histogram is the same whatever order the atomics land in, so the decisions are the CPU's.
+
 Bit-exactness with the CPU kernel. The acceptance decisions, hence the weights, follow the CPU
 exactly as long as every ``dE`` (and final energy) comes out the same. The CPU sums a flip's
 row terms ``Wt·(G[un] − G[uo])`` sequentially over rows; here each thread sums its rows in the
@@ -234,6 +244,34 @@ def _commit_quiet_row(k0, r, step, w, dst, unit, out_ptr, out_edge, step_at, row
 
 
 @cuda.jit(device=True)
+def _move_levels(k0, kmax, r, sign, lev_at, lev_max, row_mask, u, d, H, TCH):
+    """Row ``r``'s min-margin levels of the walked proposal in ``d[k0..kmax, r]``: ``sign = 1``
+    moves the row from each changed neuron's old level to its new one in the read's histogram
+    ``H[k, level]`` (atomically: the block's threads share it) and marks the neuron in ``TCH``;
+    ``sign = -1`` moves it back (a rejected proposal)."""
+    for k in range(k0, kmax + 1):
+        dk = d[k, r]
+        if dk != 0 and lev_max[k] > 0:
+            uo = u[k, r]
+            lo = lev_at[k, row_mask[k, r], uo]
+            ln = lev_at[k, row_mask[k, r], uo + dk]
+            if lo != ln:
+                cuda.atomic.add(H, (k, lo), -sign)
+                cuda.atomic.add(H, (k, ln), sign)
+                if sign > 0:
+                    TCH[k] = 1
+
+
+@cuda.jit(device=True)
+def _lowest_level(H, k, top):
+    """The smallest level with a row in ``H[k]``, at most ``top`` (the CPU kernel's minimum)."""
+    m = 0
+    while H[k, m] == 0 and m < top:
+        m += 1
+    return m
+
+
+@cuda.jit(device=True)
 def _block_sum(partial, value):
     """Sum of every thread's ``value`` in a fixed tree order; valid in thread 0 only.
 
@@ -254,11 +292,13 @@ def _block_sum(partial, value):
 
 @cuda.jit
 def _anneal_kernel(W, XT, src, dst, thr, unit, fixed, fixed_actT, out_ptr, out_edge, G, WtT, h,
-                   betas, key, sweep0, step_at, row_mask, flat, multi, U, A, S, D, KM, energies, visits):
+                   betas, key, sweep0, step_at, row_mask, flat, multi, lev_at, lev_max, lev_w, levels,
+                   U, A, S, D, KM, H, CUR, NEW, TCH, energies, visits):
     """Block ``rd`` anneals read ``rd``: ``W[rd]`` in place, its energy to ``energies[rd]``, the
     number of rows its proposals walked added to ``visits[rd]``.
 
     ``betas[b]`` is sweep ``sweep0 + b`` of the schedule (the uniforms are keyed by it).
+    ``levels`` (0 or 1): whether the problem has a min margin (``lev_*``, module docstring).
     """
     partial = cuda.shared.array(MAX_THREADS, float64)
     flag = cuda.shared.array(1, int32)
@@ -275,11 +315,22 @@ def _anneal_kernel(W, XT, src, dst, thr, unit, fixed, fixed_actT, out_ptr, out_e
     s_flags = S[rd]
     d = D[rd]
     km = KM[rd]
+    hist = H[rd]
+    cur = CUR[rd]
+    new = NEW[rd]
+    touched = TCH[rd]
     walked = 0
     for r in range(t, R, T):
         _forward_row(r, w, XT, src, dst, thr, unit, fixed, fixed_actT, u, a)
         for k in range(J):  # the row's flags for these counts
             _set_count(k, r, u[k, r], step_at, row_mask, u, s_flags)
+            if levels and lev_max[k] > 0:
+                cuda.atomic.add(hist, (k, lev_at[k, row_mask[k, r], u[k, r]]), 1)
+    if levels:
+        cuda.syncthreads()
+        if t == 0:
+            for k in range(J):
+                cur[k] = _lowest_level(hist, k, lev_max[k]) if lev_max[k] > 0 else 0
     for b in range(betas.shape[0]):
         beta = betas[b]
         for e in range(E):
@@ -292,11 +343,25 @@ def _anneal_kernel(W, XT, src, dst, thr, unit, fixed, fixed_actT, out_ptr, out_e
                     de, kmax = _propose_row(k0, r, step, de, w, dst, thr, unit, fixed, flat, out_ptr,
                                             out_edge, G, WtT, u, a, d, s_flags)
                     km[r] = kmax
+                    if levels:
+                        _move_levels(k0, kmax, r, 1, lev_at, lev_max, row_mask, u, d, hist, touched)
                     walked += 1
                 else:
                     km[r] = -1  # not walked: every term 0.0, d untouched
-            total = _block_sum(partial, de)
+            total = _block_sum(partial, de)   # its barrier also completes the level moves
             if t == 0:
+                if levels:
+                    any_touched = False
+                    lev_de = 0.0
+                    for k in range(k0, J):   # the moved neurons' new minima, as the CPU kernel
+                        if touched[k]:
+                            any_touched = True
+                            m = _lowest_level(hist, k, lev_max[k])
+                            new[k] = m
+                            if m != cur[k]:
+                                lev_de += lev_w[k] * float64(m - cur[k])
+                    if any_touched:
+                        total += lev_de
                 total += -2.0 * h[e] * w[e]  # h·w with w -> -w
                 accept = total <= 0.0
                 if not accept and beta * total < MAX_BETA_DE:
@@ -304,13 +369,22 @@ def _anneal_kernel(W, XT, src, dst, thr, unit, fixed, fixed_actT, out_ptr, out_e
                 flag[0] = 1 if accept else 0
                 if accept:
                     w[e] = w_new
+                if levels:
+                    for k in range(k0, J):
+                        if touched[k]:
+                            if accept:
+                                cur[k] = new[k]
+                            touched[k] = 0
             cuda.syncthreads()
             accepted = flag[0] != 0
-            # no barrier needed after this: a thread only touches its own rows, and flag and
-            # partial are rewritten only after the next proposal's barriers
+            # no barrier needed after this: a thread only touches its own rows (and, undoing a
+            # rejected proposal's level moves, the histogram, read again only after the next
+            # proposal's barrier), and flag and partial are rewritten only after that barrier
             for r in range(t, R, T):
                 kmax = km[r]
                 if kmax >= 0:
+                    if levels and not accepted:
+                        _move_levels(k0, kmax, r, -1, lev_at, lev_max, row_mask, u, d, hist, touched)
                     _commit_walked_row(k0, kmax, r, accepted, fixed, step_at, row_mask, u, a, d, s_flags)
                 elif accepted:
                     step = w_new * _source_act(src[e], r, n_in, XT, a)
@@ -326,6 +400,12 @@ def _anneal_kernel(W, XT, src, dst, thr, unit, fixed, fixed_actT, out_ptr, out_e
     if t == 0:
         for e in range(E):
             total += h[e] * w[e]
+        if levels:
+            lev_sum = 0.0
+            for k in range(J):
+                if lev_w[k] != 0.0:
+                    lev_sum += lev_w[k] * cur[k]
+            total += lev_sum
         energies[rd] = total
 
 
@@ -362,11 +442,9 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
     energies = np.empty(num_reads, dtype=np.float64)
     if num_reads == 0:
         return energies
-    if model.levels is not None:
-        raise ValueError("the CUDA kernel has no min margin (margin_kind='min') yet: use the CPU kernel")
+    lev_at, lev_max, lev_w = _collapsed_cpu.level_args(J, model.G.shape[2], model.levels)
     step_at, row_mask, _, _, _, flat, multi = _collapsed_cpu._row_index(
-        model.X, model.src, model.dst, model.thr, model.unit, model.fixed, model.G, model.Wt,
-        _collapsed_cpu.level_args(len(model.thr), model.G.shape[2])[0])
+        model.X, model.src, model.dst, model.thr, model.unit, model.fixed, model.G, model.Wt, lev_at)
     c = np.ascontiguousarray
     d_W = cuda.to_device(c(W))
     args = (c(model.X.T), c(model.src, np.int32), c(model.dst, np.int32), c(model.thr, np.int32),
@@ -375,7 +453,13 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
             c(np.transpose(model.Wt, (1, 2, 0)), np.float64), c(model.h, np.float64),
             c(betas, np.float64))
     d_args = tuple(cuda.to_device(x) for x in args)
-    d_index = tuple(cuda.to_device(c(x)) for x in (step_at, row_mask, flat, multi))
+    d_index = tuple(cuda.to_device(c(x)) for x in (step_at, row_mask, flat, multi, lev_at, lev_max, lev_w))
+    levels = int(model.levels is not None and lev_max.max() > 0)
+    n_levels = int(lev_max.max()) + 1 if levels else 1
+    d_H = cuda.to_device(np.zeros((num_reads, J, n_levels), dtype=np.int32))
+    d_CUR = cuda.device_array((num_reads, J), dtype=np.int32)
+    d_NEW = cuda.device_array((num_reads, J), dtype=np.int32)
+    d_TCH = cuda.to_device(np.zeros((num_reads, J), dtype=np.int8))
     d_U = cuda.device_array((num_reads, J, R), dtype=np.int32)
     d_A = cuda.device_array((num_reads, J, R), dtype=np.int8)
     d_S = cuda.device_array((num_reads, J, R), dtype=np.int8)
@@ -386,7 +470,8 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
     with warnings.catch_warnings():  # one block per read: few reads leave the GPU idle, by design
         warnings.simplefilter("ignore", NumbaPerformanceWarning)
         _anneal_kernel[num_reads, threads](d_W, *d_args, np.uint64(key), np.int64(sweep0), *d_index,
-                                           d_U, d_A, d_S, d_D, d_KM, d_E, d_V)
+                                           np.int32(levels), d_U, d_A, d_S, d_D, d_KM, d_H, d_CUR, d_NEW, d_TCH,
+                                           d_E, d_V)
     W[...] = d_W.copy_to_host()
     d_E.copy_to_host(energies)
     if visits is not None:

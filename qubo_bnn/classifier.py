@@ -332,8 +332,7 @@ class BNNClassifier(NetworkPredictionMixin, ClassifierMixin, BaseEstimator):
             ones further; ``None``: uncapped.
         margin_kind: ``"sum"`` (the default): the reward is summed over the samples; ``"min"``:
             each margin neuron's smallest margin over the training rows (Toro Icarte et al.'s
-            max-min margin; docs/FORMULATION.md, "Min margin"), capped by ``margin_cap``. The
-            CUDA kernel has no min margin yet: the collapsed annealer runs it on the CPU.
+            max-min margin; docs/FORMULATION.md, "Min margin"), capped by ``margin_cap``.
         min_output_margin: hard constraint ``|z_o| >= min_output_margin``.
         hard_fit: fix outputs to their targets instead of paying a loss.
         weight_bias: fixed linear penalties ``h`` on the weights (one per edge).

@@ -381,8 +381,6 @@ class CollapsedSampler(TrainingProblemSampler):
             from qubo_bnn_solvers.sampler import _cuda_unusable
 
             problem = _cuda_unusable()
-            if problem is None and model.levels is not None:
-                problem = "the CUDA kernel has no min margin (margin_kind='min') yet"
             if problem is None:
                 from ._collapsed_cuda import anneal_cuda
 

@@ -44,6 +44,15 @@ def skip_net() -> Network:
 X5 = np.array([[1, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 0], [0, 0, 0]], dtype=np.int8)  # row 0 twice
 
 
+def teacher_data(net: Network, n_rows: int, seed: int):
+    """``(net, X, targets)``: random rows labelled by a random network of the same shape, so
+    that a fit with a positive min-margin level exists."""
+    rng = np.random.default_rng(seed)
+    X = rng.integers(0, 2, (n_rows, net.n_inputs)).astype(np.int8)
+    _, act = net.forward(X, rng.choice([-1, 1], net.n_weights))
+    return net, X, (act[:, [o - net.n_inputs for o in net.outputs]] > 0).astype(np.int64)
+
+
 def problem(name):
     """``(TrainingQUBO, coefficients)`` with dyadic coefficients; 3-4 distinct rows."""
     rng = np.random.default_rng(len(name))
@@ -66,13 +75,28 @@ def problem(name):
         net.add_neuron([h1, h2, 2])
         q = TrainingQUBO(net, X5, np.array([1, 0, 1, 0, 1]), margin_cap=2)
         coef = dict(B=1.0, mu=0.25)
+    elif name == "min":  # Toro Icarte's min margin: a level histogram per read and neuron
+        q = TrainingQUBO(*teacher_data(Network(5).dense(3).dense(1), 6, seed=1), margin_kind="min")
+        coef = dict(B=1.0, mu=0.25)
+    elif name == "min_gated":  # min margin on 0/1 inputs (steps of 0 or ±2) and a ternary neuron, capped
+        net = Network(3, inputs="binary")
+        h1 = net.add_neuron([0, 1, 2])
+        h2 = net.add_neuron([0, 1], bias=False, ternary=True)
+        net.add_neuron([h1, h2, 2])
+        net.add_neuron([h1, 0])
+        q = TrainingQUBO(net, X5[:4], np.array([[1, 0], [0, 1], [0, 0], [1, 1]]), margin_cap=2, margin_kind="min")
+        coef = dict(B=1.0, mu=0.5)
+    elif name == "min_hard_fit":  # fixed outputs: a broken row clips its neuron's level at 0
+        q = TrainingQUBO(*teacher_data(Network(5).dense(2).dense(1), 4, seed=1), hard_fit=True, margin_kind="min")
+        coef = dict(B=1.0, mu=0.5)
     else:
         raise ValueError(name)
     coef["h"] = 0.25 * rng.integers(-2, 3, q.n_weights)
     return q, coef
 
 
-PROBLEMS = ["dense", "skip", "hard_fit", "ternary", "gated"]
+PROBLEMS = ["dense", "skip", "hard_fit", "ternary", "gated", "min", "min_gated", "min_hard_fit"]
+MIN_PROBLEMS = [p for p in PROBLEMS if p.startswith("min")]
 BETAS = beta_schedule((0.3, 3.0), 3, "geometric")  # warm: the uniforms decide many proposals
 
 
@@ -84,7 +108,7 @@ def cpu_anneal(model, W, betas, key, sweep0=0):
     from qubo_bnn._collapsed_cpu import anneal
 
     energies = np.empty(len(W))
-    anneal(W, *model.kernel_args, betas, key, sweep0, energies)
+    anneal(W, *model.kernel_args, betas, key, sweep0, energies, levels=model.levels)
     return energies
 
 
@@ -119,7 +143,7 @@ def assert_gpu_equals_cpu(q, model, betas, key, seed, **cuda_kw):
 
     W_cpu, W_gpu = initial_weights(q, 2, seed=seed), initial_weights(q, 2, seed=seed)
     e_cpu, v_cpu = np.empty(2), np.zeros(2, dtype=np.int64)
-    anneal_visits(W_cpu, *model.kernel_args, betas, key, 0, e_cpu, v_cpu, classes=False)
+    anneal_visits(W_cpu, *model.kernel_args, betas, key, 0, e_cpu, v_cpu, classes=False, levels=model.levels)
     v_gpu = np.full(2, -1, dtype=np.int64)
     e_gpu = anneal_cuda(model, W_gpu, betas, key, visits=v_gpu, **cuda_kw)
     np.testing.assert_array_equal(W_gpu, W_cpu)
@@ -147,6 +171,36 @@ def test_one_thread_follows_cpu_order_for_any_coefficients():
     q = TrainingQUBO(Network(3).dense(2).dense(1), X5, np.array([1, 0, 1, 0, 1]))
     coef = dict(B=1.1, mu=0.3, h=np.random.default_rng(3).normal(0, 0.3, q.n_weights))
     assert_gpu_equals_cpu(q, CollapsedModel.from_problem(q, **coef), BETAS, 11, seed=2, threads=1)
+
+
+@needs_cuda
+@pytest.mark.parametrize("name, threads", zip(MIN_PROBLEMS, [1, 2, 8]))  # the default threads: above
+def test_min_margin_with_any_thread_count(name, threads):
+    """The level histogram, shared by a block's threads, moves each walked row once whatever the
+    threads own (several rows, one, none), and the chain walks the CPU's rows."""
+    from qubo_bnn._collapsed_cuda import MAX_THREADS
+
+    if threads > MAX_THREADS:
+        pytest.skip(f"more than MAX_THREADS={MAX_THREADS}")
+    q, coef = problem(name)
+    model = CollapsedModel.from_problem(q, **coef)
+    W, W_without = initial_weights(q, 2, seed=5), initial_weights(q, 2, seed=5)
+    cpu_anneal(model, W, BETAS, 17)
+    cpu_anneal(dataclasses.replace(model, levels=None), W_without, BETAS, 17)
+    assert not np.array_equal(W, W_without)      # the level term steers this chain
+    assert_gpu_equals_cpu(q, model, BETAS, 17, seed=5, threads=threads)
+    assert_gpu_equals_cpu(q, model, np.array([50.0, 100.0]), 3, seed=2, threads=threads)  # cold: rejections
+
+
+@needs_cuda
+@sim_only
+def test_min_margin_one_thread_follows_cpu_order_for_any_coefficients():
+    """The level terms of one proposal are summed in neuron order on both kernels: with one
+    thread the chain is the CPU's for non-dyadic coefficients too (the lexicographic margin
+    weight is one)."""
+    q, _ = problem("min_hard_fit")
+    coef = dict(B=1.1, mu=1 / 3, h=np.random.default_rng(4).normal(0, 0.3, q.n_weights))
+    assert_gpu_equals_cpu(q, CollapsedModel.from_problem(q, **coef), BETAS, 19, seed=3, threads=1)
 
 
 @needs_cuda
@@ -273,7 +327,7 @@ def test_non_finite_cost_tables_walk_every_row():
 
 
 @needs_cuda
-@pytest.mark.parametrize("name", ["dense", "hard_fit"])
+@pytest.mark.parametrize("name", ["dense", "hard_fit", "min"])
 def test_sampler_cuda_equals_cpu(name):
     q, coef = problem(name)
     bqm = q.to_bqm(**coef)
@@ -334,4 +388,4 @@ def test_cuda_tests_pass_under_simulator():
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     passed = re.search(r"(\d+) passed", proc.stdout)
-    assert passed and int(passed.group(1)) >= 21, proc.stdout[-2000:]  # kernel tests not skipped
+    assert passed and int(passed.group(1)) >= 30, proc.stdout[-2000:]  # kernel tests not skipped

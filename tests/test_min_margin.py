@@ -1,7 +1,6 @@
 """The min margin (``margin_kind="min"``, docs/FORMULATION.md "Min margin") against independent
 oracles: a plain numpy forward pass and brute force over the weights and the auxiliaries."""
 import itertools
-import warnings
 
 import dimod
 import numpy as np
@@ -175,18 +174,6 @@ def test_cqm_optimum_is_the_brute_force_optimum():
     W = np.array(list(itertools.product([-1, 1], repeat=net.n_weights)), dtype=np.int8)
     run = CQMTrainingSampler(dimod.ExactCQMSolver()).sample_problem(q, c)
     assert run.energies.min() == pytest.approx(c.combine(q.collapsed_split(W)).min())
-
-
-def test_cuda_request_falls_back_to_the_cpu_kernel():
-    net = NETWORKS["dense-2-2-1"]()
-    X, t = _data(net, 4, 1)
-    q = TrainingQUBO(net, X, t, margin_kind="min")
-    c = q.coefficients(B=1.0, mu=0.25)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        run = CollapsedSampler(device="cuda").sample_problem(q, c, num_reads=2, num_sweeps=20, seed=1)
-    assert run.info["device"] == "cpu"
-    assert any(issubclass(w.category, RuntimeWarning) for w in caught)
 
 
 def test_estimator_and_run_file_take_margin_kind(tmp_path):
