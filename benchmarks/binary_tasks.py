@@ -68,6 +68,8 @@ METHODS = {
     "bag64": {"bootstrap": True, "committee_size": 64, "sampler_params": {"num_reads": 64, "num_sweeps": 500}},
     "bag32-250": {"bootstrap": True, "committee_size": 32, "sampler_params": {"num_reads": 32, "num_sweeps": 250}},
     "bag64-125": {"bootstrap": True, "committee_size": 64, "sampler_params": {"num_reads": 64, "num_sweeps": 125}},
+    "min-margin": {"margin_kind": "min"},          # Toro Icarte's min margin, else the defaults
+    "min-unbagged": {"margin_kind": "min", "bootstrap": False},
 }
 """The BNNClassifier settings compared (one place; add a line to add a method)."""
 
