@@ -77,6 +77,7 @@ RUNGS: dict[str, dict[str, Any]] = {
     "uncapped": {"margin_cap": None, "bootstrap": False},               # the default before the ⌈√F⌉ cap
     "single": {"committee_size": 1},                 # the ladder's single best network (never bagged)
     "one-vs-one": {"multi_class": "ovo", "bootstrap": False},           # 45 pair networks, majority vote
+    "ovo-gated": {"multi_class": "ovo", "inputs": "binary", "bootstrap": False},   # the same on 0/1 input gates
     "bagged": {"bootstrap": True, "committee_size": 32,          # 32 networks, each fitted to a bootstrap resample
                "sampler_params": {"num_reads": 32, "num_sweeps": 500}},
     "gated-bagged": {"inputs": "binary", "bootstrap": True, "committee_size": 32,

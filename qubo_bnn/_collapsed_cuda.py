@@ -427,7 +427,9 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
     if given, receives the rows each read's proposals walked, as
     :func:`qubo_bnn._collapsed_cpu.anneal_visits` counts them (walking every row would be
     ``len(betas) × n_weights × n_rows``). Device buffers live for the duration of the call:
-    about ``10·num_reads·n_rows·n_neurons`` bytes of per-read state besides the model.
+    about ``10·num_reads·n_rows·n_neurons`` bytes of per-read state besides the model (with a
+    min margin, ``4·num_reads·n_neurons·(L + 1)`` more for the level histograms, ``L`` the largest
+    level).
     """
     num_reads, E = W.shape
     R, J = model.X.shape[0], model.thr.shape[0]

@@ -150,6 +150,9 @@ class CollapsedModel:
 
     @property
     def kernel_args(self) -> tuple:
+        """The CPU kernel functions' positional problem arguments ``(X, ..., h)``. The min
+        margin is not among them: pass ``levels=self.levels`` too (left out, a kernel call
+        anneals the problem without its min margin), as :meth:`energies` does."""
         return (self.X, self.src, self.dst, self.thr, self.unit, self.fixed, self.fixed_act, self.out_ptr,
                 self.out_edge, self.G, self.Wt, self.h)
 
