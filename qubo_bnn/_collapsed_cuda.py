@@ -256,8 +256,8 @@ def _move_levels(k0, kmax, r, sign, lev_at, lev_max, row_mask, u, d, H, TCH):
             lo = lev_at[k, row_mask[k, r], uo]
             ln = lev_at[k, row_mask[k, r], uo + dk]
             if lo != ln:
-                cuda.atomic.add(H, (k, lo), -sign)
-                cuda.atomic.add(H, (k, ln), sign)
+                cuda.atomic.add(H, (k, lo), int32(-sign))   # the histogram's own dtype
+                cuda.atomic.add(H, (k, ln), int32(sign))
                 if sign > 0:
                     TCH[k] = 1
 
@@ -325,7 +325,7 @@ def _anneal_kernel(W, XT, src, dst, thr, unit, fixed, fixed_actT, out_ptr, out_e
         for k in range(J):  # the row's flags for these counts
             _set_count(k, r, u[k, r], step_at, row_mask, u, s_flags)
             if levels and lev_max[k] > 0:
-                cuda.atomic.add(hist, (k, lev_at[k, row_mask[k, r], u[k, r]]), 1)
+                cuda.atomic.add(hist, (k, lev_at[k, row_mask[k, r], u[k, r]]), int32(1))
     if levels:
         cuda.syncthreads()
         if t == 0:
