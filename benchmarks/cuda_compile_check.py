@@ -4,9 +4,9 @@
 
 The simulator runs the kernel's Python source, so it cannot tell whether the kernel still
 compiles for a device (types Numba-CUDA cannot lower, a device function it cannot inline) or
-how many registers a thread needs. This script types the kernel with the arrays that
-:func:`qubo_bnn._collapsed_cuda.anneal_cuda` passes (a min-margin problem: the kernel is one
-function whatever the problem, ``levels`` is a run-time flag) and compiles it to PTX with
+how many registers a thread needs. This script types the kernel with the arguments that
+:func:`qubo_bnn._collapsed_cuda.anneal_cuda` passes (built by the same helpers, for a min-margin
+problem: the kernel is one function whatever the problem, ``levels`` is a run-time flag) and compiles it to PTX with
 NVVM, then to SASS with ``ptxas -v`` where ``ptxas`` is on the PATH or in the
 ``nvidia-cuda-nvcc-cu12`` wheel. It needs NVVM and NVRTC (``pip install nvidia-cuda-nvcc-cu12
 nvidia-cuda-nvrtc-cu12``), not a GPU or its driver. Numba-CUDA asks the driver for the current
@@ -29,12 +29,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 
 def kernel_signature(num_reads: int = 2):
-    """The kernel's Numba signature, from the arrays :func:`anneal_cuda` would pass for a
-    small min-margin problem."""
+    """The kernel's Numba signature: the arguments :func:`anneal_cuda` passes
+    (:func:`~qubo_bnn._collapsed_cuda.kernel_inputs`, :func:`~qubo_bnn._collapsed_cuda.state_layout`)
+    for a small min-margin problem."""
     import numba
     from numba import types as nbtypes
 
-    from qubo_bnn import Network, TrainingQUBO, _collapsed_cpu
+    from qubo_bnn import Network, TrainingQUBO
+    from qubo_bnn._collapsed_cuda import kernel_inputs, state_layout
     from qubo_bnn.collapsed import CollapsedModel
 
     rng = np.random.default_rng(0)
@@ -42,25 +44,13 @@ def kernel_signature(num_reads: int = 2):
     q = TrainingQUBO(Network(4, inputs="binary").dense(2, ternary=True).dense(1), X, X[:, 0] ^ X[:, 1],
                      margin_kind="min")
     m = CollapsedModel.from_problem(q, B=1.0, mu=0.25)
-    J, R, E = len(m.thr), m.X.shape[0], m.src.shape[0]
-    lev_at, lev_max, lev_w = _collapsed_cpu.level_args(J, m.G.shape[2], m.levels)
-    step_at, row_mask, _, _, _, flat, multi = _collapsed_cpu._row_index(
-        m.X, m.src, m.dst, m.thr, m.unit, m.fixed, m.G, m.Wt, lev_at)
-    c = np.ascontiguousarray
-    args = [np.zeros((num_reads, E), np.int8), c(m.X.T), c(m.src, np.int32), c(m.dst, np.int32),
-            c(m.thr, np.int32), c(m.unit, np.int32), c(m.fixed, np.bool_), c(m.fixed_act.T),
-            c(m.out_ptr, np.int32), c(m.out_edge, np.int32), c(m.G, np.float64),
-            c(np.transpose(m.Wt, (1, 2, 0)), np.float64), c(m.h, np.float64), np.zeros(3), np.uint64(1),
-            np.int64(0), c(step_at), c(row_mask), c(flat), c(multi), c(lev_at), c(lev_max), c(lev_w),
-            np.int32(1)]
-    for shape, dtype in (((num_reads, J, R), np.int32), ((num_reads, J, R), np.int8),       # U, A
-                         ((num_reads, J, R), np.int8), ((num_reads, J, R), np.int32),       # S, D
-                         ((num_reads, R), np.int32), ((num_reads, J, 3), np.int32),         # KM, H
-                         ((num_reads, J), np.int32), ((num_reads, J), np.int32),            # CUR, NEW
-                         ((num_reads, J), np.int8), ((num_reads,), np.float64),             # TCH, energies
-                         ((num_reads,), np.int64)):                                         # visits
-        args.append(np.zeros(shape, dtype))
-    return nbtypes.void(*[numba.typeof(a) for a in args])
+    head, tail = kernel_inputs(m, np.zeros(3))
+    state = [nbtypes.Array(numba.from_dtype(np.dtype(dtype)), len(shape), "C")
+             for shape, dtype, _ in state_layout(m, num_reads)]
+    args = [numba.typeof(np.zeros((num_reads, q.n_weights), np.int8)), *map(numba.typeof, head),
+            numba.typeof(np.uint64(1)), numba.typeof(np.int64(0)), *map(numba.typeof, tail), *state,
+            numba.typeof(np.zeros(num_reads)), numba.typeof(np.zeros(num_reads, np.int64))]
+    return nbtypes.void(*args)
 
 
 def find_ptxas() -> str | None:

@@ -199,6 +199,16 @@ def _target_bits(Wt, r, k):
     return (1 if Wt[r, k, 0] != 0.0 else 0) + (2 if Wt[r, k, 1] != 0.0 else 0)
 
 
+@njit(cache=True, inline="always")
+def _lowest_level(hist, k, top):
+    """The smallest level with a row in ``hist[k]``, at most ``top``: neuron ``k``'s minimum
+    (compiled for the CUDA kernel too)."""
+    m = 0
+    while hist[k, m] == 0 and m < top:
+        m += 1
+    return m
+
+
 @njit(cache=True)
 def _level_sum(lev_w, mins):
     total = 0.0
@@ -539,8 +549,7 @@ def _read_state(w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, 
     cur = np.zeros(J, dtype=np.int32)
     for k in range(J):
         if lev_max[k] > 0:
-            while hist[k, cur[k]] == 0 and cur[k] < lev_max[k]:
-                cur[k] += 1
+            cur[k] = _lowest_level(hist, k, lev_max[k])
     log = np.empty((3, 2 * R * n_lev + 1), dtype=np.int32)
     lv = (lev_at, lev_max, lev_w, hist, cur, cur.copy(), np.zeros(J, dtype=np.bool_), log,
           np.zeros(2, dtype=np.int64), np.empty(J, dtype=np.int32))
@@ -607,9 +616,7 @@ def _level_delta(lv):
     de = 0.0
     for i in range(n[1]):
         k = tlist[i]
-        m = 0
-        while hist[k, m] == 0 and m < lev_max[k]:
-            m += 1
+        m = _lowest_level(hist, k, lev_max[k])
         new[k] = m
         if m != cur[k]:
             de += lev_w[k] * np.float64(m - cur[k])
@@ -955,11 +962,12 @@ def _flip_deltas(w, X, src, dst, thr, unit, fixed, fixed_act, out_ptr, out_edge,
         w, X, src, dst, thr, unit, fixed, fixed_act, step_at, row_mask, spins, pos, pure_tau, cls, ncls,
         lev_at, lev_max, lev_w)
     out = np.empty(w.shape[0])
+    levels = lev_max.max() > 0
     for e in range(w.shape[0]):
         de, n_chg, _ = _propose(e, w, src, dst, thr, unit, fixed, flat, multi, out_ptr, out_edge, G, Wt,
                             pure_tau, rowsets, val, ncls, counted, count, act, pos, nz, live, by_class, mark, flips, du,
                             chg_r, chg_k, chg_u)
-        if lev_max.max() > 0:
+        if levels:
             de += _level_proposal(lv, e, w, src, dst, unit, row_mask, count, act, flips, n_chg, chg_r, chg_k, chg_u)
             _settle_levels(lv, False)
         out[e] = de - 2.0 * h[e] * w[e]

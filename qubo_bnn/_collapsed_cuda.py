@@ -113,6 +113,9 @@ def _device_copy(function, **bindings):
 mix32_device = _device_copy(_collapsed_cpu.mix32)
 #: The CPU kernel's ``uniform(key, read, sweep, edge)``, from the same source, for the device.
 uniform_device = _device_copy(_collapsed_cpu.uniform, mix32=mix32_device)
+#: The min margin's rules, from the CPU kernel's source: a neuron's minimum level and the levels' energy.
+lowest_level_device = _device_copy(_collapsed_cpu._lowest_level)
+level_sum_device = _device_copy(_collapsed_cpu._level_sum)
 
 
 @cuda.jit(device=True)
@@ -263,15 +266,6 @@ def _move_levels(k0, kmax, r, sign, lev_at, lev_max, row_mask, u, d, H, TCH):
 
 
 @cuda.jit(device=True)
-def _lowest_level(H, k, top):
-    """The smallest level with a row in ``H[k]``, at most ``top`` (the CPU kernel's minimum)."""
-    m = 0
-    while H[k, m] == 0 and m < top:
-        m += 1
-    return m
-
-
-@cuda.jit(device=True)
 def _block_sum(partial, value):
     """Sum of every thread's ``value`` in a fixed tree order; valid in thread 0 only.
 
@@ -330,7 +324,7 @@ def _anneal_kernel(W, XT, src, dst, thr, unit, fixed, fixed_actT, out_ptr, out_e
         cuda.syncthreads()
         if t == 0:
             for k in range(J):
-                cur[k] = _lowest_level(hist, k, lev_max[k]) if lev_max[k] > 0 else 0
+                cur[k] = lowest_level_device(hist, k, lev_max[k]) if lev_max[k] > 0 else 0
     for b in range(betas.shape[0]):
         beta = betas[b]
         for e in range(E):
@@ -356,7 +350,7 @@ def _anneal_kernel(W, XT, src, dst, thr, unit, fixed, fixed_actT, out_ptr, out_e
                     for k in range(k0, J):   # the moved neurons' new minima, as the CPU kernel
                         if touched[k]:
                             any_touched = True
-                            m = _lowest_level(hist, k, lev_max[k])
+                            m = lowest_level_device(hist, k, lev_max[k])
                             new[k] = m
                             if m != cur[k]:
                                 lev_de += lev_w[k] * float64(m - cur[k])
@@ -401,17 +395,43 @@ def _anneal_kernel(W, XT, src, dst, thr, unit, fixed, fixed_actT, out_ptr, out_e
         for e in range(E):
             total += h[e] * w[e]
         if levels:
-            lev_sum = 0.0
-            for k in range(J):
-                if lev_w[k] != 0.0:
-                    lev_sum += lev_w[k] * cur[k]
-            total += lev_sum
+            total += level_sum_device(lev_w, cur)
         energies[rd] = total
 
 
 def threads_per_block(n_rows: int) -> int:
     """``min(MAX_THREADS, next power of two >= n_rows)``."""
     return min(MAX_THREADS, 1 << max(0, int(n_rows) - 1).bit_length())
+
+
+def kernel_inputs(model, betas: np.ndarray) -> tuple[tuple, tuple]:
+    """The kernel's read-only arguments on the host, in its order: ``head`` between ``W`` and
+    ``key`` (the problem, ``betas``) and ``tail`` after ``sweep0`` (the CPU kernel's row index,
+    the min margin's tables and its int32 flag)."""
+    J = model.thr.shape[0]
+    c = np.ascontiguousarray
+    lev_at, lev_max, lev_w = _collapsed_cpu.level_args(J, model.G.shape[2], model.levels)
+    step_at, row_mask, _, _, _, flat, multi = _collapsed_cpu._row_index(
+        model.X, model.src, model.dst, model.thr, model.unit, model.fixed, model.G, model.Wt, lev_at)
+    head = (c(model.X.T), c(model.src, np.int32), c(model.dst, np.int32), c(model.thr, np.int32),
+            c(model.unit, np.int32), c(model.fixed, np.bool_), c(model.fixed_act.T), c(model.out_ptr, np.int32),
+            c(model.out_edge, np.int32), c(model.G, np.float64),
+            c(np.transpose(model.Wt, (1, 2, 0)), np.float64), c(model.h, np.float64), c(betas, np.float64))
+    tail = (c(step_at), c(row_mask), c(flat), c(multi), lev_at, lev_max, lev_w, np.int32(lev_max.max() > 0))
+    return head, tail
+
+
+def state_layout(model, num_reads: int) -> tuple:
+    """``(shape, dtype, zeroed)`` of each per-read state buffer, in the kernel's order: ``U, A,
+    S, D, KM`` and the min margin's ``H, CUR, NEW, TCH``. ``D`` and ``TCH`` start at zero (they
+    are zero between proposals), ``H`` too (its counts are added atomically)."""
+    R, J = model.X.shape[0], model.thr.shape[0]
+    n_levels = int(model.levels[1].max()) + 1 if model.levels is not None else 1
+    per_row, per_neuron = (num_reads, J, R), (num_reads, J)
+    return ((per_row, np.int32, False), (per_row, np.int8, False), (per_row, np.int8, False),
+            (per_row, np.int32, True), ((num_reads, R), np.int32, False),
+            ((num_reads, J, n_levels), np.int32, True), (per_neuron, np.int32, False),
+            (per_neuron, np.int32, False), (per_neuron, np.int8, True))
 
 
 def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int = 0, *,
@@ -432,7 +452,7 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
     level).
     """
     num_reads, E = W.shape
-    R, J = model.X.shape[0], model.thr.shape[0]
+    R = model.X.shape[0]
     if threads is None:
         threads = threads_per_block(R)
     if threads < 1 or threads > MAX_THREADS or threads & (threads - 1):
@@ -444,35 +464,17 @@ def anneal_cuda(model, W: np.ndarray, betas: np.ndarray, key: int, sweep0: int =
     energies = np.empty(num_reads, dtype=np.float64)
     if num_reads == 0:
         return energies
-    lev_at, lev_max, lev_w = _collapsed_cpu.level_args(J, model.G.shape[2], model.levels)
-    step_at, row_mask, _, _, _, flat, multi = _collapsed_cpu._row_index(
-        model.X, model.src, model.dst, model.thr, model.unit, model.fixed, model.G, model.Wt, lev_at)
-    c = np.ascontiguousarray
-    d_W = cuda.to_device(c(W))
-    args = (c(model.X.T), c(model.src, np.int32), c(model.dst, np.int32), c(model.thr, np.int32),
-            c(model.unit, np.int32), c(model.fixed, np.bool_), c(model.fixed_act.T), c(model.out_ptr, np.int32),
-            c(model.out_edge, np.int32), c(model.G, np.float64),
-            c(np.transpose(model.Wt, (1, 2, 0)), np.float64), c(model.h, np.float64),
-            c(betas, np.float64))
-    d_args = tuple(cuda.to_device(x) for x in args)
-    d_index = tuple(cuda.to_device(c(x)) for x in (step_at, row_mask, flat, multi, lev_at, lev_max, lev_w))
-    levels = int(model.levels is not None and lev_max.max() > 0)
-    n_levels = int(lev_max.max()) + 1 if levels else 1
-    d_H = cuda.to_device(np.zeros((num_reads, J, n_levels), dtype=np.int32))
-    d_CUR = cuda.device_array((num_reads, J), dtype=np.int32)
-    d_NEW = cuda.device_array((num_reads, J), dtype=np.int32)
-    d_TCH = cuda.to_device(np.zeros((num_reads, J), dtype=np.int8))
-    d_U = cuda.device_array((num_reads, J, R), dtype=np.int32)
-    d_A = cuda.device_array((num_reads, J, R), dtype=np.int8)
-    d_S = cuda.device_array((num_reads, J, R), dtype=np.int8)
-    d_D = cuda.to_device(np.zeros((num_reads, J, R), dtype=np.int32))  # zero between proposals
-    d_KM = cuda.device_array((num_reads, R), dtype=np.int32)
+    head, tail = kernel_inputs(model, betas)
+    d_head = tuple(cuda.to_device(x) for x in head)
+    d_tail = tuple(cuda.to_device(x) if isinstance(x, np.ndarray) else x for x in tail)
+    d_state = tuple(cuda.to_device(np.zeros(shape, dtype)) if zeroed else cuda.device_array(shape, dtype=dtype)
+                    for shape, dtype, zeroed in state_layout(model, num_reads))
+    d_W = cuda.to_device(np.ascontiguousarray(W))
     d_E = cuda.device_array(num_reads, dtype=np.float64)
     d_V = cuda.to_device(np.zeros(num_reads, dtype=np.int64))
     with warnings.catch_warnings():  # one block per read: few reads leave the GPU idle, by design
         warnings.simplefilter("ignore", NumbaPerformanceWarning)
-        _anneal_kernel[num_reads, threads](d_W, *d_args, np.uint64(key), np.int64(sweep0), *d_index,
-                                           np.int32(levels), d_U, d_A, d_S, d_D, d_KM, d_H, d_CUR, d_NEW, d_TCH,
+        _anneal_kernel[num_reads, threads](d_W, *d_head, np.uint64(key), np.int64(sweep0), *d_tail, *d_state,
                                            d_E, d_V)
     W[...] = d_W.copy_to_host()
     d_E.copy_to_host(energies)
